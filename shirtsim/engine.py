@@ -1,0 +1,109 @@
+"""One catalog, one model, its indexes: what the CLI and the app both talk to."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .catalog import Catalog, Labels, discover, find_labels
+from .descriptors import DEFAULT_MODE, MODES, Kind, Mode
+from .embedding import Embedder
+from .errors import CatalogError, ShirtsimError, UnknownShirtError
+from .images import decode_image
+from .index import IndexReport, ProgressFn, build_index, embed_images
+from .search import Match, SearchIndex
+from .store import default_cache_dir
+from .weights import Weights, resolve_weights
+
+DEMO_CATALOG = Path(__file__).resolve().parent.parent / "assets" / "demo-catalog"
+MAX_K = 100
+MAX_ID_LEN = 300
+
+
+def default_catalog_dir() -> Path:
+    """``$SHIRTSIM_CATALOG``, else the bundled demo catalog."""
+    return Path(os.environ.get("SHIRTSIM_CATALOG") or DEMO_CATALOG).expanduser()
+
+
+def get_mode(name: str | None) -> Mode:
+    name = name or DEFAULT_MODE
+    if name not in MODES:
+        raise ShirtsimError(f"Unknown mode '{name}': choose one of {', '.join(MODES)}.")
+    return MODES[name]
+
+
+class Engine:
+    """Finds similar shirts in one catalog. Indexes are built on first use and then kept."""
+
+    def __init__(self, catalog_dir: str | Path | None = None, weights: Weights | None = None,
+                 cache_dir: str | Path | None = None,
+                 get_embedder: Callable[[Weights], Embedder] | None = None):
+        self.catalog: Catalog = discover(catalog_dir or default_catalog_dir())
+        self.weights = weights or resolve_weights()
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self._get_embedder = get_embedder or Embedder
+        self._embedder: Embedder | None = None
+        self._indexes: dict[str, tuple[SearchIndex, IndexReport]] = {}
+        self._lock = threading.Lock()
+        try:
+            self.labels: Labels | None = find_labels(self.catalog)
+        except CatalogError as e:
+            self.labels = None
+            self.label_problem = str(e)
+        else:
+            self.label_problem = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._get_embedder(self.weights)
+        return self._embedder
+
+    def index(self, kind: Kind, progress: ProgressFn | None = None, rebuild: bool = False) -> SearchIndex:
+        return self.index_with_report(kind, progress, rebuild)[0]
+
+    def index_with_report(self, kind: Kind, progress: ProgressFn | None = None,
+                          rebuild: bool = False) -> tuple[SearchIndex, IndexReport]:
+        """The catalog's index for ``kind``; ``rebuild`` re-reads the catalog folder first."""
+        with self._lock:
+            if rebuild:
+                self.catalog = discover(self.catalog.root)
+                self._indexes.pop(kind.name, None)
+            if kind.name not in self._indexes:
+                self._indexes[kind.name] = build_index(self.catalog, kind, self.weights, lambda: self.embedder,
+                                                       self.cache_dir, progress)
+            return self._indexes[kind.name]
+
+    def check_id(self, shirt_id: str, index: SearchIndex) -> str:
+        """``shirt_id`` if it is an indexed shirt, else :class:`UnknownShirtError` with a safe message."""
+        if not isinstance(shirt_id, str) or len(shirt_id) > MAX_ID_LEN or shirt_id not in index:
+            shown = repr(str(shirt_id)[:60])
+            raise UnknownShirtError(f"No shirt with id {shown} in this catalog.")
+        return shirt_id
+
+    def similar_to_id(self, shirt_id: str, mode: Mode, k: int = 10) -> list[Match]:
+        """The ``k`` shirts most like catalog shirt ``shirt_id`` (itself excluded)."""
+        index = self.index(mode.kind)
+        self.check_id(shirt_id, index)
+        return index.search(index.stored(shirt_id), mode, _clamp(k), exclude=shirt_id)
+
+    def similar_to_image_bytes(self, data: bytes, name: str, mode: Mode, k: int = 10) -> list[Match]:
+        """The ``k`` catalog shirts most like an uploaded photo (embedded in memory, never stored)."""
+        img = decode_image(data, name)
+        index = self.index(mode.kind)
+        raw = embed_images(self.embedder, mode.kind, [img])[0]
+        return index.search(index.prepare(raw), mode, _clamp(k))
+
+    def image_path(self, shirt_id: str) -> Path:
+        item = self.catalog.get(shirt_id)
+        if item is None:
+            raise UnknownShirtError(f"No shirt with id {shirt_id[:60]!r} in this catalog.")
+        return item.path
+
+
+def _clamp(k: int) -> int:
+    return int(np.clip(k, 1, MAX_K))

@@ -1,0 +1,137 @@
+"""Building (or reusing) a catalog's search index from the embedding cache.
+
+``build_index`` embeds only the images whose content the cache has not seen under this
+model fingerprint; everything else is read back, and an unchanged catalog opens straight from
+its memory-mapped pack without touching the model at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .catalog import Catalog, Item, Skipped
+from .descriptors import Kind, describe, model_input
+from .embedding import Embedder, batches
+from .errors import BadImageError
+from .images import decode_image, read_limited
+from .search import SearchIndex
+from .store import HashCache, VectorStore, catalog_key, content_hash, default_cache_dir
+from .weights import Weights
+
+ProgressFn = Callable[[int, int, str], None]  # (done, total, what)
+
+
+@dataclass
+class IndexReport:
+    embedded: int = 0
+    reused: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # damaged cache entries that were rebuilt
+
+    def summary(self) -> str:
+        return f"{self.embedded} embedded, {self.reused} reused, {len(self.skipped)} skipped"
+
+
+def fingerprint(weights: Weights, kind: Kind) -> str:
+    return f"vgg16-{weights.fingerprint}-{kind.fingerprint}"
+
+
+def embed_images(embedder: Embedder, kind: Kind, images: list) -> np.ndarray:
+    """Descriptors (B, dim) for decoded RGB images (used for uploads and query files)."""
+    inputs = np.stack([model_input(kind, img) for img in images])
+    return describe(kind, embedder.forward(inputs, kind.layers), inputs)
+
+
+def build_index(catalog: Catalog, kind: Kind, weights: Weights, get_embedder: Callable[[], Embedder],
+                cache_dir: Path | None = None, progress: ProgressFn | None = None) -> tuple[SearchIndex, IndexReport]:
+    """Index ``catalog`` for ``kind``, embedding only what the cache lacks.
+
+    ``get_embedder`` is called only if something must be embedded. Unreadable images are
+    skipped and listed in the report, never fatal.
+    """
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    store = VectorStore(cache_dir, fingerprint(weights, kind))
+    hashes_cache = HashCache(cache_dir, catalog.root)
+    report = IndexReport(skipped=list(catalog.skipped))
+    key = f"{catalog_key(catalog.root)}"
+
+    hashes: dict[str, str] = {}
+    for n, item in enumerate(catalog.items):
+        rel = item.path.relative_to(catalog.root).as_posix()
+        h = hashes_cache.lookup(rel, item.size, item.mtime_ns)
+        if h is None:
+            try:
+                h = content_hash(read_limited(item.path))
+            except BadImageError as e:
+                report.skipped.append(Skipped(rel, _reason(e)))
+                continue
+            hashes_cache.remember(rel, item.size, item.mtime_ns, h)
+        hashes[item.id] = h
+        if progress and n % 500 == 0:
+            progress(n, len(catalog.items), "checking files")
+
+    ordered = [item for item in catalog.items if item.id in hashes]
+    wanted = [hashes[item.id] for item in ordered]
+    packed = store.read_pack(key, wanted)
+    if packed is not None and packed.shape[1] == kind.dim:
+        report.reused = len(ordered)
+        hashes_cache.save({_rel(catalog, it) for it in catalog.items})
+        return SearchIndex.build(kind, [it.id for it in ordered], packed), report
+
+    vectors: dict[str, np.ndarray] = {}
+    missing: list[Item] = []
+    for item in ordered:
+        vec = store.get(hashes[item.id])
+        if vec is not None and vec.shape == (kind.dim,) and np.isfinite(vec).all():
+            vectors[item.id] = vec
+        else:
+            missing.append(item)
+    report.reused = len(vectors)
+    report.problems.extend(store.problems)
+
+    if missing:
+        embedder = get_embedder()
+        done = 0
+        if progress:
+            progress(0, len(missing), "embedding")
+
+        def load(item: Item) -> np.ndarray:
+            data = read_limited(item.path)
+            if content_hash(data) != hashes[item.id]:  # replaced while we were indexing
+                hashes[item.id] = content_hash(data)
+            return model_input(kind, decode_image(data, item.path.name))
+
+        for ok, inputs, failed in batches(missing, load):
+            for item, err in failed:
+                report.skipped.append(Skipped(_rel(catalog, item), _reason(err)))
+            if ok:
+                descriptors = describe(kind, embedder.forward(inputs, kind.layers), inputs)
+                for item, vec in zip(ok, descriptors):
+                    store.put(hashes[item.id], vec)
+                    vectors[item.id] = vec
+                report.embedded += len(ok)
+            done += len(ok) + len(failed)
+            if progress:
+                progress(done, len(missing), "embedding")
+
+    final = [item for item in ordered if item.id in vectors]
+    ids = [item.id for item in final]
+    matrix = np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, kind.dim), np.float32)
+    if ids:
+        store.write_pack(key, [hashes[i] for i in ids], matrix)
+    hashes_cache.save({_rel(catalog, it) for it in catalog.items})
+    return SearchIndex.build(kind, ids, matrix), report
+
+
+def _rel(catalog: Catalog, item: Item) -> str:
+    return item.path.relative_to(catalog.root).as_posix()
+
+
+def _reason(err: Exception) -> str:
+    text = str(err)
+    # BadImageError messages start with the file name; the report already names the file.
+    return text.split(": ", 1)[1] if ": " in text else (text or type(err).__name__)

@@ -1,0 +1,92 @@
+"""Exact cosine top-k over one catalog's descriptors.
+
+All per-catalog work (centring, normalising) happens once in :meth:`SearchIndex.build`; a
+query is one matrix-vector product and a partial sort.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .descriptors import SEED_KIND, TEXTURE_DIM, Kind, Mode
+
+
+@dataclass(frozen=True)
+class Match:
+    id: str
+    score: float
+
+
+class SearchIndex:
+    """Normalised descriptors of one catalog for one descriptor kind."""
+
+    def __init__(self, kind: Kind, ids: list[str], matrix: np.ndarray, mean: np.ndarray):
+        self.kind = kind
+        self.ids = list(ids)
+        self.matrix = matrix  # (N, D) float32, each part L2-normalised
+        self.mean = mean  # subtracted from every vector before normalising
+        self._row = {shirt_id: n for n, shirt_id in enumerate(self.ids)}
+
+    @classmethod
+    def build(cls, kind: Kind, ids: list[str], raw: np.ndarray) -> "SearchIndex":
+        """Index raw descriptors (N, D). ``style`` vectors are centred on the catalog mean first:
+        what every shirt shares (white background, model's skin) then stops counting."""
+        raw = np.asarray(raw, dtype=np.float32)
+        if kind is SEED_KIND or len(raw) == 0:
+            mean = np.zeros(raw.shape[1] if raw.ndim == 2 else kind.dim, np.float32)
+        else:
+            mean = raw.mean(axis=0, dtype=np.float64).astype(np.float32)
+        return cls(kind, ids, _normalise_parts(kind, raw - mean), mean)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, shirt_id: str) -> bool:
+        return shirt_id in self._row
+
+    def stored(self, shirt_id: str) -> np.ndarray:
+        """The normalised vector of a catalog shirt."""
+        return self.matrix[self._row[shirt_id]]
+
+    def prepare(self, raw: np.ndarray) -> np.ndarray:
+        """Centre and normalise an outside descriptor (an upload) like the catalog's."""
+        return _normalise_parts(self.kind, np.asarray(raw, np.float32)[None, :] - self.mean)[0]
+
+    def search(self, query: np.ndarray, mode: Mode, k: int = 10, exclude: str | None = None) -> list[Match]:
+        """The ``k`` best matches for a prepared query vector, best first.
+
+        Score: cosine (``seed``), or ``w * cos(texture) + (1 - w) * cos(colour)``.
+        Ties are broken by catalog order so results are reproducible.
+        """
+        if mode.kind is not self.kind:
+            raise ValueError(f"mode {mode.name} needs {mode.kind.name} descriptors, index has {self.kind.name}")
+        scores = self.matrix @ weigh(self.kind, query, mode)
+        if exclude is not None and exclude in self._row:
+            scores[self._row[exclude]] = -np.inf
+        k = max(0, min(k, len(scores) - (exclude in self._row if exclude else 0)))
+        if k == 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.lexsort((top, -scores[top]))]
+        return [Match(self.ids[i], float(scores[i])) for i in top]
+
+
+def weigh(kind: Kind, query: np.ndarray, mode: Mode) -> np.ndarray:
+    """Scale a query's texture and colour parts by the mode's weights (a no-op for ``seed``)."""
+    if kind is SEED_KIND:
+        return query
+    q = np.array(query, dtype=np.float32, copy=True)
+    q[:TEXTURE_DIM] *= mode.texture_weight
+    q[TEXTURE_DIM:] *= 1.0 - mode.texture_weight
+    return q
+
+
+def _normalise_parts(kind: Kind, x: np.ndarray) -> np.ndarray:
+    x = np.array(x, dtype=np.float32, copy=True)
+    parts = [slice(None)] if kind is SEED_KIND else [slice(0, TEXTURE_DIM), slice(TEXTURE_DIM, None)]
+    for part in parts:
+        norms = np.linalg.norm(x[:, part], axis=1, keepdims=True)
+        x[:, part] /= np.maximum(norms, 1e-12)
+    return x

@@ -1,0 +1,185 @@
+"""On-disk embedding cache, keyed by image content hash and model fingerprint.
+
+Layout below the cache folder (``$SHIRTSIM_CACHE_DIR``, default ``~/.cache/shirtsim``)::
+
+    v1/<fingerprint>/<hh>/<sha256>.vec    one vector per distinct image content
+    v1/<fingerprint>/packs/<catalog>-<contents>.vec  one catalog's vectors, for a memory-mapped start
+    v1/hashes/<catalog>.json              path -> (size, mtime, sha256), so unchanged files are not re-read
+
+A ``.vec`` file is a fixed header (magic, rows, columns, CRC32 of the data) followed by
+little-endian float32 rows: nothing in it can execute code, and a truncated or damaged file
+fails its check and is rebuilt.  Every write goes to a temporary file that is renamed into
+place, so a killed process never leaves a half-written file under a real name, and two
+indexers writing the same entry both write the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+MAGIC = b"SHIRTSIM"
+VERSION = 1
+HEADER = struct.Struct("<8sHQQI")  # magic, version, rows, columns, crc32 of data
+DTYPE = np.dtype("<f4")
+
+
+class CorruptFile(Exception):
+    """A cache file that fails its format or checksum test."""
+
+
+def default_cache_dir() -> Path:
+    if env := os.environ.get("SHIRTSIM_CACHE_DIR"):
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "shirtsim"
+
+
+def write_matrix(path: Path, matrix: np.ndarray) -> None:
+    """Atomically write a 2-D float32 matrix in the ``.vec`` format."""
+    data = np.ascontiguousarray(matrix, dtype=DTYPE)
+    if data.ndim != 2:
+        raise ValueError("write_matrix needs a 2-D array")
+    payload = data.tobytes()
+    header = HEADER.pack(MAGIC, VERSION, data.shape[0], data.shape[1], zlib.crc32(payload))
+    _atomic_write(path, header + payload)
+
+
+def read_matrix(path: Path, *, mmap: bool = False, verify: bool = True) -> np.ndarray:
+    """Read a ``.vec`` file; raise :class:`CorruptFile` if it is not exactly what was written.
+
+    With ``mmap`` the data is memory-mapped (read-only), so opening a large pack is instant.
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(HEADER.size)
+    except FileNotFoundError:
+        raise
+    if len(head) < HEADER.size:
+        raise CorruptFile(f"{path.name}: truncated header")
+    magic, version, rows, cols, crc = HEADER.unpack(head)
+    if magic != MAGIC or version != VERSION:
+        raise CorruptFile(f"{path.name}: not a shirtsim vector file")
+    if size != HEADER.size + rows * cols * DTYPE.itemsize:
+        raise CorruptFile(f"{path.name}: size does not match its header (truncated?)")
+    if mmap:
+        matrix = np.memmap(path, dtype=DTYPE, mode="r", offset=HEADER.size, shape=(rows, cols))
+    else:
+        with open(path, "rb") as f:
+            f.seek(HEADER.size)
+            matrix = np.frombuffer(f.read(), dtype=DTYPE).reshape(rows, cols)
+    if verify and zlib.crc32(memoryview(np.ascontiguousarray(matrix)).cast("B")) != crc:
+        raise CorruptFile(f"{path.name}: checksum mismatch")
+    return matrix
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class VectorStore:
+    """Per-image vectors for one model fingerprint, addressed by image content hash."""
+
+    def __init__(self, cache_dir: Path, fingerprint: str):
+        self.root = Path(cache_dir) / f"v{VERSION}" / fingerprint
+        self.problems: list[str] = []  # corrupt entries found (and then rebuilt by the caller)
+
+    def _path(self, content_hash: str) -> Path:
+        return self.root / content_hash[:2] / f"{content_hash}.vec"
+
+    def get(self, content_hash: str) -> np.ndarray | None:
+        """The stored vector, or None when missing or damaged (damage is noted in ``problems``)."""
+        path = self._path(content_hash)
+        try:
+            matrix = read_matrix(path)
+        except FileNotFoundError:
+            return None
+        except (CorruptFile, OSError) as e:
+            self.problems.append(f"cache entry {path.name} was damaged ({e}); rebuilt")
+            return None
+        return matrix[0]
+
+    def put(self, content_hash: str, vector: np.ndarray) -> None:
+        write_matrix(self._path(content_hash), np.asarray(vector, dtype=DTYPE)[None, :])
+
+    def _pack_path(self, catalog_key: str, hashes: list[str]) -> Path:
+        # The name commits to the exact list of contents, so a pack can never be paired with
+        # the wrong rows, and writing one is a single atomic rename.
+        digest = hashlib.sha256("\n".join(hashes).encode()).hexdigest()[:24]
+        return self.root / "packs" / f"{catalog_key}-{digest}.vec"
+
+    def read_pack(self, catalog_key: str, hashes: list[str]) -> np.ndarray | None:
+        """The memory-mapped pack written for exactly ``hashes`` (in order), or None."""
+        try:
+            pack = read_matrix(self._pack_path(catalog_key, hashes), mmap=True)
+        except (OSError, CorruptFile):
+            return None
+        return pack if len(pack) == len(hashes) else None
+
+    def write_pack(self, catalog_key: str, hashes: list[str], matrix: np.ndarray) -> None:
+        """Store all of a catalog's vectors in one file and drop its older packs."""
+        path = self._pack_path(catalog_key, hashes)
+        write_matrix(path, matrix)
+        for old in path.parent.glob(f"{catalog_key}-*.vec"):
+            if old != path:
+                old.unlink(missing_ok=True)
+
+
+class HashCache:
+    """Remembers each catalog file's content hash by (size, mtime), like git's index."""
+
+    def __init__(self, cache_dir: Path, catalog_root: Path):
+        key = catalog_key(catalog_root)
+        self.path = Path(cache_dir) / f"v{VERSION}" / "hashes" / f"{key}.json"
+        self.entries: dict[str, list] = {}
+        self.dirty = False
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                loaded = json.load(f)
+            if isinstance(loaded, dict):
+                self.entries = loaded
+        except (OSError, ValueError):
+            pass  # missing or damaged: every file is simply hashed again
+
+    def lookup(self, rel: str, size: int, mtime_ns: int) -> str | None:
+        entry = self.entries.get(rel)
+        if isinstance(entry, list) and len(entry) == 3 and entry[0] == size and entry[1] == mtime_ns:
+            return str(entry[2])
+        return None
+
+    def remember(self, rel: str, size: int, mtime_ns: int, content_hash: str) -> None:
+        self.entries[rel] = [size, mtime_ns, content_hash]
+        self.dirty = True
+
+    def save(self, keep: set[str]) -> None:
+        stale = set(self.entries) - keep
+        for rel in stale:
+            del self.entries[rel]
+        if self.dirty or stale:
+            _atomic_write(self.path, json.dumps(self.entries).encode())
+            self.dirty = False
+
+
+def catalog_key(root: Path) -> str:
+    return hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:16]
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
