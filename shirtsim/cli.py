@@ -18,12 +18,23 @@ EXIT_BAD_INPUT = 2
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr (redrawn at most ten times a second)."""
+    """A one-line progress bar on stderr (redrawn at most ten times a second).
 
-    def __init__(self, stream=sys.stderr, width: int = 30):
-        self.stream, self.width, self._last = stream, width, 0.0
+    When stderr is not a terminal (a log, a pipe) it writes one plain line when a long step
+    starts and one when it ends, instead of carriage-return redraws.
+    """
+
+    def __init__(self, stream=None, width: int = 30):
+        self.stream = stream or sys.stderr
+        self.width, self._last = width, 0.0
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
 
     def __call__(self, done: int, total: int, what: str) -> None:
+        if not self.tty:
+            if what == "embedding" and done in (0, total):
+                self.stream.write(f"embedding: {done}/{total} images{' done' if done == total else ''}\n")
+                self.stream.flush()
+            return
         now = time.monotonic()
         if done < total and now - self._last < 0.1:
             return

@@ -36,6 +36,8 @@ def download(url: str, dest: str | Path, *, timeout: float = 10.0, max_bytes: in
         with os.fdopen(fd, "wb") as out:
             try:
                 response = urllib.request.urlopen(url, timeout=timeout)
+            except urllib.error.HTTPError as e:
+                raise DownloadError(f"Cannot download {url}: the server answered {e.code} {e.reason}.") from None
             except (urllib.error.URLError, OSError, ValueError) as e:
                 reason = getattr(e, "reason", e)
                 raise DownloadError(f"Cannot download {url}: {reason}. Are you offline?") from None

@@ -21,7 +21,7 @@ FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 
 # Pillow's own bomb check is a second line of defence; a truncated file must fail, not half-load.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS * 2
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 _SNIFF = (
@@ -65,9 +65,8 @@ def decode_image(data: bytes, name: str = "image") -> Image.Image:
             if width < 1 or height < 1:
                 raise BadImageError(f"{name}: the image has no pixels.")
             if width * height > MAX_PIXELS:
-                raise BadImageError(
-                    f"{name}: image is {width}x{height} pixels, the limit is {MAX_PIXELS // 1_000_000} megapixels."
-                )
+                raise BadImageError(f"{name}: image has too many pixels: {width}x{height}, "
+                                    f"the limit is {MAX_PIXELS // 1_000_000} megapixels.")
             img.seek(0)
             img.load()
             img = ImageOps.exif_transpose(img)
@@ -75,7 +74,7 @@ def decode_image(data: bytes, name: str = "image") -> Image.Image:
     except BadImageError:
         raise
     except Image.DecompressionBombError:
-        raise BadImageError(f"{name}: image has too many pixels (limit {MAX_PIXELS // 1_000_000} megapixels).") from None
+        raise BadImageError(f"{name}: image has too many pixels, the limit is {MAX_PIXELS // 1_000_000} megapixels.") from None
     except UnidentifiedImageError:
         raise BadImageError(f"{name}: {_what_is_it(data)}, not a JPEG, PNG or WebP image.") from None
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, MemoryError, ZeroDivisionError) as e:
@@ -103,7 +102,7 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 def _what_is_it(data: bytes) -> str:
     head = data[:512].lstrip().lower()
     for magic, what in _SNIFF:
-        if head.startswith(magic) or (magic == b"<svg" and b"<svg" in head):
+        if head.startswith(magic.lower()) or (magic == b"<svg" and b"<svg" in head):
             return f"this is {what}"
     try:
         data[:512].decode("utf-8")

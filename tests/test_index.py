@@ -1,0 +1,83 @@
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import DEMO, FakeEmbedder
+from shirtsim.catalog import discover
+from shirtsim.descriptors import SEED_KIND, STYLE_KIND
+from shirtsim.index import build_index
+
+
+def build(catalog_dir, cache, weights, fake, kind=STYLE_KIND):
+    return build_index(discover(catalog_dir), kind, weights, lambda: fake, cache)
+
+
+def test_first_build_embeds_everything_then_nothing(small_catalog, tmp_path, weights):
+    fake = FakeEmbedder()
+    index, report = build(small_catalog, tmp_path / "c", weights, fake)
+    assert (report.embedded, report.reused, fake.images) == (6, 0, 6)
+    assert index.ids == ["1001", "1002", "1003", "1004", "1005", "1006"]
+    again = FakeEmbedder()
+    index2, report2 = build(small_catalog, tmp_path / "c", weights, again)
+    assert (report2.embedded, report2.reused, again.calls) == (0, 6, 0)
+    np.testing.assert_array_equal(index2.matrix, index.matrix)
+
+
+def test_changing_adding_and_removing_one_file_re_embeds_only_that_file(small_catalog, tmp_path, weights):
+    build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
+    shutil.copy(DEMO / "1100.jpg", small_catalog / "1003.jpg")  # changed content, same id
+    shutil.copy(DEMO / "1101.jpg", small_catalog / "new.jpg")
+    (small_catalog / "1005.jpg").unlink()
+    fake = FakeEmbedder()
+    index, report = build(small_catalog, tmp_path / "c", weights, fake)
+    assert (report.embedded, report.reused, fake.images) == (2, 4, 2)
+    assert index.ids == ["1001", "1002", "1003", "1004", "1006", "new"]
+
+
+def test_renamed_file_is_not_re_embedded(small_catalog, tmp_path, weights):
+    build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
+    (small_catalog / "1002.jpg").rename(small_catalog / "renamed.jpg")
+    fake = FakeEmbedder()
+    index, report = build(small_catalog, tmp_path / "c", weights, fake)
+    assert fake.images == 0 and "renamed" in index.ids
+
+
+def test_unreadable_files_are_skipped_and_listed(small_catalog, tmp_path, weights):
+    (small_catalog / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    (small_catalog / "notes.png").write_text("not an image")
+    index, report = build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
+    assert "broken" not in index.ids and len(index) == 6
+    assert sorted((s.name, s.reason.split(" (")[0]) for s in report.skipped) == [
+        ("broken.jpg", "the image data is truncated or corrupt"),
+        ("notes.png", "this is a text file, not a JPEG, PNG or WebP image."),
+    ]
+
+
+def test_damaged_cache_entry_is_reported_and_rebuilt(small_catalog, tmp_path, weights):
+    build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
+    for pack in (tmp_path / "c").rglob("packs/*.vec"):
+        pack.unlink()
+    entry = sorted(p for p in (tmp_path / "c").rglob("*.vec"))[0]
+    entry.write_bytes(entry.read_bytes()[:40])
+    fake = FakeEmbedder()
+    index, report = build(small_catalog, tmp_path / "c", weights, fake)
+    assert fake.images == 1 and report.embedded == 1 and len(index) == 6
+    assert len(report.problems) == 1 and "damaged" in report.problems[0]
+
+
+def test_seed_and_style_vectors_are_cached_separately(small_catalog, tmp_path, weights):
+    build(small_catalog, tmp_path / "c", weights, FakeEmbedder(), STYLE_KIND)
+    fake = FakeEmbedder()
+    index, report = build(small_catalog, tmp_path / "c", weights, fake, SEED_KIND)
+    assert report.embedded == 6 and index.matrix.shape == (6, 25088)
+
+
+def test_catalog_folder_is_never_written(small_catalog, tmp_path, weights):
+    small_catalog.chmod(0o555)
+    try:
+        before = sorted(p.name for p in small_catalog.iterdir())
+        index, _ = build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
+        assert sorted(p.name for p in small_catalog.iterdir()) == before and len(index) == 6
+    finally:
+        small_catalog.chmod(0o755)

@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+
+from shirtsim.store import HEADER, CorruptFile, VectorStore, read_matrix, write_matrix
+
+
+def test_round_trip_and_memory_map(tmp_path):
+    m = np.arange(12, dtype=np.float32).reshape(3, 4)
+    write_matrix(tmp_path / "m.vec", m)
+    np.testing.assert_array_equal(read_matrix(tmp_path / "m.vec"), m)
+    np.testing.assert_array_equal(read_matrix(tmp_path / "m.vec", mmap=True), m)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda b: b[: len(b) - 3], "size does not match"),
+    (lambda b: b[:10], "truncated header"),
+    (lambda b: b[: HEADER.size] + bytes([b[HEADER.size] ^ 1]) + b[HEADER.size + 1:], "checksum mismatch"),
+    (lambda b: b"\x80\x04\x95" + b[3:], "not a shirtsim vector file"),  # a pickle header: never unpickled
+])
+def test_damaged_files_are_detected(tmp_path, damage, message):
+    path = tmp_path / "m.vec"
+    write_matrix(path, np.ones((2, 5), np.float32))
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(CorruptFile, match=message):
+        read_matrix(path)
+
+
+def test_store_reports_and_forgets_a_damaged_entry(tmp_path):
+    store = VectorStore(tmp_path, "fp")
+    store.put("ab" * 32, np.ones(8, np.float32))
+    np.testing.assert_array_equal(store.get("ab" * 32), np.ones(8))
+    path = next((tmp_path / "v1" / "fp").rglob("*.vec"))
+    path.write_bytes(path.read_bytes()[:-1])
+    assert store.get("ab" * 32) is None
+    assert "was damaged" in store.problems[0]
+
+
+def test_a_pack_is_only_used_for_the_exact_contents_it_was_written_for(tmp_path):
+    store = VectorStore(tmp_path, "fp")
+    store.write_pack("cat", ["h1", "h2"], np.ones((2, 3), np.float32))
+    assert store.read_pack("cat", ["h1", "h2"]).shape == (2, 3)
+    assert store.read_pack("cat", ["h2", "h1"]) is None
+    store.write_pack("cat", ["h1"], np.ones((1, 3), np.float32))
+    assert store.read_pack("cat", ["h1", "h2"]) is None  # older pack replaced
+    assert len(list((tmp_path / "v1" / "fp" / "packs").iterdir())) == 1
