@@ -35,7 +35,7 @@ def get_engine(catalog_dir: str, weights_spec: str, cache_dir: str) -> Engine:
 
 def main() -> None:
     st.set_page_config(page_title="shirtsim: similar shirts", page_icon="👕", layout="wide")
-    st.title("👕 shirtsim")
+    st.title("shirtsim")
     st.caption("Pick a shirt or upload a photo: the most visually similar shirts in the catalog, best first.")
     try:
         engine = get_engine(str(default_catalog_dir()), os.environ.get("SHIRTSIM_WEIGHTS", "auto"),

@@ -1,0 +1,92 @@
+"""The Streamlit page through AppTest: what a shopper clicks and uploads."""
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from conftest import DEMO, ROOT, png_bytes
+from shirtsim.engine import get_mode
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture(scope="module")
+def warm(demo_engine):
+    demo_engine.index(get_mode("balanced").kind)  # the app then opens from the shared cache
+    return demo_engine
+
+
+def app(**params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def result_buttons(at, prefix):
+    buttons = [b for b in at.button if (b.key or "").startswith(prefix + "-")]
+    # Columns are laid out one after another; rank order is row by row over 5 columns.
+    return sorted(buttons, key=lambda b: -float(b.label.split(" · ")[1]))
+
+
+def test_opening_shows_the_catalog_and_no_errors(warm):
+    at = app()
+    assert not at.exception and not at.error
+    assert [b.key for b in at.button if (b.key or "").startswith("pick-")][:3] == ["pick-1001", "pick-1006", "pick-1011"]
+    assert "200 images" in [m.value for m in at.sidebar.markdown]
+
+
+def test_clicking_a_shirt_shows_its_ten_most_similar(warm):
+    at = app()
+    at.button(key="pick-1009").click().run()
+    assert at.query_params["shirt"] == "1009"
+    results = result_buttons(at, "res")
+    expected = warm.similar_to_id("1009", get_mode("balanced"), 10)
+    assert len(results) == 10
+    assert results[0].label == f"{expected[0].id} · {expected[0].score:.3f}"
+    assert {b.key for b in results} == {f"res-{m.id}" for m in expected}
+
+
+def test_a_link_with_shirt_opens_that_shirt_and_a_result_becomes_the_query(warm):
+    at = app(shirt="1050")
+    assert at.image[0].captions == ["Selected: 1050"]
+    assert len(at.image) == 1 + 10 + 20  # the selection, its results, one page of the catalog
+    first = result_buttons(at, "res")[0]
+    next_id = first.key.removeprefix("res-")
+    first.click().run()
+    expected = warm.similar_to_id(next_id, get_mode("balanced"), 10)
+    assert f"Most similar to {next_id}" in [s.value for s in at.subheader]
+    assert result_buttons(at, "res")[0].key == f"res-{expected[0].id}"
+
+
+def test_switching_to_pattern_mode_changes_ranking_without_errors(warm):
+    at = app(shirt="1009")
+    at.sidebar.radio(key="mode").set_value("pattern").run()
+    expected = warm.similar_to_id("1009", get_mode("pattern"), 10)
+    assert result_buttons(at, "res")[0].key == f"res-{expected[0].id}"
+    assert not at.error
+
+
+def test_unknown_or_malicious_shirt_id_shows_an_error_and_the_page_works(warm):
+    at = app(shirt="../../etc/passwd<script>")
+    assert [e.value for e in at.error] == ["No shirt with id '../../etc/passwd<script>' in this catalog."]
+    at.button(key="pick-1001").click().run()
+    assert not at.error and len(result_buttons(at, "res")) == 10
+
+
+def test_uploaded_png_shows_ten_results_with_its_twin_first(warm):
+    at = app()
+    photo = png_bytes(Image.open(DEMO / "1077.jpg").convert("RGBA"))
+    at.file_uploader[0].upload("my shirt.png", photo, "image/png").run()
+    results = result_buttons(at, "up")
+    assert len(results) == 10 and not at.error
+    assert results[0].label.startswith("1077 · 1.000")
+
+
+def test_corrupt_upload_shows_an_error_and_the_app_keeps_working(warm):
+    at = app()
+    at.file_uploader[0].upload("broken.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF garbage", "image/jpeg").run()
+    assert [e.value for e in at.error] == ["broken.jpg: the image data is truncated or corrupt (Truncated File Read)."]
+    assert not at.exception
+    at.button(key="pick-1002").click().run()
+    assert len(result_buttons(at, "res")) == 10
