@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import tempfile
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -29,6 +32,7 @@ def download(url: str, dest: str | Path, *, timeout: float = 10.0, max_bytes: in
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    _resolve_host(url, timeout)
     deadline = time.monotonic() + max(60.0, timeout * 30)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
     digest = hashlib.md5()
@@ -72,6 +76,27 @@ def download(url: str, dest: str | Path, *, timeout: float = 10.0, max_bytes: in
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _resolve_host(url: str, timeout: float) -> None:
+    """Look the host up with a deadline: urllib's timeout does not cover DNS, which can hang
+    for a long time on a machine without network."""
+    host = urllib.parse.urlsplit(url).hostname
+    if not host:
+        raise DownloadError(f"Cannot download {url}: not a valid URL.")
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(_try_getaddrinfo(host)), daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not result or isinstance(result[0], Exception):
+        raise DownloadError(f"Cannot download {url}: cannot find host {host}. Are you offline?")
+
+
+def _try_getaddrinfo(host: str):
+    try:
+        return socket.getaddrinfo(host, None)
+    except OSError as e:
+        return e
 
 
 def safe_extract(zip_path: str | Path, dest: str | Path, *, max_total: int = 2 * 1024**3,

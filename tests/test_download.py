@@ -77,3 +77,12 @@ def test_cli_reports_offline_in_one_line_with_status_2(tmp_path):
     assert out.returncode == 2
     assert out.stderr.startswith("shirtsim: Cannot download http://127.0.0.1:9/shirts.zip")
     assert "Are you offline?" in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_a_host_that_cannot_be_resolved_fails_fast_with_a_clear_message(tmp_path):
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match="cannot find host no-such-host.invalid. Are you offline"):
+        download_seed_shirts(tmp_path / "out", "https://no-such-host.invalid/shirts.zip", timeout=2)
+    assert time.monotonic() - started < 10
