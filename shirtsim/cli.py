@@ -126,7 +126,7 @@ def cmd_index(args) -> int:
     mode = get_mode(args.mode)
     engine = _engine(args)
     _, report = engine.index_with_report(mode.kind, progress=ProgressBar())
-    print(f"catalog {engine.catalog.root}: {len(engine.catalog) + 0} image files; {report.summary()}")
+    print(f"catalog {engine.catalog.root}: {len(engine.catalog)} image files; {report.summary()}")
     for s in report.skipped:
         print(f"  skipped {s.name}: {s.reason}")
     for problem in report.problems:

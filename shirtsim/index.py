@@ -57,7 +57,7 @@ def build_index(catalog: Catalog, kind: Kind, weights: Weights, get_embedder: Ca
     store = VectorStore(cache_dir, fingerprint(weights, kind))
     hashes_cache = HashCache(cache_dir, catalog.root)
     report = IndexReport(skipped=list(catalog.skipped))
-    key = f"{catalog_key(catalog.root)}"
+    key = catalog_key(catalog.root)
 
     hashes: dict[str, str] = {}
     for n, item in enumerate(catalog.items):
