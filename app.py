@@ -162,12 +162,17 @@ def show_upload_results(engine: Engine, index, upload, mode, k: int) -> None:
 
 
 def results_grid(engine: Engine, matches, key_prefix: str) -> None:
+    shirt_grid(engine, [(m.id, f"{m.id} · {m.score:.3f}") for m in matches], key_prefix, "Find shirts like this one")
+
+
+def shirt_grid(engine: Engine, tiles: list[tuple[str, str]], key_prefix: str, help_text: str) -> None:
+    """Shirts as a grid, row by row over COLUMNS columns; each tile's button selects its shirt."""
     cols = st.columns(COLUMNS)
-    for n, m in enumerate(matches):
+    for n, (shirt_id, label) in enumerate(tiles):
         with cols[n % COLUMNS]:
-            st.image(str(engine.image_path(m.id)), width="stretch")
-            st.button(f"{m.id} · {m.score:.3f}", key=f"{key_prefix}-{m.id}", on_click=select, args=(m.id,),
-                      help="Find shirts like this one", width="stretch")
+            st.image(str(engine.image_path(shirt_id)), width="stretch")
+            st.button(label, key=f"{key_prefix}-{shirt_id}", on_click=select, args=(shirt_id,),
+                      help=help_text, width="stretch")
 
 
 def browse(engine: Engine, index) -> None:
@@ -186,12 +191,7 @@ def browse(engine: Engine, index) -> None:
     pages = (len(ids) + PAGE_SIZE - 1) // PAGE_SIZE
     page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="page") if pages > 1 else 1
     start = (int(page) - 1) * PAGE_SIZE
-    cols = st.columns(COLUMNS)
-    for n, shirt_id in enumerate(ids[start:start + PAGE_SIZE]):
-        with cols[n % COLUMNS]:
-            st.image(str(engine.image_path(shirt_id)), width="stretch")
-            st.button(shirt_id, key=f"pick-{shirt_id}", on_click=select, args=(shirt_id,),
-                      help="Find similar shirts", width="stretch")
+    shirt_grid(engine, [(i, i) for i in ids[start:start + PAGE_SIZE]], "pick", "Find similar shirts")
 
 
 try:

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .embedding import to_model_input
 
 # (left, top, right, bottom) as fractions of the picture: the torso of a model photo; for a
 # flat product shot it is the body of the shirt, which is what should be compared there too.
@@ -77,11 +76,6 @@ MODES = {
     )
 }
 DEFAULT_MODE = "balanced"
-
-
-def model_input(kind: Kind, img: Image.Image) -> np.ndarray:
-    """The 224x224x3 uint8 picture the network sees (the seed's input, for every kind)."""
-    return to_model_input(img)
 
 
 def _box(height: int, width: int, box=GARMENT_BOX) -> tuple[slice, slice]:

@@ -14,8 +14,8 @@ from typing import Callable
 import numpy as np
 
 from .catalog import Catalog, Item, Skipped
-from .descriptors import Kind, describe, model_input
-from .embedding import Embedder, batches
+from .descriptors import Kind, describe
+from .embedding import Embedder, batches, to_model_input
 from .errors import BadImageError
 from .images import decode_image, read_limited
 from .search import SearchIndex
@@ -42,7 +42,7 @@ def fingerprint(weights: Weights, kind: Kind) -> str:
 
 def embed_images(embedder: Embedder, kind: Kind, images: list) -> np.ndarray:
     """Descriptors (B, dim) for decoded RGB images (used for uploads and query files)."""
-    inputs = np.stack([model_input(kind, img) for img in images])
+    inputs = np.stack([to_model_input(img) for img in images])
     return describe(kind, embedder.forward(inputs, kind.layers), inputs)
 
 
@@ -101,9 +101,8 @@ def build_index(catalog: Catalog, kind: Kind, weights: Weights, get_embedder: Ca
 
         def load(item: Item) -> np.ndarray:
             data = read_limited(item.path)
-            if content_hash(data) != hashes[item.id]:  # replaced while we were indexing
-                hashes[item.id] = content_hash(data)
-            return model_input(kind, decode_image(data, item.path.name))
+            hashes[item.id] = content_hash(data)  # the file may have been replaced since it was hashed
+            return to_model_input(decode_image(data, item.path.name))
 
         for ok, inputs, failed in batches(missing, load):
             for item, err in failed:

@@ -57,12 +57,9 @@ def read_matrix(path: Path, *, mmap: bool = False, verify: bool = True) -> np.nd
 
     With ``mmap`` the data is memory-mapped (read-only), so opening a large pack is instant.
     """
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            head = f.read(HEADER.size)
-    except FileNotFoundError:
-        raise
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(HEADER.size)
     if len(head) < HEADER.size:
         raise CorruptFile(f"{path.name}: truncated header")
     magic, version, rows, cols, crc = HEADER.unpack(head)
