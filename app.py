@@ -71,16 +71,27 @@ def sidebar(engine: Engine):
                              format_func=lambda n: MODE_LABELS[n], help="\n".join(
                                  f"- **{MODE_LABELS[m.name]}**: {m.help}" for m in MODES.values()))
         k = st.slider("Number of results", 1, 30, 10, key="k")
+        reindex = st.button("Re-index catalog", help="Re-read the folder and embed new or changed images.")
+    return MODES[mode_name], k, reindex
+
+
+def sidebar_status(engine: Engine, report) -> None:
+    """Catalog and model facts, drawn after indexing so a re-index shows the new state at once."""
+    with st.sidebar:
         st.divider()
         st.subheader("Catalog")
         st.text(str(engine.catalog.root))
         st.write(f"{len(engine.catalog)} images")
-        reindex = st.button("Re-index catalog", help="Re-read the folder and embed new or changed images.")
+        if report.skipped:
+            with st.expander(f"⚠️ {len(report.skipped)} file(s) skipped"):
+                for s in report.skipped[:200]:
+                    st.text(f"{s.name}: {s.reason}")
+        for problem in report.problems[:5] + engine.label_problems:
+            st.warning(problem)
         st.subheader("Model")
         st.write(f"VGG16, weights: {engine.weights.label}")
         if engine.weights.note:
             st.info(engine.weights.note)
-    return MODES[mode_name], k, reindex
 
 
 def build_index(engine: Engine, mode, rebuild: bool):
@@ -99,14 +110,7 @@ def build_index(engine: Engine, mode, rebuild: bool):
         st.stop()
     if bar is not None:
         bar.empty()
-    if report.skipped:
-        with st.sidebar.expander(f"⚠️ {len(report.skipped)} file(s) skipped"):
-            for s in report.skipped[:200]:
-                st.text(f"{s.name}: {s.reason}")
-    for problem in report.problems[:5]:
-        st.sidebar.warning(problem)
-    if engine.label_problem:
-        st.sidebar.warning(engine.label_problem)
+    sidebar_status(engine, report)
     return index
 
 

@@ -101,8 +101,13 @@ class Labels:
     rows: dict[str, dict[str, str]]
     problems: list[str] = field(default_factory=list)
 
+    def __post_init__(self):
+        # The filter options, computed once per load rather than on every click.
+        self._values = {c: sorted({row.get(c, "") for row in self.rows.values()} - {""}) for c in self.columns}
+
     def values(self, column: str) -> list[str]:
-        return sorted({row.get(column, "") for row in self.rows.values()} - {""})
+        """The distinct non-empty values of ``column``, sorted."""
+        return self._values.get(column, [])
 
 
 def load_labels(path: str | Path, known_ids: set[str] | None = None) -> Labels:

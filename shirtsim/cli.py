@@ -122,7 +122,7 @@ def cmd_index(args) -> int:
     print(f"catalog {engine.catalog.root}: {len(engine.catalog)} image files; {report.summary()}")
     for s in report.skipped:
         print(f"  skipped {s.name}: {s.reason}")
-    for problem in report.problems:
+    for problem in report.problems + engine.label_problems:
         print(f"  {problem}")
     return 0
 

@@ -42,20 +42,23 @@ class Engine:
     def __init__(self, catalog_dir: str | Path | None = None, weights: Weights | None = None,
                  cache_dir: str | Path | None = None,
                  get_embedder: Callable[[Weights], Embedder] | None = None):
-        self.catalog: Catalog = discover(catalog_dir or default_catalog_dir())
+        self._load_catalog(catalog_dir or default_catalog_dir())
         self.weights = weights or resolve_weights()
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self._get_embedder = get_embedder or Embedder
         self._embedder: Embedder | None = None
         self._indexes: dict[str, tuple[SearchIndex, IndexReport]] = {}
         self._lock = threading.Lock()
+
+    def _load_catalog(self, root: str | Path) -> None:
+        """(Re)read the catalog folder and its labels; label problems are kept for the user."""
+        self.catalog: Catalog = discover(root)
         try:
             self.labels: Labels | None = find_labels(self.catalog)
         except CatalogError as e:
-            self.labels = None
-            self.label_problem = str(e)
+            self.labels, self.label_problems = None, [str(e)]
         else:
-            self.label_problem = None
+            self.label_problems = list(self.labels.problems) if self.labels else []
 
     @property
     def embedder(self) -> Embedder:
@@ -71,8 +74,8 @@ class Engine:
         """The catalog's index for ``kind``; ``rebuild`` re-reads the catalog folder first."""
         with self._lock:
             if rebuild:
-                self.catalog = discover(self.catalog.root)
-                self._indexes.pop(kind.name, None)
+                self._load_catalog(self.catalog.root)
+                self._indexes.clear()  # every kind's index describes the old folder
             if kind.name not in self._indexes:
                 self._indexes[kind.name] = build_index(self.catalog, kind, self.weights, lambda: self.embedder,
                                                        self.cache_dir, progress)

@@ -90,3 +90,35 @@ def test_corrupt_upload_shows_an_error_and_the_app_keeps_working(warm):
     assert not at.exception
     at.button(key="pick-1002").click().run()
     assert len(result_buttons(at, "res")) == 10
+
+
+def test_number_of_results_follows_the_slider(warm):
+    at = app(shirt="1009")
+    at.sidebar.slider(key="k").set_value(5).run()
+    expected = warm.similar_to_id("1009", get_mode("balanced"), 5)
+    assert {b.key for b in result_buttons(at, "res")} == {f"res-{m.id}" for m in expected}
+
+
+def test_label_filters_narrow_the_browse_grid(warm):
+    at = app()
+    at.multiselect(key="filter-pattern").set_value(["dots"]).run()
+    shown = [b.key.removeprefix("pick-") for b in at.button if (b.key or "").startswith("pick-")]
+    dots = [r.split(",")[0] for r in (DEMO / "labels.csv").read_text().splitlines()[1:] if r.split(",")[2] == "dots"]
+    assert sorted(shown) == sorted(dots[:20]) and len(dots) == 28  # first page of the 28 dotted shirts
+
+
+def test_reindex_picks_up_a_new_file_and_new_labels(warm, small_catalog, monkeypatch):
+    (small_catalog / "labels.csv").write_text("id,pattern\n1001,solid\nghost,check\n", encoding="utf-8")
+    monkeypatch.setenv("SHIRTSIM_CATALOG", str(small_catalog))
+    at = app()
+    assert "6 images" in [m.value for m in at.sidebar.markdown]
+    assert [w.value for w in at.sidebar.warning] == [
+        "labels.csv: 1 row(s) name ids that are not in the catalog; ignored."]
+    (small_catalog / "1077.jpg").write_bytes((DEMO / "1077.jpg").read_bytes())
+    (small_catalog / "labels.csv").write_text("id,pattern\n1001,solid\n1077,dots\n", encoding="utf-8")
+    at.sidebar.button[0].click().run()
+    assert "7 images" in [m.value for m in at.sidebar.markdown]
+    assert not at.sidebar.warning
+    assert at.multiselect(key="filter-pattern").options == ["dots", "solid"]
+    at.button(key="pick-1077").click().run()
+    assert len(result_buttons(at, "res")) == 6  # every other shirt of the 7

@@ -75,3 +75,30 @@ def test_unknown_mode_and_missing_catalog_are_one_line_errors(tmp_path):
         "shirtsim: Unknown mode 'fuzzy': choose one of balanced, pattern, colour, seed.")
     out = run("index", "--catalog", str(tmp_path / "nope"))
     assert out.returncode == 2 and out.stderr.strip() == f"shirtsim: Catalog folder not found: {tmp_path / 'nope'}"
+
+
+def test_evaluate_reports_bad_labels_in_one_line(tmp_path, indexed):
+    out = run("evaluate", "--labels", str(tmp_path / "missing.csv"))
+    assert out.returncode == 2 and out.stderr.strip() == f"shirtsim: No labels file: {tmp_path / 'missing.csv'} (pass --labels CSV)."
+    out = run("evaluate", "--columns", "pattern,sleeve")
+    assert out.returncode == 2 and out.stderr.strip() == (
+        "shirtsim: labels.csv has no column 'sleeve'; it has style, pattern, colour.")
+
+
+def test_evaluate_json_on_the_demo_catalog(indexed):
+    out = run("evaluate", "--columns", "pattern", "--mode", "pattern", "--json")
+    q = json.loads(out.stdout)
+    assert (q["k"], q["mode"], q["n"]) == (10, "pattern", 200)
+    assert q["chance"] == {"pattern": 0.1386}
+    assert q["precision"]["pattern"] == q["precision"]["mean"] > 0.7  # README: 0.753
+
+
+def test_make_demo_catalog_is_deterministic_and_matches_the_committed_labels(tmp_path):
+    for out_dir in ("a", "b"):
+        done = run("make-demo-catalog", str(tmp_path / out_dir), "--count", "4")
+        assert done.returncode == 0 and done.stdout.strip() == f"drew 4 shirts into {tmp_path / out_dir}"
+    for name in ("1001.jpg", "1004.jpg", "labels.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    committed = (DEMO / "labels.csv").read_text().splitlines()[:5]
+    assert (tmp_path / "a" / "labels.csv").read_text().splitlines() == committed
+    assert Image.open(tmp_path / "a" / "1001.jpg").size == (200, 250)
