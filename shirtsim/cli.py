@@ -1,4 +1,4 @@
-"""Command line: ``python -m shirtsim {index,similar,evaluate,make-demo-catalog,download-seed-shirts}``.
+"""Command line: ``python -m shirtsim {index,similar,evaluate,bench,make-demo-catalog,download-seed-shirts}``.
 
 Errors are translated here, at the edge: one line on stderr and exit status 2 for bad input,
 never a traceback.
@@ -100,6 +100,10 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--url", default=None, help=argparse.SUPPRESS)
     sp.add_argument("--timeout", type=float, default=10.0)
     sp.set_defaults(run=cmd_download)
+
+    from .bench import add_parser as add_bench  # noqa: PLC0415
+
+    add_bench(sub)
     return p
 
 

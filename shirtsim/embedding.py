@@ -2,12 +2,16 @@
 
 Input is prepared exactly as the seed notebook did: ``keras.utils.load_img(target_size=(224,
 224))`` (an RGB image resized with nearest-neighbour) then
-``keras.applications.vgg16.preprocess_input``. One forward pass gives every layer that any
-similarity mode needs (see :mod:`shirtsim.descriptors`).
+``keras.applications.vgg16.preprocess_input``; :mod:`shirtsim.descriptors` says which layers
+each descriptor kind reads.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterator
@@ -31,17 +35,18 @@ class Embedder:
     """VGG16 ``include_top=False`` with ``weights``, loaded once; returns named layers' outputs."""
 
     def __init__(self, weights: Weights):
-        import keras  # noqa: PLC0415 (slow import: only when a model is really needed)
-
         self.weights = weights
-        self.vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=INPUT_SIZE + (3,))
-        try:
-            if weights.kind == "packaged":
-                _copy_hed_conv_layers(self.vgg)
-            else:
-                self.vgg.load_weights(str(weights.path))
-        except (OSError, ValueError, RuntimeError) as e:
-            raise WeightsError(f"Cannot load VGG16 weights from {weights.path}: {e}") from None
+        with _native_stderr_held_back():
+            import keras  # noqa: PLC0415 (slow import: only when a model is really needed)
+
+            self.vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=INPUT_SIZE + (3,))
+            try:
+                if weights.kind == "packaged":
+                    _copy_hed_conv_layers(self.vgg)
+                else:
+                    self.vgg.load_weights(str(weights.path))
+            except (OSError, ValueError, RuntimeError) as e:
+                raise WeightsError(f"Cannot load VGG16 weights from {weights.path}: {e}") from None
         self._models: dict[tuple[str, ...], object] = {}  # one truncated model per set of layers
         self._lock = threading.Lock()  # one forward at a time keeps memory flat under many sessions
 
@@ -60,6 +65,32 @@ class Embedder:
         if len(layers) == 1:
             outputs = [outputs]
         return {name: np.asarray(out) for name, out in zip(layers, outputs)}
+
+
+@contextlib.contextmanager
+def _native_stderr_held_back():
+    """Hold back what TensorFlow's C++ side prints while it starts (CPU features, missing CUDA:
+    TF_CPP_MIN_LOG_LEVEL no longer silences it), so the CLI's stderr stays one line per problem.
+    If starting fails, what was held back is written out after all: it may explain why."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (some test runners): nothing to hold
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), fd)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, fd)
+            held.seek(0)
+            os.write(fd, held.read())
+            raise
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
 
 
 def _copy_hed_conv_layers(vgg) -> None:

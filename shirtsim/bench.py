@@ -1,0 +1,233 @@
+"""``python -m shirtsim bench``: every speed figure measured side by side in one run.
+
+- embed: the seed notebook's way (``keras.utils.load_img`` + one ``model.predict`` per image)
+  against shirtsim's index build on the same images, and the raw batched VGG16 forward rate
+  (the compute limit of this machine).
+- query: top-10 latency over synthetic vectors of the default mode's width at each size, and
+  the memory each stored item takes; the seed's N x N float64 similarity matrix where it fits.
+- upload: decode + embed + search for one photo.
+- cold_start: opening a catalog whose cache is warm (discovery, file memo, memory-mapped pack,
+  index preparation), with the model load reported apart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import discover
+from .descriptors import DEFAULT_MODE, MODES, STYLE_KIND
+from .embedding import BATCH_SIZE, Embedder
+from .index import build_index, embed_images, fingerprint
+from .images import decode_image, read_limited
+from .search import SearchIndex
+from .store import HashCache, VectorStore, catalog_key, content_hash
+from .weights import resolve_weights
+
+SEED_DIM = 7 * 7 * 512
+
+
+def add_parser(sub) -> None:
+    sp = sub.add_parser("bench", help="measure embedding, query, upload and start-up speed")
+    sp.add_argument("--catalog", metavar="DIR", help="images for the embedding figures (default: the demo)")
+    sp.add_argument("--weights", metavar="W")
+    sp.add_argument("--images", type=int, default=64, help="images embedded each way (default 64)")
+    sp.add_argument("--sizes", default="1000,10000,100000,1000000", help="catalog sizes for query latency")
+    sp.add_argument("--cold-start-items", type=int, default=100_000)
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from .engine import default_catalog_dir  # noqa: PLC0415
+
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    weights = resolve_weights(args.weights)
+    t0 = time.perf_counter()
+    embedder = Embedder(weights)
+    model_load = time.perf_counter() - t0
+    catalog_dir = Path(args.catalog) if args.catalog else default_catalog_dir()
+    paths = [item.path for item in discover(catalog_dir).items][: args.images]
+    result = {
+        "machine": {"cpus": os.cpu_count(), "weights": weights.label, "model_load_s": round(model_load, 2)},
+        "embed": bench_embed(embedder, weights, paths),
+        "query": {},
+        "seed_nxn": {},
+        "seed_nxn_fits_up_to_items": seed_nxn_limit(),
+    }
+    for n in sizes:
+        result["query"][str(n)] = bench_query(n)
+        result["seed_nxn"][str(n)] = bench_seed_nxn(n)
+    result["upload"] = bench_upload(embedder, paths[0])
+    result["cold_start"] = bench_cold_start(weights, args.cold_start_items)
+    print(json.dumps(result) if args.json else format_table(result))
+    return 0
+
+
+def bench_embed(embedder: Embedder, weights, paths: list[Path]) -> dict:
+    import keras  # noqa: PLC0415
+    from keras.applications.vgg16 import preprocess_input  # noqa: PLC0415
+
+    seed_model = keras.Model(embedder.vgg.input, embedder.vgg.get_layer("block5_pool").output)
+    seed_model.predict(np.zeros((1, 224, 224, 3), np.float32), verbose=0)  # warm-up, not timed
+    t0 = time.perf_counter()
+    for path in paths:  # the notebook, line for line
+        x = preprocess_input(np.expand_dims(keras.utils.img_to_array(keras.utils.load_img(path, target_size=(224, 224))), 0))
+        seed_model.predict(x, verbose=0).flatten()
+    seed = len(paths) / (time.perf_counter() - t0)
+
+    arrays = np.stack([keras.utils.img_to_array(keras.utils.load_img(p, target_size=(224, 224))) for p in paths])
+    ours_model = keras.Model(embedder.vgg.input, [embedder.vgg.get_layer(n).output for n in STYLE_KIND.layers])
+
+    def forward_rate(model) -> float:
+        model(preprocess_input(arrays[:BATCH_SIZE].copy()), training=False)  # warm-up
+        t0 = time.perf_counter()
+        for i in range(0, len(arrays), BATCH_SIZE):
+            model(preprocess_input(arrays[i:i + BATCH_SIZE].copy()), training=False)
+        return len(arrays) / (time.perf_counter() - t0)
+
+    forward = forward_rate(seed_model)
+    forward_ours = forward_rate(ours_model)  # the layers shirtsim's default kind reads: its own limit
+
+    with tempfile.TemporaryDirectory() as tmp:
+        catalog = Path(tmp) / "catalog"
+        catalog.mkdir()
+        for p in paths:
+            shutil.copy(p, catalog / p.name)
+        t0 = time.perf_counter()
+        build_index(discover(catalog), STYLE_KIND, weights, lambda: embedder, Path(tmp) / "cache")
+        ours = len(paths) / (time.perf_counter() - t0)
+    return {"images": len(paths), "seed_img_s": round(seed, 2), "shirtsim_img_s": round(ours, 2),
+            "forward_limit_img_s": round(forward, 2), "forward_limit_own_layers_img_s": round(forward_ours, 2),
+            "speedup_vs_seed": round(ours / seed, 2), "share_of_forward_limit": round(ours / forward_ours, 3)}
+
+
+def _synthetic_index(n: int, rng) -> SearchIndex:
+    raw = rng.random((n, STYLE_KIND.dim), dtype=np.float32)
+    ids = [str(i) for i in range(n)]
+    return SearchIndex.build(STYLE_KIND, ids, raw)
+
+
+def bench_query(n: int, queries: int = 200) -> dict:
+    rng = np.random.default_rng(n)
+    index = _synthetic_index(n, rng)
+    mode = MODES[DEFAULT_MODE]
+    rows = rng.integers(0, n, size=min(queries, max(20, 20_000_000 // n)))
+    times = []
+    for r in rows:
+        shirt_id = index.ids[r]
+        t0 = time.perf_counter()
+        index.search(index.stored(shirt_id), mode, 10, exclude=shirt_id)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"p50_ms": round(statistics.median(times), 3), "p99_ms": round(float(np.percentile(times, 99)), 3),
+            "bytes_per_item": int(index.matrix.nbytes // n), "queries": len(times)}
+
+
+def bench_seed_nxn(n: int, memory_share: float = 0.6) -> dict | None:
+    """The notebook's all-pairs float64 cosine matrix, where features and matrix fit in memory."""
+    need = n * SEED_DIM * 8 + n * n * 8
+    if need > memory_share * _total_memory() or n > 20_000:  # beyond 20,000 it takes minutes even when it fits
+        return None
+    rng = np.random.default_rng(1)
+    feats = rng.random((n, SEED_DIM))
+    t0 = time.perf_counter()
+    unit = feats / np.linalg.norm(feats, axis=1, keepdims=True)
+    sim = unit @ unit.T
+    np.argsort(-sim[0])[1:11]
+    return {"seconds": round(time.perf_counter() - t0, 2), "bytes": int(need)}
+
+
+def seed_nxn_limit(memory_share: float = 0.6) -> int:
+    """The largest N whose seed features and N x N matrix (float64) fit in ``memory_share`` of RAM."""
+    budget = memory_share * _total_memory() / 8  # in float64 values: N * SEED_DIM + N * N <= budget
+    return int((-SEED_DIM + (SEED_DIM**2 + 4 * budget) ** 0.5) / 2)
+
+
+def bench_upload(embedder: Embedder, photo: Path, n: int = 10_000, runs: int = 15) -> dict:
+    index = _synthetic_index(n, np.random.default_rng(2))
+    mode = MODES[DEFAULT_MODE]
+    data = read_limited(photo)
+    times = []
+    for i in range(runs + 1):
+        t0 = time.perf_counter()
+        img = decode_image(data, photo.name)
+        raw = embed_images(embedder, STYLE_KIND, [img])[0]
+        index.search(index.prepare(raw), mode, 10)
+        if i:  # the first run warms TensorFlow's kernels
+            times.append((time.perf_counter() - t0) * 1000)
+    return {"p50_ms": round(statistics.median(times), 1), "catalog_items": n}
+
+
+def bench_cold_start(weights, n: int) -> dict:
+    """Open an ``n``-item catalog whose cache is warm, as the app does at start (model excluded)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        catalog, cache = Path(tmp) / "catalog", Path(tmp) / "cache"
+        for d in range(0, n, 1000):  # 1,000 files per folder, as large stores shard them
+            (catalog / f"{d // 1000:04d}").mkdir(parents=True)
+        hashes = []
+        for i in range(n):
+            data = b"\x89PNG bench item %d" % i  # content only has to be distinct: vectors are synthetic
+            (catalog / f"{i // 1000:04d}" / f"{i}.png").write_bytes(data)
+            hashes.append(content_hash(data))
+        cat = discover(catalog)
+        memo = HashCache(cache, catalog)
+        by_name = {f"{i // 1000:04d}/{i}.png": h for i, h in enumerate(hashes)}
+        for item in cat.items:
+            rel = item.path.relative_to(catalog).as_posix()
+            memo.remember(rel, item.size, item.mtime_ns, by_name[rel])
+        memo.save(set(by_name))
+        store = VectorStore(cache, fingerprint(weights, STYLE_KIND))
+        matrix = np.random.default_rng(3).random((n, STYLE_KIND.dim), dtype=np.float32)
+        store.write_pack(catalog_key(catalog), [by_name[i.path.relative_to(catalog).as_posix()] for i in cat.items],
+                         matrix)
+        del matrix
+
+        def no_model():
+            raise AssertionError("a warm start must not need the model")
+
+        t0 = time.perf_counter()
+        index, report = build_index(discover(catalog), STYLE_KIND, weights, no_model, cache)
+        seconds = time.perf_counter() - t0
+        assert report.reused == n and len(index) == n
+    return {"items": n, "seconds": round(seconds, 2)}
+
+
+def _total_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 8 * 1024**3
+
+
+def format_table(r: dict) -> str:
+    e = r["embed"]
+    lines = [f"machine: {r['machine']['cpus']} CPUs, weights {r['machine']['weights']}, "
+             f"model load {r['machine']['model_load_s']} s", "",
+             f"embedding ({e['images']} images)           images/s",
+             f"  seed notebook (predict per image)   {e['seed_img_s']:>8.2f}",
+             f"  shirtsim index build                {e['shirtsim_img_s']:>8.2f}   "
+             f"({e['speedup_vs_seed']:.2f}x seed, {e['share_of_forward_limit']:.0%} of its forward limit)",
+             f"  VGG16 forward to block5_pool, batched {e['forward_limit_img_s']:>6.2f}   (the seed's network)",
+             f"  VGG16 forward to {'+'.join(STYLE_KIND.layers)}, batched {e['forward_limit_own_layers_img_s']:>4.2f}"
+             f"   (what shirtsim runs: its limit)", "",
+             "top-10 query      p50 ms   p99 ms  bytes/item   seed N x N (s, GB)"]
+    for n, q in r["query"].items():
+        seed = r["seed_nxn"][n]
+        fits = int(n) <= r["seed_nxn_fits_up_to_items"]
+        seed_txt = (f"{seed['seconds']:.1f} s, {seed['bytes'] / 1e9:.1f} GB" if seed
+                    else "not run (minutes)" if fits else "does not fit")
+        lines.append(f"  {int(n):>10,}   {q['p50_ms']:>7.2f}  {q['p99_ms']:>7.2f}  {q['bytes_per_item']:>10}   {seed_txt}")
+    lines.append(f"  the seed's N x N method fits in 60% of this machine's RAM up to "
+                 f"{r['seed_nxn_fits_up_to_items']:,} items")
+    lines += ["", f"upload to results (decode + embed + search, {r['upload']['catalog_items']:,} items): "
+                  f"p50 {r['upload']['p50_ms']} ms",
+              f"cold start with a warm cache, {r['cold_start']['items']:,} items: {r['cold_start']['seconds']} s "
+              f"(model load excluded)"]
+    return "\n".join(lines)

@@ -1,0 +1,33 @@
+"""``python -m shirtsim bench`` as a user runs it, at a size that takes seconds, not minutes."""
+
+import json
+
+from shirtsim.bench import SEED_DIM, seed_nxn_limit
+from shirtsim.descriptors import STYLE_KIND
+from test_cli import run
+
+
+def test_bench_json_has_every_figure_the_readme_quotes():
+    out = run("bench", "--images", "4", "--sizes", "1000,2000", "--cold-start-items", "3000", "--json")
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    e = r["embed"]
+    assert e["images"] == 4
+    for key in ("seed_img_s", "shirtsim_img_s", "forward_limit_img_s", "forward_limit_own_layers_img_s"):
+        assert 0.1 < e[key] < 1000, (key, e[key])
+    assert e["speedup_vs_seed"] == round(e["shirtsim_img_s"] / e["seed_img_s"], 2)
+    assert set(r["query"]) == {"1000", "2000"}
+    for q in r["query"].values():
+        assert q["bytes_per_item"] == STYLE_KIND.dim * 4  # float32, nothing else per item at these sizes
+        assert 0 < q["p50_ms"] <= q["p99_ms"]
+    assert r["seed_nxn"]["1000"]["bytes"] == 1000 * SEED_DIM * 8 + 1000 * 1000 * 8
+    assert r["seed_nxn_fits_up_to_items"] == seed_nxn_limit()
+    assert r["upload"]["p50_ms"] > 0
+    assert r["cold_start"]["items"] == 3000 and r["cold_start"]["seconds"] > 0
+
+
+def test_seed_nxn_limit_is_where_features_plus_matrix_reach_the_budget(monkeypatch):
+    monkeypatch.setattr("shirtsim.bench._total_memory", lambda: 10 * 1024**3)
+    n = seed_nxn_limit(0.5)
+    budget = 0.5 * 10 * 1024**3
+    assert (n * SEED_DIM + n * n) * 8 <= budget < ((n + 1) * SEED_DIM + (n + 1) ** 2) * 8
