@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +25,15 @@ MAX_LABEL_ROWS = 2_000_000
 @dataclass(frozen=True)
 class Item:
     id: str
-    path: Path
+    rel: str  # path below the catalog root, with "/": also the key of the file-hash memo
     size: int
     mtime_ns: int
+    root: Path
+
+    @property
+    def path(self) -> Path:
+        # Made on demand: building 100,000 Path objects at start-up costs more than the listing.
+        return self.root / self.rel
 
 
 @dataclass(frozen=True)
@@ -64,13 +71,14 @@ def discover(root: str | Path) -> Catalog:
     skipped: list[Skipped] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        prefix = os.path.relpath(dirpath, root).replace(os.sep, "/") + "/"
+        prefix = "" if prefix == "./" else prefix
         for name in sorted(filenames):
             if name.startswith(".") or not name.lower().endswith(IMAGE_SUFFIXES):
                 continue
-            path = Path(dirpath) / name
-            rel = path.relative_to(root).as_posix()
+            rel = prefix + name
             try:
-                st = path.stat()  # follows a file symlink; a dangling one fails here
+                st = os.stat(os.path.join(dirpath, name))  # follows a file symlink; a dangling one fails here
             except OSError as e:
                 skipped.append(Skipped(rel, f"cannot read ({e.strerror or e})"))
                 continue
@@ -79,17 +87,16 @@ def discover(root: str | Path) -> Catalog:
                 continue
             shirt_id = rel.rsplit(".", 1)[0]
             if shirt_id in found:
-                skipped.append(Skipped(rel, f"duplicate id '{shirt_id}' (kept {found[shirt_id].path.name})"))
+                kept = found[shirt_id].rel.rsplit("/", 1)[-1]
+                skipped.append(Skipped(rel, f"duplicate id '{shirt_id}' (kept {kept})"))
                 continue
-            found[shirt_id] = Item(shirt_id, path, st.st_size, st.st_mtime_ns)
+            found[shirt_id] = Item(shirt_id, rel, st.st_size, st.st_mtime_ns, root)
     items = sorted(found.values(), key=lambda it: _natural_key(it.id))
     return Catalog(root, items, skipped)
 
 
 def _natural_key(text: str):
     """Sort ``2`` before ``10``, as a person reading a shop listing expects."""
-    import re
-
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part]
 
 

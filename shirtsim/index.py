@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import approx
 from .catalog import Catalog, Item, Skipped
 from .descriptors import Kind, describe
 from .embedding import Embedder, batches, to_model_input
@@ -61,15 +62,14 @@ def build_index(catalog: Catalog, kind: Kind, weights: Weights, get_embedder: Ca
 
     hashes: dict[str, str] = {}
     for n, item in enumerate(catalog.items):
-        rel = item.path.relative_to(catalog.root).as_posix()
-        h = hashes_cache.lookup(rel, item.size, item.mtime_ns)
+        h = hashes_cache.lookup(item.rel, item.size, item.mtime_ns)
         if h is None:
             try:
                 h = content_hash(read_limited(item.path))
             except BadImageError as e:
-                report.skipped.append(Skipped(rel, _reason(e)))
+                report.skipped.append(Skipped(item.rel, _reason(e)))
                 continue
-            hashes_cache.remember(rel, item.size, item.mtime_ns, h)
+            hashes_cache.remember(item.rel, item.size, item.mtime_ns, h)
         hashes[item.id] = h
         if progress and n % 500 == 0:
             progress(n, len(catalog.items), "checking files")
@@ -77,10 +77,12 @@ def build_index(catalog: Catalog, kind: Kind, weights: Weights, get_embedder: Ca
     ordered = [item for item in catalog.items if item.id in hashes]
     wanted = [hashes[item.id] for item in ordered]
     packed = store.read_pack(key, wanted)
-    if packed is not None and packed.shape[1] == kind.dim:
+    if packed is not None and packed.shape == (len(ordered) + 1, kind.dim):
         report.reused = len(ordered)
-        hashes_cache.save({_rel(catalog, it) for it in catalog.items})
-        return SearchIndex.build(kind, [it.id for it in ordered], packed), report
+        hashes_cache.save({it.rel for it in catalog.items})
+        index = SearchIndex.from_packed(kind, [it.id for it in ordered], packed)
+        _attach_approx(index, store, key, wanted, report, progress)
+        return index, report
 
     vectors: dict[str, np.ndarray] = {}
     missing: list[Item] = []
@@ -92,6 +94,7 @@ def build_index(catalog: Catalog, kind: Kind, weights: Weights, get_embedder: Ca
             missing.append(item)
     report.reused = len(vectors)
     report.problems.extend(store.problems)
+    store.problems.clear()
 
     if missing:
         embedder = get_embedder()
@@ -106,7 +109,7 @@ def build_index(catalog: Catalog, kind: Kind, weights: Weights, get_embedder: Ca
 
         for ok, inputs, failed in batches(missing, load):
             for item, err in failed:
-                report.skipped.append(Skipped(_rel(catalog, item), _reason(err)))
+                report.skipped.append(Skipped(item.rel, _reason(err)))
             if ok:
                 descriptors = describe(kind, embedder.forward(inputs, kind.layers), inputs)
                 for item, vec in zip(ok, descriptors):
@@ -120,14 +123,36 @@ def build_index(catalog: Catalog, kind: Kind, weights: Weights, get_embedder: Ca
     final = [item for item in ordered if item.id in vectors]
     ids = [item.id for item in final]
     matrix = np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, kind.dim), np.float32)
+    index = SearchIndex.build(kind, ids, matrix)
     if ids:
-        store.write_pack(key, [hashes[i] for i in ids], matrix)
-    hashes_cache.save({_rel(catalog, it) for it in catalog.items})
-    return SearchIndex.build(kind, ids, matrix), report
+        wanted = [hashes[i] for i in ids]
+        store.write_pack(key, wanted, index.packed())
+        _attach_approx(index, store, key, wanted, report, progress)
+    hashes_cache.save({it.rel for it in catalog.items})
+    return index, report
 
 
-def _rel(catalog: Catalog, item: Item) -> str:
-    return item.path.relative_to(catalog.root).as_posix()
+def _attach_approx(index: SearchIndex, store: VectorStore, key: str, hashes: list[str], report: IndexReport,
+                   progress: ProgressFn | None) -> None:
+    """Give a large catalog its approximate index: read back if stored, else built once and stored."""
+    if len(index) < approx.APPROX_MIN_ITEMS:
+        return
+    data = store.read_pack_blob(key, hashes, ".ivf")
+    report.problems.extend(store.problems)
+    store.problems.clear()
+    if data is not None:
+        try:
+            index.approx = approx.from_bytes(data)
+        except RuntimeError:  # checksum fine but not a faiss index of this version: build anew
+            index.approx = None
+        if index.approx is not None and index.approx.ntotal == len(index) and index.approx.d == index.kind.dim:
+            return
+    if progress:  # about a minute per million items: say so rather than look stuck
+        progress(0, 1, "building the approximate index")
+    index.approx = approx.build_ivf(index.matrix)
+    if progress:
+        progress(1, 1, "building the approximate index")
+    store.write_pack_blob(key, hashes, ".ivf", approx.to_bytes(index.approx))
 
 
 def _reason(err: Exception) -> str:

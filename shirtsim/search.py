@@ -1,7 +1,9 @@
-"""Exact cosine top-k over one catalog's descriptors.
+"""Cosine top-k over one catalog's descriptors.
 
-All per-catalog work (centring, normalising) happens once in :meth:`SearchIndex.build`; a
-query is one matrix-vector product and a partial sort.
+All per-catalog work (centring, normalising) happens once in :meth:`SearchIndex.build`, when
+the index is built, and is stored (:meth:`SearchIndex.packed`) so a later start only maps the
+file.  A query is one matrix-vector product and a partial sort, or, for catalogs of
+:data:`~shirtsim.approx.APPROX_MIN_ITEMS` and more, an IVF search (:mod:`shirtsim.approx`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import approx as approximate
 from .descriptors import SEED_KIND, TEXTURE_DIM, Kind, Mode
 
 
@@ -22,11 +25,12 @@ class Match:
 class SearchIndex:
     """Normalised descriptors of one catalog for one descriptor kind."""
 
-    def __init__(self, kind: Kind, ids: list[str], matrix: np.ndarray, mean: np.ndarray):
+    def __init__(self, kind: Kind, ids: list[str], matrix: np.ndarray, mean: np.ndarray, approx=None):
         self.kind = kind
         self.ids = list(ids)
-        self.matrix = matrix  # (N, D) float32, each part L2-normalised
+        self.matrix = matrix  # (N, D) float32, each part L2-normalised; may be a read-only memory map
         self.mean = mean  # subtracted from every vector before normalising
+        self.approx = approx  # a faiss IVF index over ``matrix`` for large catalogs, else None (exact)
         self._row = {shirt_id: n for n, shirt_id in enumerate(self.ids)}
 
     @classmethod
@@ -39,6 +43,19 @@ class SearchIndex:
         else:
             mean = raw.mean(axis=0, dtype=np.float64).astype(np.float32)
         return cls(kind, ids, _normalise_parts(kind, raw - mean), mean)
+
+    def packed(self) -> np.ndarray:
+        """What the cache stores for this index: the mean as row 0, then the prepared vectors."""
+        return np.vstack([self.mean[None, :], self.matrix])
+
+    @classmethod
+    def from_packed(cls, kind: Kind, ids: list[str], packed: np.ndarray) -> "SearchIndex":
+        """The index :meth:`packed` wrote (rows are views: a memory-mapped pack stays mapped)."""
+        return cls(kind, ids, packed[1:], np.array(packed[0]))
+
+    def memory_bytes(self) -> int:
+        """Bytes the index needs to answer queries (the vectors, or the approximate index)."""
+        return approximate.memory_bytes(self.approx) if self.approx is not None else int(self.matrix.nbytes)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -62,6 +79,8 @@ class SearchIndex:
         """
         if mode.kind is not self.kind:
             raise ValueError(f"mode {mode.name} needs {mode.kind.name} descriptors, index has {self.kind.name}")
+        if self.approx is not None:
+            return self._search_approx(weigh(self.kind, query, mode), k, exclude)
         scores = self.matrix @ weigh(self.kind, query, mode)
         if exclude is not None and exclude in self._row:
             scores[self._row[exclude]] = -np.inf
@@ -71,6 +90,12 @@ class SearchIndex:
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.lexsort((top, -scores[top]))]
         return [Match(self.ids[i], float(scores[i])) for i in top]
+
+    def _search_approx(self, query: np.ndarray, k: int, exclude: str | None) -> list[Match]:
+        skip = self._row.get(exclude, -1) if exclude is not None else -1
+        scores, rows = approximate.search_ivf(self.approx, query, k + 1)
+        found = sorted((-s, r) for s, r in zip(scores.tolist(), rows.tolist()) if r >= 0 and r != skip)
+        return [Match(self.ids[r], -s) for s, r in found[:max(0, k)]]
 
 
 def weigh(kind: Kind, query: np.ndarray, mode: Mode) -> np.ndarray:

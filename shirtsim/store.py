@@ -3,7 +3,8 @@
 Layout below the cache folder (``$SHIRTSIM_CACHE_DIR``, default ``~/.cache/shirtsim``)::
 
     v1/<fingerprint>/<hh>/<sha256>.vec    one vector per distinct image content
-    v1/<fingerprint>/packs/<catalog>-<contents>.vec  one catalog's vectors, for a memory-mapped start
+    v1/<fingerprint>/packs/<catalog>-<contents>.vec  one catalog's prepared index, for a memory-mapped start
+    v1/<fingerprint>/packs/<catalog>-<contents>.ivf  its approximate index (large catalogs only)
     v1/hashes/<catalog>.json              path -> (size, mtime, sha256), so unchanged files are not re-read
 
 A ``.vec`` file is a fixed header (magic, rows, columns, CRC32 of the data) followed by
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 MAGIC = b"SHIRTSIM"
+BLOB_MAGIC = b"SHIRTBLB"  # same header, opaque bytes (a serialised faiss index) instead of float32 rows
 VERSION = 1
 HEADER = struct.Struct("<8sHQQI")  # magic, version, rows, columns, crc32 of data
 DTYPE = np.dtype("<f4")
@@ -78,6 +80,25 @@ def read_matrix(path: Path, *, mmap: bool = False, verify: bool = True) -> np.nd
     return matrix
 
 
+def write_blob(path: Path, data: bytes) -> None:
+    """Atomically write bytes with the ``.vec`` header (rows 1, columns = length, CRC32)."""
+    _atomic_write(path, HEADER.pack(BLOB_MAGIC, VERSION, 1, len(data), zlib.crc32(data)) + data)
+
+
+def read_blob(path: Path) -> bytes:
+    """Bytes written by :func:`write_blob`; :class:`CorruptFile` unless they are exactly those."""
+    with open(path, "rb") as f:
+        head, data = f.read(HEADER.size), f.read()
+    if len(head) < HEADER.size:
+        raise CorruptFile(f"{path.name}: truncated header")
+    magic, version, _, length, crc = HEADER.unpack(head)
+    if magic != BLOB_MAGIC or version != VERSION:
+        raise CorruptFile(f"{path.name}: not a shirtsim index file")
+    if len(data) != length or zlib.crc32(data) != crc:
+        raise CorruptFile(f"{path.name}: truncated or damaged")
+    return data
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -116,27 +137,39 @@ class VectorStore:
     def put(self, content_hash: str, vector: np.ndarray) -> None:
         write_matrix(self._path(content_hash), np.asarray(vector, dtype=DTYPE)[None, :])
 
-    def _pack_path(self, catalog_key: str, hashes: list[str]) -> Path:
+    def _pack_path(self, catalog_key: str, hashes: list[str], suffix: str = ".vec") -> Path:
         # The name commits to the exact list of contents, so a pack can never be paired with
         # the wrong rows, and writing one is a single atomic rename.
         digest = hashlib.sha256("\n".join(hashes).encode()).hexdigest()[:24]
-        return self.root / "packs" / f"{catalog_key}-{digest}.vec"
+        return self.root / "packs" / f"{catalog_key}-{digest}{suffix}"
 
     def read_pack(self, catalog_key: str, hashes: list[str]) -> np.ndarray | None:
-        """The memory-mapped pack written for exactly ``hashes`` (in order), or None."""
+        """The memory-mapped matrix written for exactly ``hashes`` (in order), or None."""
         try:
-            pack = read_matrix(self._pack_path(catalog_key, hashes), mmap=True)
+            return read_matrix(self._pack_path(catalog_key, hashes), mmap=True)
         except (OSError, CorruptFile):
             return None
-        return pack if len(pack) == len(hashes) else None
 
     def write_pack(self, catalog_key: str, hashes: list[str], matrix: np.ndarray) -> None:
-        """Store all of a catalog's vectors in one file and drop its older packs."""
+        """Store a catalog's matrix in one file and drop its packs for other contents."""
         path = self._pack_path(catalog_key, hashes)
         write_matrix(path, matrix)
-        for old in path.parent.glob(f"{catalog_key}-*.vec"):
-            if old != path:
+        for old in path.parent.glob(f"{catalog_key}-*"):
+            if old.stem != path.stem and not old.name.startswith("."):
                 old.unlink(missing_ok=True)
+
+    def read_pack_blob(self, catalog_key: str, hashes: list[str], suffix: str) -> bytes | None:
+        """Bytes stored next to the pack for ``hashes``, or None when missing or damaged."""
+        try:
+            return read_blob(self._pack_path(catalog_key, hashes, suffix))
+        except FileNotFoundError:
+            return None
+        except (OSError, CorruptFile) as e:
+            self.problems.append(f"index file was damaged ({e}); rebuilt")
+            return None
+
+    def write_pack_blob(self, catalog_key: str, hashes: list[str], suffix: str, data: bytes) -> None:
+        write_blob(self._pack_path(catalog_key, hashes, suffix), data)
 
 
 class HashCache:

@@ -5,8 +5,9 @@ import pytest
 
 from conftest import DEMO, FakeEmbedder
 from shirtsim.catalog import discover
-from shirtsim.descriptors import SEED_KIND, STYLE_KIND
+from shirtsim.descriptors import MODES, SEED_KIND, STYLE_KIND, TEXTURE_DIM
 from shirtsim.index import build_index
+from shirtsim.search import SearchIndex
 
 
 def build(catalog_dir, cache, weights, fake, kind=STYLE_KIND):
@@ -81,3 +82,34 @@ def test_catalog_folder_is_never_written(small_catalog, tmp_path, weights):
         assert sorted(p.name for p in small_catalog.iterdir()) == before and len(index) == 6
     finally:
         small_catalog.chmod(0o755)
+
+
+def test_large_catalogs_get_an_approximate_index_built_once_and_rebuilt_when_damaged(
+        small_catalog, tmp_path, weights, monkeypatch):
+    monkeypatch.setattr("shirtsim.approx.APPROX_MIN_ITEMS", 5)
+    index, report = build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
+    assert index.approx is not None and index.approx.ntotal == 6
+    ivf = next((tmp_path / "c").rglob("packs/*.ivf"))
+    written = ivf.stat().st_mtime_ns
+    again, report = build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
+    assert again.approx.ntotal == 6 and ivf.stat().st_mtime_ns == written and report.problems == []
+    q = again.stored("1001")
+    assert [m.id for m in again.search(q, MODES["balanced"], 3, exclude="1001")] == \
+        [m.id for m in SearchIndex(STYLE_KIND, again.ids, again.matrix, again.mean).search(
+            q, MODES["balanced"], 3, exclude="1001")]
+    ivf.write_bytes(ivf.read_bytes()[:-7])
+    third, report = build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
+    assert third.approx.ntotal == 6 and "index file was damaged" in report.problems[0]
+
+
+def test_small_catalogs_are_searched_exactly(small_catalog, tmp_path, weights):
+    index, _ = build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
+    assert index.approx is None and not list((tmp_path / "c").rglob("*.ivf"))
+
+
+def test_a_warm_start_maps_the_prepared_index_instead_of_recomputing_it(small_catalog, tmp_path, weights):
+    index, _ = build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
+    again, _ = build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
+    assert isinstance(again.matrix, np.memmap) and not again.matrix.flags.writeable
+    np.testing.assert_array_equal(again.mean, index.mean)
+    np.testing.assert_allclose(np.linalg.norm(again.matrix[:, :TEXTURE_DIM], axis=1), 1.0, rtol=1e-5)

@@ -46,3 +46,24 @@ def test_default_mode_on_real_photos_beats_the_seed_by_a_wide_margin():
     # Measured 0.804 / 0.462 / 0.492 / 0.586 (README, Quality); the seed scores 0.713 / 0.137 / 0.400.
     p = q["precision"]
     assert p["articleType"] >= 0.79 and p["baseColour"] >= 0.45 and p["pattern"] >= 0.48 and p["mean"] >= 0.58
+
+
+@pytest.mark.slow
+def test_approximate_index_keeps_the_exact_top_10_on_real_photos(weights, embedder, session_cache):
+    """Large catalogs are searched with IVF (shirtsim.approx); its recall is checked on real
+    descriptors here, with the index sized for this catalog as it would be for any other."""
+    if not (REAL_SHIRTS / "labels.csv").is_file():
+        pytest.skip(f"real product photos not found at {REAL_SHIRTS} (the project's shared data)")
+    from shirtsim import approx
+    from shirtsim.engine import Engine
+
+    engine = Engine(REAL_SHIRTS, weights=weights, cache_dir=session_cache, get_embedder=lambda w: embedder)
+    index = engine.index(MODES["balanced"].kind)  # cached by the evaluate test above when run together
+    ivf = approx.build_ivf(index.matrix)
+    assert (ivf.nlist, ivf.nprobe) == (41, 10)
+    fast = SearchIndex(index.kind, index.ids, index.matrix, index.mean, ivf)
+    for mode, measured in (("balanced", 0.99), ("pattern", 0.96), ("colour", 0.98)):
+        overlap = [len({m.id for m in index.search(index.stored(i), MODES[mode], 10, exclude=i)}
+                       & {m.id for m in fast.search(fast.stored(i), MODES[mode], 10, exclude=i)}) / 10
+                   for i in index.ids]
+        assert np.mean(overlap) >= 0.95, (mode, np.mean(overlap), measured)

@@ -43,3 +43,27 @@ def test_a_pack_is_only_used_for_the_exact_contents_it_was_written_for(tmp_path)
     store.write_pack("cat", ["h1"], np.ones((1, 3), np.float32))
     assert store.read_pack("cat", ["h1", "h2"]) is None  # older pack replaced
     assert len(list((tmp_path / "v1" / "fp" / "packs").iterdir())) == 1
+
+
+def test_blob_round_trip_and_damage_detection(tmp_path):
+    from shirtsim.store import read_blob, write_blob
+
+    path = tmp_path / "x.ivf"
+    write_blob(path, b"index bytes")
+    assert read_blob(path) == b"index bytes"
+    path.write_bytes(path.read_bytes()[:-1])
+    with pytest.raises(CorruptFile, match="truncated or damaged"):
+        read_blob(path)
+    write_matrix(path, np.ones((1, 2), np.float32))  # a vector file is not an index file
+    with pytest.raises(CorruptFile, match="not a shirtsim index file"):
+        read_blob(path)
+
+
+def test_pack_blobs_follow_their_pack_and_go_with_it(tmp_path):
+    store = VectorStore(tmp_path, "fp")
+    store.write_pack("cat", ["h1"], np.ones((1, 3), np.float32))
+    store.write_pack_blob("cat", ["h1"], ".ivf", b"abc")
+    assert store.read_pack_blob("cat", ["h1"], ".ivf") == b"abc"
+    assert store.read_pack_blob("cat", ["h2"], ".ivf") is None and store.problems == []
+    store.write_pack("cat", ["h2"], np.ones((1, 3), np.float32))  # new contents: the old blob is dropped
+    assert sorted(p.suffix for p in (tmp_path / "v1" / "fp" / "packs").iterdir()) == [".vec"]
