@@ -25,6 +25,11 @@ PAGE_SIZE = 20
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp"]
 MODE_LABELS = {"balanced": "overall", "pattern": "pattern", "colour": "colour", "seed": "seed (notebook)"}
 log = logging.getLogger("shirtsim.app")
+if not logging.getLogger("shirtsim").handlers:  # the library's info lines (model loads) go to the server log
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("shirtsim").addHandler(_handler)
+    logging.getLogger("shirtsim").setLevel(logging.INFO)
 
 
 @st.cache_resource(show_spinner="Loading the model (once per server)…")

@@ -9,6 +9,7 @@ each descriptor kind reads.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import tempfile
@@ -24,6 +25,7 @@ from .weights import Weights
 
 INPUT_SIZE = (224, 224)
 BATCH_SIZE = 16
+log = logging.getLogger(__name__)
 
 
 def to_model_input(img: Image.Image) -> np.ndarray:
@@ -47,6 +49,7 @@ class Embedder:
                     self.vgg.load_weights(str(weights.path))
             except (OSError, ValueError, RuntimeError) as e:
                 raise WeightsError(f"Cannot load VGG16 weights from {weights.path}: {e}") from None
+        log.info("VGG16 loaded, weights: %s", weights.label)  # once per process: the load test counts it
         self._models: dict[tuple[str, ...], object] = {}  # one compiled truncated model per set of layers
         self._lock = threading.Lock()  # one forward at a time keeps memory flat under many sessions
 

@@ -48,7 +48,8 @@ class Engine:
         self._get_embedder = get_embedder or Embedder
         self._embedder: Embedder | None = None
         self._indexes: dict[str, tuple[SearchIndex, IndexReport]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # index builds
+        self._model_lock = threading.Lock()  # not the same lock: building an index may load the model
 
     def _load_catalog(self, root: str | Path) -> None:
         """(Re)read the catalog folder and its labels; label problems are kept for the user."""
@@ -62,8 +63,11 @@ class Engine:
 
     @property
     def embedder(self) -> Embedder:
+        """The model, loaded on first need and once only, however many sessions ask at the same time."""
         if self._embedder is None:
-            self._embedder = self._get_embedder(self.weights)
+            with self._model_lock:
+                if self._embedder is None:
+                    self._embedder = self._get_embedder(self.weights)
         return self._embedder
 
     def index(self, kind: Kind, progress: ProgressFn | None = None, rebuild: bool = False) -> SearchIndex:

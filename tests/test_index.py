@@ -113,3 +113,34 @@ def test_a_warm_start_maps_the_prepared_index_instead_of_recomputing_it(small_ca
     assert isinstance(again.matrix, np.memmap) and not again.matrix.flags.writeable
     np.testing.assert_array_equal(again.mean, index.mean)
     np.testing.assert_allclose(np.linalg.norm(again.matrix[:, :TEXTURE_DIM], axis=1), 1.0, rtol=1e-5)
+
+
+def test_files_replaced_or_deleted_while_indexing(small_catalog, tmp_path, weights, monkeypatch):
+    """The catalog was listed, then, while hashing, 1003 is replaced and 1005 deleted."""
+    import shirtsim.index as index_module
+    from shirtsim.store import VectorStore, content_hash
+
+    catalog = discover(small_catalog)
+    real_read = index_module.read_limited
+    new_content = (DEMO / "1100.jpg").read_bytes()
+
+    def read_then_edit(path, *args):
+        data = real_read(path, *args)
+        if path.name == "1003.jpg" and data != new_content:  # someone saves a new photo under the same name
+            (small_catalog / "1003.jpg").write_bytes(new_content)
+            (small_catalog / "1005.jpg").unlink()
+        return data
+
+    monkeypatch.setattr(index_module, "read_limited", read_then_edit)
+    index, report = build_index(catalog, STYLE_KIND, weights, lambda: FakeEmbedder(), tmp_path / "c")
+    assert index.ids == ["1001", "1002", "1003", "1004", "1006"]
+    assert [(s.name, s.reason) for s in report.skipped] == [
+        ("1005.jpg", "cannot read file (No such file or directory).")]
+    # 1003's vector is stored under the content that was really embedded, the new photo's
+    from shirtsim.index import fingerprint
+    store = VectorStore(tmp_path / "c", fingerprint(weights, STYLE_KIND))
+    assert store.get(content_hash(new_content)) is not None
+    monkeypatch.undo()
+    again = FakeEmbedder()
+    index2, report2 = build(small_catalog, tmp_path / "c", weights, again)
+    assert (again.images, report2.reused, index2.ids) == (0, 5, index.ids)

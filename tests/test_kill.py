@@ -37,3 +37,33 @@ def test_kill_9_at_random_points_then_finish(tmp_path):
     assert "damaged" not in out.stdout  # atomic renames: no half-written entry under a real name
     leftovers = [p for p in (tmp_path / "cache").rglob(".tmp-*")]
     assert len(leftovers) <= 10  # at most one temporary file per kill, never loaded
+
+
+@pytest.mark.slow
+def test_two_indexers_on_one_cache_at_once(tmp_path, demo_engine):
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    for n in range(1101, 1141):
+        shutil.copy(DEMO / f"{n}.jpg", catalog / f"{n}.jpg")
+    cmd = [sys.executable, "-m", "shirtsim", "index", "--catalog", str(catalog)]
+    env = dict(os.environ, SHIRTSIM_CACHE_DIR=str(tmp_path / "cache"), SHIRTSIM_WEIGHTS="packaged")
+    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=900) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-500:] for o in outs]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.stdout.startswith(f"catalog {catalog}: 40 image files; 0 embedded, 40 reused, 0 skipped"), out.stdout
+    assert "damaged" not in out.stdout
+    # what both wrote is what one indexer alone computed for the same images (the session's demo cache)
+    import numpy as np
+
+    from shirtsim.descriptors import STYLE_KIND
+    from shirtsim.index import fingerprint
+    from shirtsim.store import VectorStore, content_hash
+
+    demo_engine.index(STYLE_KIND)
+    key = fingerprint(demo_engine.weights, STYLE_KIND)
+    both, alone = VectorStore(tmp_path / "cache", key), VectorStore(demo_engine.cache_dir, key)
+    for n in range(1101, 1141):
+        h = content_hash((DEMO / f"{n}.jpg").read_bytes())
+        np.testing.assert_allclose(both.get(h), alone.get(h), rtol=1e-4, atol=1e-4)

@@ -1,0 +1,169 @@
+"""Many users at once: 20 browser sessions (Debian's chromium via Playwright) against one
+``streamlit run app.py``, each clicking shirts and uploading a photo at the same time.
+
+Every session must see exactly the library's results; the model must load once; the server's
+memory must stay bounded and its log free of errors. Prints the figures the README quotes:
+``python -m pytest tests/test_load.py -s``.
+"""
+
+import asyncio
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from types import SimpleNamespace
+
+import pytest
+
+from conftest import DEMO, ROOT
+from shirtsim.engine import get_mode
+from test_browser import CHROMIUM, READY, _need_browser, free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SESSIONS = int(os.environ.get("SHIRTSIM_LOAD_SESSIONS", 20))
+CLICKS_PER_SESSION = 3
+MAX_SERVER_RSS = 1536 * 1024**2  # one model (~850 MB with TF) and 20 sessions: measured peak 927 MB
+
+
+def page_order(matches) -> list[str]:
+    """Result labels as the page lists them: 5 columns of 2, column by column."""
+    labels = [f"{m.id} · {m.score:.3f}" for m in matches]
+    return [labels[i] for col in range(5) for i in range(col, len(labels), 5)]
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1)) * 1024
+
+
+@pytest.fixture
+def server(demo_engine, session_cache):
+    _need_browser()
+    demo_engine.index(get_mode("balanced").kind)  # warm cache: what a demo machine has
+    port = free_port()
+    env = dict(os.environ, SHIRTSIM_CACHE_DIR=str(session_cache), SHIRTSIM_WEIGHTS="packaged",
+               )
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
+    peak = [0]
+    stop_watching = threading.Event()
+
+    def watch_memory():
+        while not stop_watching.is_set():
+            try:
+                peak[0] = max(peak[0], rss_bytes(proc.pid))
+            except (OSError, AttributeError):
+                return
+            stop_watching.wait(0.2)
+
+    watcher = threading.Thread(target=watch_memory, daemon=True)
+    watcher.start()
+    def stop() -> str:
+        """Shut the server down and return everything it printed."""
+        stop_watching.set()
+        if proc.poll() is None:
+            proc.terminate()
+        return proc.communicate(timeout=30)[0].decode()
+
+    yield SimpleNamespace(url=url, peak=peak, stop=stop, pid=proc.pid)
+    stop()
+
+
+async def one_session(browser, url, n, expected_click, expected_upload, latencies, errors):
+    rng = random.Random(n)
+    context = await browser.new_context(viewport={"width": 1400, "height": 1800})
+    page = await context.new_page()
+    page.set_default_timeout(180_000)
+    try:
+        await page.goto(url)
+        await page.wait_for_selector(READY)
+        for shirt in rng.sample(sorted(expected_click), CLICKS_PER_SESSION):
+            t0 = time.perf_counter()
+            await page.get_by_role("button", name=shirt, exact=True).click()
+            await page.get_by_text(f"Most similar to {shirt}").wait_for()
+            await page.wait_for_selector(READY)
+            latencies.append(time.perf_counter() - t0)
+            if await labels(page) != expected_click[shirt]:
+                errors.append(f"session {n}: wrong results for {shirt}")
+        photo = sorted(expected_upload)[n % len(expected_upload)]
+        t0 = time.perf_counter()
+        await page.locator("input[type=file]").set_input_files(str(DEMO / photo))
+        await page.get_by_text("Most similar to your photo").wait_for()
+        await page.wait_for_selector(READY)
+        latencies.append(time.perf_counter() - t0)
+        if await labels(page) != expected_upload[photo]:
+            errors.append(f"session {n}: wrong results for upload {photo}")
+        if await page.locator("[data-testid='stException'], [data-testid='stAlert']").count():
+            errors.append(f"session {n}: an error or warning was shown")
+    finally:
+        await context.close()
+
+
+async def labels(page) -> list[str]:
+    texts = [(await b.inner_text()).strip()
+             for b in await page.locator("[data-testid='stButton'] button").filter(has_text=" · ").all()]
+    return list(dict.fromkeys(texts))
+
+
+async def run_sessions(url, expected_click, expected_upload):
+    from playwright.async_api import async_playwright
+
+    latencies, errors = [], []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            await asyncio.gather(*(one_session(browser, url, n, expected_click, expected_upload, latencies, errors)
+                                   for n in range(SESSIONS)))
+        finally:
+            await browser.close()
+    return latencies, errors
+
+
+def test_twenty_concurrent_sessions_click_and_upload(server, demo_engine):
+    url, peak, stop = server.url, server.peak, server.stop
+    mode = get_mode("balanced")
+    first_page = [f"{n}" for n in range(1001, 1021)]  # the browse grid's first page
+    expected_click = {s: page_order(demo_engine.similar_to_id(s, mode, 10)) for s in first_page}
+    photos = [f"{n}.jpg" for n in range(1150, 1155)]
+    expected_upload = {p: page_order(demo_engine.similar_to_image_bytes((DEMO / p).read_bytes(), p, mode, 10))
+                       for p in photos}
+
+    t0 = time.perf_counter()
+    latencies, errors = asyncio.run(run_sessions(url, expected_click, expected_upload))
+    wall = time.perf_counter() - t0
+    with open(f"/proc/{server.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    server_cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    log = stop()
+    ms = sorted(x * 1000 for x in latencies)
+    p99 = ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))] if ms else float("nan")
+    print(f"\nload test: {SESSIONS} concurrent sessions, {len(latencies)} requests "
+          f"({SESSIONS * CLICKS_PER_SESSION} clicks, {SESSIONS} uploads) in {wall:.0f} s; "
+          f"click/upload-to-results p50 {statistics.median(ms) if ms else float('nan'):.0f} ms, "
+          f"p99 {p99:.0f} ms; server peak RSS {peak[0] / 1024**2:.0f} MB, server CPU {server_cpu:.0f} s")
+    assert errors == []
+    assert len(latencies) == SESSIONS * (CLICKS_PER_SESSION + 1)
+    assert log.count("VGG16 loaded") == 1, log[-3000:]  # one model for every session
+    assert 0 < peak[0] < MAX_SERVER_RSS
+    assert "Traceback" not in log and " ERROR " not in log, log[-3000:]
