@@ -38,26 +38,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(demo_engine, session_cache):
-    _need_browser()
-    demo_engine.index(get_mode("balanced").kind)  # warm cache: the server starts in seconds
+def start_streamlit(session_cache) -> tuple[subprocess.Popen, str]:
+    """``streamlit run app.py`` on a free port with the session's warm cache; returns when healthy."""
     port = free_port()
     env = dict(os.environ, SHIRTSIM_CACHE_DIR=str(session_cache), SHIRTSIM_WEIGHTS="packaged")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-                             "--server.port", str(port), "--server.address", "127.0.0.1"],
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--server.headless", "true"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
             if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
+                return proc, url
         except OSError:
             time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
+    proc.kill()
+    pytest.fail("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
+
+
+@pytest.fixture(scope="module")
+def server(demo_engine, session_cache):
+    _need_browser()
+    demo_engine.index(get_mode("balanced").kind)  # warm cache: the server starts in seconds
+    proc, url = start_streamlit(session_cache)
     yield url
     proc.terminate()
     log = proc.communicate(timeout=30)[0].decode()

@@ -11,18 +11,15 @@ import os
 import random
 import re
 import statistics
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from types import SimpleNamespace
 
 import pytest
 
-from conftest import DEMO, ROOT
+from conftest import DEMO
 from shirtsim.engine import get_mode
-from test_browser import CHROMIUM, READY, _need_browser, free_port
+from test_browser import CHROMIUM, READY, _need_browser, start_streamlit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -46,24 +43,7 @@ def rss_bytes(pid: int) -> int:
 def server(demo_engine, session_cache):
     _need_browser()
     demo_engine.index(get_mode("balanced").kind)  # warm cache: what a demo machine has
-    port = free_port()
-    env = dict(os.environ, SHIRTSIM_CACHE_DIR=str(session_cache), SHIRTSIM_WEIGHTS="packaged",
-               )
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
+    proc, url = start_streamlit(session_cache)
     peak = [0]
     stop_watching = threading.Event()
 
