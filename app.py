@@ -33,9 +33,9 @@ if not logging.getLogger("shirtsim").handlers:  # the library's info lines (mode
 
 
 @st.cache_resource(show_spinner="Loading the model (once per server)…")
-def get_engine(catalog_dir: str, weights_spec: str, cache_dir: str) -> Engine:
+def get_engine(catalog_dir: str, weights_spec: str, cache_dir: str, index_spec: str) -> Engine:
     """One engine (catalog, model, indexes) per server process, shared by every session."""
-    return Engine(catalog_dir, weights=resolve_weights(weights_spec), cache_dir=cache_dir)
+    return Engine(catalog_dir, weights=resolve_weights(weights_spec), cache_dir=cache_dir, index_backend=index_spec)
 
 
 def main() -> None:
@@ -44,7 +44,7 @@ def main() -> None:
     st.caption("Pick a shirt or upload a photo: the most visually similar shirts in the catalog, best first.")
     try:
         engine = get_engine(str(default_catalog_dir()), os.environ.get("SHIRTSIM_WEIGHTS", "auto"),
-                            str(default_cache_dir()))
+                            str(default_cache_dir()), os.environ.get("SHIRTSIM_INDEX", "memory"))
     except ShirtsimError as e:
         st.error(str(e))
         st.stop()
@@ -87,6 +87,8 @@ def sidebar_status(engine: Engine, report) -> None:
         st.subheader("Catalog")
         st.text(str(engine.catalog.root))
         st.write(f"{len(engine.catalog)} images")
+        if report.backend:  # the index lives in Milvus: say where, and what the last sync did
+            st.caption(report.backend)
         if report.skipped:
             with st.expander(f"⚠️ {len(report.skipped)} file(s) skipped"):
                 for s in report.skipped[:200]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import milvus
 from .approx import APPROX_MIN_ITEMS, build_ivf
 from .catalog import discover
 from .descriptors import DEFAULT_MODE, MODES, SEED_KIND, STYLE_KIND
@@ -29,6 +30,7 @@ from .embedding import BATCH_SIZE, Embedder
 from .engine import Engine, default_catalog_dir
 from .index import build_index, embed_images, fingerprint
 from .images import decode_image, read_limited
+from .milvus import parse_backend
 from .search import SearchIndex
 from .store import HashCache, VectorStore, catalog_key, content_hash
 from .weights import resolve_weights
@@ -41,14 +43,21 @@ def add_parser(sub) -> None:
     sp.add_argument("--catalog", metavar="DIR", help="images for the embedding figures (default: the demo)")
     sp.add_argument("--weights", metavar="W")
     sp.add_argument("--images", type=int, default=64, help="images embedded each way (default 64)")
-    sp.add_argument("--sizes", default="1000,10000,100000,1000000", help="catalog sizes for query latency")
+    sp.add_argument("--sizes", help="catalog sizes for query latency (default 1000,10000,100000,1000000; "
+                                    "with --index milvus:... 1000,10000)")
+    sp.add_argument("--index", default="memory", metavar="SPEC",
+                    help="memory (default), or milvus:<uri> to time queries on Milvus next to memory (query figures only)")
     sp.add_argument("--cold-start-items", type=int, default=100_000)
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(run=run)
 
 
 def run(args) -> int:
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    milvus_uri = parse_backend(args.index)
+    sizes = [int(s) for s in (args.sizes or ("1000,10000" if milvus_uri else "1000,10000,100000,1000000")).split(",")
+             if s.strip()]
+    if milvus_uri:
+        return run_backend_queries(milvus_uri, sizes, args.json)
     weights = resolve_weights(args.weights)
     t0 = time.perf_counter()
     embedder = Embedder(weights)
@@ -131,32 +140,64 @@ def _synthetic_index(n: int, rng) -> SearchIndex:
     return index
 
 
-def bench_query(n: int, queries: int = 200) -> dict:
+def bench_query(n: int, queries: int = 200, milvus_uri: str | None = None) -> dict:
+    """Top-10 latency over ``n`` synthetic items, in memory or (``milvus_uri``) on Milvus."""
     rng = np.random.default_rng(n)
     t0 = time.perf_counter()
-    index = _synthetic_index(n, rng)
+    local = _synthetic_index(n, rng)
+    target, client = local, None
+    if milvus_uri:
+        client = milvus.connect(milvus_uri)
+        target, _ = milvus.sync(client, f"shirtsim_bench_{n}", local, {i: i for i in local.ids}, {},
+                                lambda shirt_id: None, rebuild=True)
     build_s = time.perf_counter() - t0
     mode = MODES[DEFAULT_MODE]
-    # Exact scans are slow at a million, so fewer are timed there; an IVF index gets all of them.
-    rows = rng.integers(0, n, size=queries if index.approx is not None else min(queries, max(20, 20_000_000 // n)))
+    # Exact scans are slow at a million, so fewer are timed there; other methods get all of them.
+    exact_scan = local.approx is None and client is None
+    rows = rng.integers(0, n, size=min(queries, max(20, 20_000_000 // n)) if exact_scan else queries)
     times, found = [], []
     for r in rows:
-        shirt_id = index.ids[r]
+        shirt_id = local.ids[r]
+        query = local.stored(shirt_id)  # the same vector either way; fetching it is not the search
         t0 = time.perf_counter()
-        found.append(index.search(index.stored(shirt_id), mode, 10, exclude=shirt_id))
+        found.append(target.search(query, mode, 10, exclude=shirt_id))
         times.append((time.perf_counter() - t0) * 1000)
-    result = {"method": "exact" if index.approx is None else "ivf", "p50_ms": round(statistics.median(times), 3),
-              "p99_ms": round(float(np.percentile(times, 99)), 3),
-              "bytes_per_item": int(index.memory_bytes() // n), "queries": len(times)}
-    if index.approx is not None:
-        approx_index, index.approx = index.approx, None  # the same queries, scanned exactly
+    method = "milvus" if client is not None else "ivf" if local.approx is not None else "exact"
+    result = {"method": method, "p50_ms": round(statistics.median(times), 3),
+              "p99_ms": round(float(np.percentile(times, 99)), 3), "queries": len(times),
+              "bytes_per_item": None if client is not None else int(local.memory_bytes() // n)}
+    if not exact_scan:
+        approx_index, local.approx = local.approx, None  # the same queries, scanned exactly
         checked = rows[:100]  # recall against the exact scan on 100 of the timed queries
-        exact = [index.search(index.stored(index.ids[r]), mode, 10, exclude=index.ids[r]) for r in checked]
+        exact = [local.search(local.stored(local.ids[r]), mode, 10, exclude=local.ids[r]) for r in checked]
         result["recall_at_10"] = round(float(np.mean([len({m.id for m in a} & {m.id for m in e}) / len(e)
                                                       for a, e in zip(found, exact)])), 4)
         result["build_s"] = round(build_s, 1)
-        result["lists"], result["probes"] = approx_index.nlist, approx_index.nprobe
+        if approx_index is not None:
+            result["lists"], result["probes"] = approx_index.nlist, approx_index.nprobe
+    if client is not None:
+        for name in (target.name, target.name + "_meta"):
+            client.drop_collection(name)
     return result
+
+
+def run_backend_queries(milvus_uri: str, sizes: list[int], as_json: bool) -> int:
+    """``bench --index milvus:...``: the query figures on Milvus next to the in-memory index."""
+    result = {"machine": {"cpus": os.cpu_count()}, "index": f"milvus:{milvus.shown(milvus_uri)}",
+              "query": {str(n): bench_query(n) for n in sizes},
+              "query_index": {str(n): bench_query(n, milvus_uri=milvus_uri) for n in sizes}}
+    if as_json:
+        print(json.dumps(result))
+        return 0
+    lines = [f"top-10 query, {result['index']} next to memory",
+             "       items   backend  p50 ms   p99 ms  recall@10  load s"]
+    for n in sizes:
+        for q in (result["query"][str(n)], result["query_index"][str(n)]):
+            recall = f"{q['recall_at_10']:.3f}" if "recall_at_10" in q else "exact"
+            load = f"{q['build_s']:.1f}" if "build_s" in q else "-"
+            lines.append(f"  {n:>10,}   {q['method']:>7}  {q['p50_ms']:>6.2f}  {q['p99_ms']:>7.2f}  {recall:>9}  {load:>6}")
+    print("\n".join(lines))
+    return 0
 
 
 def bench_seed_nxn(n: int, memory_share: float = 0.6) -> dict | None:

@@ -78,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     catalog_opts(sp)
     sp.add_argument("-k", type=int, default=10, help="number of results (default 10)")
     sp.add_argument("--mode", default=None, help="balanced (default), pattern, colour or seed")
+    sp.add_argument("--filter", action="append", default=[], metavar="COLUMN=VALUE",
+                    help="only shirts with this label (labels.csv); repeat for more values or columns")
     sp.add_argument("--json", action="store_true", help="print a JSON list of {id, score}")
     sp.set_defaults(run=cmd_similar)
 
@@ -107,11 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _engine(args):
+def _engine(args, index_backend: str | None = None):
     from .engine import Engine  # noqa: PLC0415
     from .weights import resolve_weights  # noqa: PLC0415
 
-    engine = Engine(args.catalog, weights=resolve_weights(args.weights))
+    engine = Engine(args.catalog, weights=resolve_weights(args.weights), index_backend=index_backend)
     if engine.weights.note:
         print(f"note: {engine.weights.note}", file=sys.stderr)
     return engine
@@ -124,6 +126,8 @@ def cmd_index(args) -> int:
     engine = _engine(args)
     _, report = engine.index_with_report(mode.kind, progress=ProgressBar())
     print(f"catalog {engine.catalog.root}: {len(engine.catalog)} image files; {report.summary()}")
+    if report.backend:
+        print(f"  {report.backend}")
     for s in report.skipped:
         print(f"  skipped {s.name}: {s.reason}")
     for problem in report.problems + engine.label_problems:
@@ -140,13 +144,14 @@ def cmd_similar(args) -> int:
     if args.k < 1:
         raise ShirtsimError("-k must be at least 1.")
     engine = _engine(args)
+    filters = _filters(args.filter, engine)
     index = engine.index(mode.kind, progress=ProgressBar())
     if args.query in index:
-        matches = engine.similar_to_id(args.query, mode, args.k)
+        matches = engine.similar_to_id(args.query, mode, args.k, filters)
     else:
         path = Path(args.query)
         if path.is_file():
-            matches = engine.similar_to_image_bytes(read_limited(path), path.name, mode, args.k)
+            matches = engine.similar_to_image_bytes(read_limited(path), path.name, mode, args.k, filters)
         elif path.exists():
             raise BadImageError(f"{args.query}: not a file.")
         else:
@@ -159,13 +164,32 @@ def cmd_similar(args) -> int:
     return 0
 
 
+def _filters(pairs: list[str], engine) -> dict[str, list[str]] | None:
+    """``["colour=red", "colour=blue"]`` -> ``{"colour": ["red", "blue"]}``, columns checked against labels.csv."""
+    if not pairs:
+        return None
+    columns = engine.labels.columns if engine.labels else []
+    out: dict[str, list[str]] = {}
+    for pair in pairs:
+        column, sep, value = pair.partition("=")
+        if not sep:
+            raise ShirtsimError(f"--filter {pair[:60]!r}: write COLUMN=VALUE.")
+        if column not in columns:
+            raise ShirtsimError(f"--filter: no label column {column[:60]!r}"
+                                + (f"; labels.csv has {', '.join(columns)}." if columns else " (the catalog has no labels.csv)."))
+        out.setdefault(column, []).append(value)
+    return out
+
+
 def cmd_evaluate(args) -> int:
     from .catalog import load_labels  # noqa: PLC0415
     from .engine import get_mode  # noqa: PLC0415
     from .evaluate import evaluate  # noqa: PLC0415
 
     mode = get_mode(args.mode)
-    engine = _engine(args)
+    # Ranking every shirt against all others needs the vectors in hand: always the in-memory
+    # index, whose results a Milvus backend reproduces (tests/test_milvus.py).
+    engine = _engine(args, index_backend="memory")
     labels_path = Path(args.labels) if args.labels else engine.catalog.root / "labels.csv"
     if not labels_path.is_file():
         raise ShirtsimError(f"No labels file: {labels_path} (pass --labels CSV).")

@@ -14,9 +14,9 @@ from .descriptors import DEFAULT_MODE, MODES, Kind, Mode
 from .embedding import Embedder
 from .errors import CatalogError, ShirtsimError, UnknownShirtError
 from .images import decode_image
-from .index import IndexReport, ProgressFn, build_index, embed_images
+from .index import IndexReport, ProgressFn, build_index, embed_images, fingerprint
 from .search import Match, SearchIndex
-from .store import default_cache_dir
+from .store import VectorStore, catalog_key, default_cache_dir
 from .weights import Weights, resolve_weights
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "assets" / "demo-catalog"
@@ -41,7 +41,12 @@ class Engine:
 
     def __init__(self, catalog_dir: str | Path | None = None, weights: Weights | None = None,
                  cache_dir: str | Path | None = None,
-                 get_embedder: Callable[[Weights], Embedder] | None = None):
+                 get_embedder: Callable[[Weights], Embedder] | None = None, index_backend: str | None = None):
+        """``index_backend``: ``memory`` or ``milvus:<uri>``; None reads ``$SHIRTSIM_INDEX`` (default memory)."""
+        from .milvus import parse_backend  # noqa: PLC0415
+
+        self.milvus_uri = parse_backend(index_backend)
+        self._milvus = None
         self._load_catalog(catalog_dir or default_catalog_dir())
         self.weights = weights or resolve_weights()
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -81,9 +86,31 @@ class Engine:
                 self._load_catalog(self.catalog.root)
                 self._indexes.clear()  # every kind's index describes the old folder
             if kind.name not in self._indexes:
-                self._indexes[kind.name] = build_index(self.catalog, kind, self.weights, lambda: self.embedder,
-                                                       self.cache_dir, progress)
+                if self.milvus_uri and self._milvus is None:  # fail fast, before a long local build
+                    from .milvus import connect  # noqa: PLC0415
+
+                    self._milvus = connect(self.milvus_uri)
+                index, report = build_index(self.catalog, kind, self.weights, lambda: self.embedder,
+                                            self.cache_dir, progress)
+                if self.milvus_uri:
+                    index = self._mirror_to_milvus(kind, index, report)
+                index.labels = self.labels.rows if self.labels else {}
+                self._indexes[kind.name] = (index, report)
             return self._indexes[kind.name]
+
+    def _mirror_to_milvus(self, kind: Kind, local: SearchIndex, report: IndexReport):
+        """Upsert what changed into this catalog's Milvus collection; searches then go there."""
+        from . import milvus  # noqa: PLC0415
+
+        fp = fingerprint(self.weights, kind)
+        store = VectorStore(self.cache_dir, fp)
+        contents = report.contents
+        remote, counts = milvus.sync(self._milvus, milvus.collection_name(catalog_key(self.catalog.root), fp), local,
+                                     contents, self.labels.rows if self.labels else {},
+                                     lambda shirt_id: store.get(contents[shirt_id]))
+        report.backend = (f"Milvus {remote.name}: {counts['upserted']} upserted, {counts['deleted']} deleted, "
+                          f"{counts['kept']} unchanged")
+        return remote
 
     def check_id(self, shirt_id: str, index: SearchIndex) -> str:
         """``shirt_id`` if it is an indexed shirt, else :class:`UnknownShirtError` with a safe message."""
@@ -92,18 +119,21 @@ class Engine:
             raise UnknownShirtError(f"No shirt with id {shown} in this catalog.")
         return shirt_id
 
-    def similar_to_id(self, shirt_id: str, mode: Mode, k: int = 10) -> list[Match]:
-        """The ``k`` shirts most like catalog shirt ``shirt_id`` (itself excluded)."""
+    def similar_to_id(self, shirt_id: str, mode: Mode, k: int = 10, filters: dict[str, list[str]] | None = None) -> list[Match]:
+        """The ``k`` shirts most like catalog shirt ``shirt_id`` (itself excluded).
+
+        ``filters`` (``{"colour": ["red"]}``) keeps only shirts whose labels match."""
         index = self.index(mode.kind)
         self.check_id(shirt_id, index)
-        return index.search(index.stored(shirt_id), mode, _clamp(k), exclude=shirt_id)
+        return index.search(index.stored(shirt_id), mode, _clamp(k), exclude=shirt_id, filters=filters)
 
-    def similar_to_image_bytes(self, data: bytes, name: str, mode: Mode, k: int = 10) -> list[Match]:
+    def similar_to_image_bytes(self, data: bytes, name: str, mode: Mode, k: int = 10,
+                               filters: dict[str, list[str]] | None = None) -> list[Match]:
         """The ``k`` catalog shirts most like an uploaded photo (embedded in memory, never stored)."""
         img = decode_image(data, name)
         index = self.index(mode.kind)
         raw = embed_images(self.embedder, mode.kind, [img])[0]
-        return index.search(index.prepare(raw), mode, _clamp(k))
+        return index.search(index.prepare(raw), mode, _clamp(k), filters=filters)
 
     def image_path(self, shirt_id: str) -> Path:
         item = self.catalog.get(shirt_id)

@@ -32,6 +32,8 @@ class IndexReport:
     reused: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # damaged cache entries that were rebuilt
+    contents: dict[str, str] = field(default_factory=dict)  # id -> content hash of what was indexed
+    backend: str = ""  # what an external index backend did, for the user
 
     def summary(self) -> str:
         return f"{self.embedded} embedded, {self.reused} reused, {len(self.skipped)} skipped"
@@ -79,6 +81,7 @@ def build_index(catalog: Catalog, kind: Kind, weights: Weights, get_embedder: Ca
     packed = store.read_pack(key, wanted)
     if packed is not None and packed.shape == (len(ordered) + 1, kind.dim):
         report.reused = len(ordered)
+        report.contents = {it.id: hashes[it.id] for it in ordered}
         hashes_cache.save({it.rel for it in catalog.items})
         index = SearchIndex.from_packed(kind, [it.id for it in ordered], packed)
         _attach_approx(index, store, key, wanted, report, progress)
@@ -124,6 +127,7 @@ def build_index(catalog: Catalog, kind: Kind, weights: Weights, get_embedder: Ca
     ids = [item.id for item in final]
     matrix = np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, kind.dim), np.float32)
     index = SearchIndex.build(kind, ids, matrix)
+    report.contents = {i: hashes[i] for i in ids}
     if ids:
         wanted = [hashes[i] for i in ids]
         store.write_pack(key, wanted, index.packed())

@@ -31,6 +31,7 @@ class SearchIndex:
         self.matrix = matrix  # (N, D) float32, each part L2-normalised; may be a read-only memory map
         self.mean = mean  # subtracted from every vector before normalising
         self.approx = approx  # a faiss IVF index over ``matrix`` for large catalogs, else None (exact)
+        self.labels: dict[str, dict[str, str]] = {}  # id -> labels.csv row, for ``filters``
         self._row = {shirt_id: n for n, shirt_id in enumerate(self.ids)}
 
     @classmethod
@@ -71,25 +72,36 @@ class SearchIndex:
         """Centre and normalise an outside descriptor (an upload) like the catalog's."""
         return _normalise_parts(self.kind, np.asarray(raw, np.float32)[None, :] - self.mean)[0]
 
-    def search(self, query: np.ndarray, mode: Mode, k: int = 10, exclude: str | None = None) -> list[Match]:
+    def search(self, query: np.ndarray, mode: Mode, k: int = 10, exclude: str | None = None,
+               filters: dict[str, list[str]] | None = None) -> list[Match]:
         """The ``k`` best matches for a prepared query vector, best first.
 
         Score: cosine (``seed``), or ``w * cos(texture) + (1 - w) * cos(colour)``.
-        Ties are broken by catalog order so results are reproducible.
+        Ties are broken by catalog order so results are reproducible. ``filters`` keeps only
+        shirts whose label in each named column is one of the listed values.
         """
         if mode.kind is not self.kind:
             raise ValueError(f"mode {mode.name} needs {mode.kind.name} descriptors, index has {self.kind.name}")
-        if self.approx is not None:
+        allowed = self._allowed_rows(filters)
+        if self.approx is not None and allowed is None:
             return self._search_approx(weigh(self.kind, query, mode), k, exclude)
         scores = self.matrix @ weigh(self.kind, query, mode)
+        if allowed is not None:
+            scores[~allowed] = -np.inf
         if exclude is not None and exclude in self._row:
             scores[self._row[exclude]] = -np.inf
-        k = max(0, min(k, len(scores) - (exclude in self._row if exclude else 0)))
+        k = max(0, min(k, int(np.isfinite(scores).sum())))
         if k == 0:
             return []
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.lexsort((top, -scores[top]))]
         return [Match(self.ids[i], float(scores[i])) for i in top]
+
+    def _allowed_rows(self, filters) -> np.ndarray | None:
+        wanted = {column: set(values) for column, values in (filters or {}).items() if values}
+        if not wanted:
+            return None
+        return np.array([all(self.labels.get(i, {}).get(c) in v for c, v in wanted.items()) for i in self.ids], bool)
 
     def _search_approx(self, query: np.ndarray, k: int, exclude: str | None) -> list[Match]:
         skip = self._row.get(exclude, -1) if exclude is not None else -1

@@ -29,6 +29,7 @@ def _isolated_env(monkeypatch, session_cache):
     monkeypatch.setenv("SHIRTSIM_CACHE_DIR", str(session_cache))
     monkeypatch.setenv("SHIRTSIM_WEIGHTS", "packaged")
     monkeypatch.delenv("SHIRTSIM_CATALOG", raising=False)
+    monkeypatch.delenv("SHIRTSIM_INDEX", raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +52,8 @@ def demo_engine(weights, embedder, session_cache):
     """An engine on the bundled demo catalog, sharing the session's model and cache."""
     from shirtsim.engine import Engine
 
-    return Engine(DEMO, weights=weights, cache_dir=session_cache, get_embedder=lambda w: embedder)
+    return Engine(DEMO, weights=weights, cache_dir=session_cache, get_embedder=lambda w: embedder,
+                  index_backend="memory")
 
 
 def png_bytes(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
