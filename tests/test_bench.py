@@ -15,7 +15,10 @@ def test_bench_json_has_every_figure_the_readme_quotes():
     assert e["images"] == 4
     for key in ("seed_img_s", "shirtsim_img_s", "forward_limit_img_s", "forward_limit_own_layers_img_s"):
         assert 0.1 < e[key] < 1000, (key, e[key])
-    assert e["speedup_vs_seed"] == round(e["shirtsim_img_s"] / e["seed_img_s"], 2)
+    # The JSON rounds each rate to 2 decimals and the ratio is taken before rounding, so the
+    # ratio of the printed rates may differ from it in the last digits (11.66 vs 11.68).
+    assert abs(e["speedup_vs_seed"] / (e["shirtsim_img_s"] / e["seed_img_s"]) - 1) < 0.01
+    assert abs(e["share_of_forward_limit"] / (e["shirtsim_img_s"] / e["forward_limit_own_layers_img_s"]) - 1) < 0.01
     assert set(r["query"]) == {"1000", "2000"}
     for q in r["query"].values():
         assert q["bytes_per_item"] == STYLE_KIND.dim * 4  # float32, nothing else per item at these sizes
