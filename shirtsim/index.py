@@ -16,7 +16,7 @@ import numpy as np
 from . import approx
 from .catalog import Catalog, Item, Skipped
 from .descriptors import Kind, describe
-from .embedding import Embedder, batches, to_model_input
+from .embedding import Embedder, batches, bf16_supported, to_model_input
 from .errors import BadImageError
 from .images import decode_image, read_limited
 from .search import SearchIndex
@@ -39,14 +39,23 @@ class IndexReport:
         return f"{self.embedded} embedded, {self.reused} reused, {len(self.skipped)} skipped"
 
 
+def uses_bfloat16(kind: Kind) -> bool:
+    return kind.bfloat16 and bf16_supported()
+
+
 def fingerprint(weights: Weights, kind: Kind) -> str:
-    return f"vgg16-{weights.fingerprint}-{kind.fingerprint}"
+    """Names the cache of ``kind``'s vectors: weights, recipe, and the arithmetic that made them."""
+    return f"vgg16-{weights.fingerprint}-{kind.fingerprint}" + ("-bf16" if uses_bfloat16(kind) else "")
+
+
+def embed(embedder: Embedder, kind: Kind, inputs: np.ndarray) -> np.ndarray:
+    """Descriptors (B, dim) for a batch of model inputs (B, 224, 224, 3) uint8."""
+    return describe(kind, embedder.forward(inputs, kind.layers, bfloat16=uses_bfloat16(kind)), inputs)
 
 
 def embed_images(embedder: Embedder, kind: Kind, images: list) -> np.ndarray:
     """Descriptors (B, dim) for decoded RGB images (used for uploads and query files)."""
-    inputs = np.stack([to_model_input(img) for img in images])
-    return describe(kind, embedder.forward(inputs, kind.layers), inputs)
+    return embed(embedder, kind, np.stack([to_model_input(img) for img in images]))
 
 
 def build_index(catalog: Catalog, kind: Kind, weights: Weights, get_embedder: Callable[[], Embedder],
@@ -114,7 +123,7 @@ def build_index(catalog: Catalog, kind: Kind, weights: Weights, get_embedder: Ca
             for item, err in failed:
                 report.skipped.append(Skipped(item.rel, _reason(err)))
             if ok:
-                descriptors = describe(kind, embedder.forward(inputs, kind.layers), inputs)
+                descriptors = embed(embedder, kind, inputs)
                 for item, vec in zip(ok, descriptors):
                     store.put(hashes[item.id], vec)
                     vectors[item.id] = vec
