@@ -1,4 +1,4 @@
-"""Command line: ``python -m shirtsim {index,similar,evaluate,bench,make-demo-catalog,download-seed-shirts}``.
+"""Command line: ``python -m shirtsim {index,similar,evaluate,bench,fit-texture-basis,make-demo-catalog,download-seed-shirts}``.
 
 Errors are translated here, at the edge: one line on stderr and exit status 2 for bad input,
 never a traceback.
@@ -91,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--mode", default=None)
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(run=cmd_evaluate)
+
+    sp = sub.add_parser("fit-texture-basis", help="refit the style texture basis (PCA, no labels) on a catalog")
+    catalog_opts(sp)
+    sp.add_argument("--every", type=int, default=2, help="use every Nth image in id order (default 2: half)")
+    sp.add_argument("--out", metavar="FILE", help="where to write it (default: the basis shipped for the packaged weights)")
+    sp.set_defaults(run=cmd_fit_texture_basis)
 
     sp = sub.add_parser("make-demo-catalog", help="draw the procedural demo catalog into DIR")
     sp.add_argument("dir")
@@ -211,6 +217,27 @@ def cmd_evaluate(args) -> int:
             if col in quality.precision:
                 print(f"  {col:<14} {quality.precision[col]:.3f}   (chance {quality.chance[col]:.3f})")
         print(f"  {'mean':<14} {quality.precision['mean']:.3f}")
+    return 0
+
+
+def cmd_fit_texture_basis(args) -> int:
+    import numpy as np  # noqa: PLC0415
+
+    from .texture import SHIPPED_BASIS_FILE, SHIPPED_BASIS_WEIGHTS, fit_texture_basis, texture_maps  # noqa: PLC0415
+
+    if args.every < 1:
+        raise ShirtsimError("--every must be at least 1.")
+    engine = _engine(args, index_backend="memory")
+    if not args.out and engine.weights.fingerprint != SHIPPED_BASIS_WEIGHTS:
+        raise ShirtsimError(f"The shipped basis is for the packaged weights, not {engine.weights.label}: pass --out FILE.")
+    items = engine.catalog.items[::args.every]
+    if len(items) < 2:
+        raise ShirtsimError(f"{engine.catalog.root}: too few images to fit a basis ({len(items)}).")
+    basis = fit_texture_basis(texture_maps([item.path for item in items], engine.embedder))
+    out = Path(args.out) if args.out else SHIPPED_BASIS_FILE
+    with open(out, "wb") as f:
+        np.save(f, basis, allow_pickle=False)
+    print(f"fitted on {len(items)} images of {engine.catalog.root}; wrote {out}")
     return 0
 
 

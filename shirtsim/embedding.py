@@ -97,6 +97,11 @@ class Embedder:
         return vgg
 
 
+def uses_bfloat16(kind) -> bool:
+    """Does a descriptor kind's forward pass run in bfloat16 on this machine?"""
+    return kind.bfloat16 and bf16_supported()
+
+
 @functools.lru_cache(maxsize=1)
 def bf16_supported() -> bool:
     """True on CPUs with native bfloat16 dot products (AVX512_BF16 or AMX-BF16). Elsewhere

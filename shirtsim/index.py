@@ -15,11 +15,12 @@ import numpy as np
 
 from . import approx
 from .catalog import Catalog, Item, Skipped
-from .descriptors import Kind, describe
-from .embedding import Embedder, batches, bf16_supported, to_model_input
+from .descriptors import STYLE_KIND, Kind, describe
+from .embedding import Embedder, batches, to_model_input, uses_bfloat16
 from .errors import BadImageError
 from .images import decode_image, read_limited
 from .search import SearchIndex
+from .texture import basis_for, basis_id
 from .store import HashCache, VectorStore, catalog_key, content_hash, default_cache_dir
 from .weights import Weights
 
@@ -39,18 +40,17 @@ class IndexReport:
         return f"{self.embedded} embedded, {self.reused} reused, {len(self.skipped)} skipped"
 
 
-def uses_bfloat16(kind: Kind) -> bool:
-    return kind.bfloat16 and bf16_supported()
-
-
 def fingerprint(weights: Weights, kind: Kind) -> str:
-    """Names the cache of ``kind``'s vectors: weights, recipe, and the arithmetic that made them."""
-    return f"vgg16-{weights.fingerprint}-{kind.fingerprint}" + ("-bf16" if uses_bfloat16(kind) else "")
+    """Names the cache of ``kind``'s vectors: weights, recipe, texture basis, and the arithmetic
+    that made them."""
+    basis = f"-{basis_id(weights)}" if kind is STYLE_KIND else ""
+    return f"vgg16-{weights.fingerprint}-{kind.fingerprint}{basis}" + ("-bf16" if uses_bfloat16(kind) else "")
 
 
 def embed(embedder: Embedder, kind: Kind, inputs: np.ndarray) -> np.ndarray:
     """Descriptors (B, dim) for a batch of model inputs (B, 224, 224, 3) uint8."""
-    return describe(kind, embedder.forward(inputs, kind.layers, bfloat16=uses_bfloat16(kind)), inputs)
+    basis = basis_for(embedder) if kind is STYLE_KIND else None
+    return describe(kind, embedder.forward(inputs, kind.layers, bfloat16=uses_bfloat16(kind)), inputs, basis)
 
 
 def embed_images(embedder: Embedder, kind: Kind, images: list) -> np.ndarray:

@@ -8,7 +8,7 @@ Collection layout, one per catalog and descriptor fingerprint
 (``shirtsim_<catalog key>_<fingerprint>``; the catalog key is a digest of its folder path):
 
 - ``id`` VARCHAR primary key: the shirt id;
-- ``vector`` FLOAT_VECTOR: the prepared descriptor (centred, each part L2-normalised), FLAT
+- ``vector`` FLOAT_VECTOR: the prepared descriptor (centred, each part normalised to its length), FLAT
   index, inner product, so a mode's re-weighed query scores exactly as in memory;
 - ``version`` VARCHAR: digest of the image content and its labels: a row is upserted only when
   it changes;

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import approx as approximate
-from .descriptors import SEED_KIND, TEXTURE_DIM, Kind, Mode
+from .descriptors import SEED_KIND, Kind, Mode
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class SearchIndex:
     def __init__(self, kind: Kind, ids: list[str], matrix: np.ndarray, mean: np.ndarray, approx=None):
         self.kind = kind
         self.ids = list(ids)
-        self.matrix = matrix  # (N, D) float32, each part L2-normalised; may be a read-only memory map
+        self.matrix = matrix  # (N, D) float32, each part normalised to its kind.part_lengths; may be a memory map
         self.mean = mean  # subtracted from every vector before normalising
         self.approx = approx  # a faiss IVF index over ``matrix`` for large catalogs, else None (exact)
         self.labels: dict[str, dict[str, str]] = {}  # id -> labels.csv row, for ``filters``
@@ -76,7 +76,7 @@ class SearchIndex:
                filters: dict[str, list[str]] | None = None) -> list[Match]:
         """The ``k`` best matches for a prepared query vector, best first.
 
-        Score: cosine (``seed``), or ``w * cos(texture) + (1 - w) * cos(colour)``.
+        Score: cosine (``seed``), or the mode's weighed sum of the parts' cosines.
         Ties are broken by catalog order so results are reproducible. ``filters`` keeps only
         shirts whose label in each named column is one of the listed values.
         """
@@ -111,19 +111,18 @@ class SearchIndex:
 
 
 def weigh(kind: Kind, query: np.ndarray, mode: Mode) -> np.ndarray:
-    """Scale a query's texture and colour parts by the mode's weights (a no-op for ``seed``)."""
-    if kind is SEED_KIND:
+    """Scale a query's parts (texture, colours) by the mode's weights (a no-op for ``seed``)."""
+    if len(kind.parts) == 1:
         return query
     q = np.array(query, dtype=np.float32, copy=True)
-    q[:TEXTURE_DIM] *= mode.texture_weight
-    q[TEXTURE_DIM:] *= 1.0 - mode.texture_weight
+    for part, weight, length in zip(kind.parts, mode.part_weights(), kind.part_lengths):
+        q[part] *= weight / length ** 2  # query and catalog parts both have this length
     return q
 
 
 def _normalise_parts(kind: Kind, x: np.ndarray) -> np.ndarray:
     x = np.array(x, dtype=np.float32, copy=True)
-    parts = [slice(None)] if kind is SEED_KIND else [slice(0, TEXTURE_DIM), slice(TEXTURE_DIM, None)]
-    for part in parts:
+    for part, length in zip(kind.parts, kind.part_lengths):
         norms = np.linalg.norm(x[:, part], axis=1, keepdims=True)
-        x[:, part] /= np.maximum(norms, 1e-12)
+        x[:, part] *= length / np.maximum(norms, 1e-12)
     return x

@@ -79,6 +79,9 @@ class FakeEmbedder:
     """
 
     def __init__(self, weights=None):
+        from shirtsim.weights import packaged_weights
+
+        self.weights = weights or packaged_weights()  # which texture basis it gets (shirtsim.texture)
         self.calls = 0
         self.images = 0
 

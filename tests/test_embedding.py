@@ -7,6 +7,7 @@ from conftest import DEMO
 from shirtsim.descriptors import SEED_KIND, STYLE_KIND
 from shirtsim.embedding import bf16_supported, to_model_input
 from shirtsim.index import fingerprint, uses_bfloat16
+from shirtsim.texture import basis_id
 
 
 def test_bfloat16_forward_matches_float32_closely(embedder):
@@ -20,11 +21,13 @@ def test_bfloat16_forward_matches_float32_closely(embedder):
 def test_only_the_style_kind_may_use_bfloat16_and_its_cache_says_so(weights, monkeypatch):
     assert not uses_bfloat16(SEED_KIND)
     assert uses_bfloat16(STYLE_KIND) == bf16_supported()
-    assert fingerprint(weights, STYLE_KIND).endswith("-style3-bf16") == bf16_supported()
+    basis = basis_id(weights)
+    assert basis.startswith("tb") and len(basis) == 10  # the shipped basis, named by its digest
+    assert fingerprint(weights, STYLE_KIND).endswith(f"-style4-{basis}-bf16") == bf16_supported()
     bf16_supported.cache_clear()
     monkeypatch.setenv("SHIRTSIM_FLOAT32", "1")
     try:
-        assert not uses_bfloat16(STYLE_KIND) and fingerprint(weights, STYLE_KIND).endswith("-style3")
+        assert not uses_bfloat16(STYLE_KIND) and fingerprint(weights, STYLE_KIND).endswith(f"-style4-{basis}")
     finally:
         monkeypatch.delenv("SHIRTSIM_FLOAT32")
         bf16_supported.cache_clear()

@@ -33,7 +33,7 @@ def test_precision_and_chance_are_exact_on_a_tiny_labelled_set():
 
 
 @pytest.mark.slow
-def test_default_mode_on_real_photos_beats_the_seed_by_a_wide_margin():
+def test_default_mode_on_real_photos_reaches_the_quality_goal():
     if not (REAL_SHIRTS / "labels.csv").is_file():
         pytest.skip(f"real product photos not found at {REAL_SHIRTS} (the project's shared data)")
     out = subprocess.run([sys.executable, "-m", "shirtsim", "evaluate", "--catalog", str(REAL_SHIRTS),
@@ -43,9 +43,10 @@ def test_default_mode_on_real_photos_beats_the_seed_by_a_wide_margin():
     q = json.loads(out.stdout)
     assert q["n"] == 1691 and q["mode"] == "balanced"
     assert q["chance"] == {"articleType": 0.4124, "baseColour": 0.102, "pattern": 0.1696}
-    # Measured 0.804 / 0.462 / 0.492 / 0.586 (README, Quality); the seed scores 0.713 / 0.137 / 0.400.
+    # The goal, measured 0.825 / 0.462 / 0.515 / 0.600 (README, Quality); the seed
+    # scores 0.713 / 0.137 / 0.400 / 0.417 on the same photos.
     p = q["precision"]
-    assert p["articleType"] >= 0.79 and p["baseColour"] >= 0.45 and p["pattern"] >= 0.48 and p["mean"] >= 0.58
+    assert p["mean"] >= 0.60 and p["baseColour"] >= 0.45 and p["pattern"] >= 0.50 and p["articleType"] >= 0.80
 
 
 @pytest.mark.slow

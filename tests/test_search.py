@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from shirtsim.descriptors import MODES, SEED_KIND, STYLE_KIND, TEXTURE_DIM
+from shirtsim.descriptors import MODES, SEED_KIND, STYLE_KIND
 from shirtsim.search import SearchIndex
 
 
@@ -29,21 +29,26 @@ def test_outside_query_is_normalised_like_the_catalog():
 
 
 def test_style_modes_weigh_texture_against_colour_without_reindexing():
-    def vec(tex, col):
+    texture, lab, hsv = STYLE_KIND.parts
+
+    def vec(tex, lab_bin, hsv_bin):  # as prepared vectors are stored: each part at its length
         v = np.zeros(STYLE_KIND.dim, np.float32)
-        v[tex] = 1.0
-        v[TEXTURE_DIM + col] = 1.0
+        for part, at, length in zip(STYLE_KIND.parts, (tex, lab_bin, hsv_bin), STYLE_KIND.part_lengths):
+            v[part.start + at] = length
         return v
 
-    # a: the query's texture in another colour; b: the query's colour with another texture.
-    ids = ["q", "a", "b", "c"]
-    index = SearchIndex(STYLE_KIND, ids, np.stack([vec(0, 0), vec(0, 1), vec(1, 0), vec(2, 2)]),
+    # a: the query's texture in another colour; b: the query's colour with another texture;
+    # d: the query's texture, and its colour by one histogram only (each colour part half the colour weight).
+    ids = ["q", "a", "b", "c", "d"]
+    index = SearchIndex(STYLE_KIND, ids, np.stack([vec(0, 0, 0), vec(0, 1, 1), vec(1, 0, 0), vec(2, 2, 2), vec(0, 0, 2)]),
                         np.zeros(STYLE_KIND.dim, np.float32))
     q = index.stored("q")
-    pattern = index.search(q, MODES["pattern"], k=3, exclude="q")
-    colour = index.search(q, MODES["colour"], k=3, exclude="q")
-    assert [(m.id, round(m.score, 6)) for m in pattern] == [("a", 0.9), ("b", 0.1), ("c", 0.0)]
-    assert [(m.id, round(m.score, 6)) for m in colour] == [("b", 0.85), ("a", 0.15), ("c", 0.0)]
+    pattern = index.search(q, MODES["pattern"], k=4, exclude="q")
+    colour = index.search(q, MODES["colour"], k=4, exclude="q")
+    balanced = index.search(q, MODES["balanced"], k=4, exclude="q")
+    assert [(m.id, round(m.score, 6)) for m in pattern] == [("d", 0.95), ("a", 0.9), ("b", 0.1), ("c", 0.0)]
+    assert [(m.id, round(m.score, 6)) for m in colour] == [("b", 0.8), ("d", 0.6), ("a", 0.2), ("c", 0.0)]
+    assert [(m.id, round(m.score, 6)) for m in balanced] == [("d", 0.825), ("a", 0.65), ("b", 0.35), ("c", 0.0)]
 
 
 def test_build_centres_style_vectors_on_the_catalog_mean():
@@ -51,7 +56,11 @@ def test_build_centres_style_vectors_on_the_catalog_mean():
     raw[0, 0] = 2.0
     index = SearchIndex.build(STYLE_KIND, ["x", "y", "z"], raw)
     np.testing.assert_allclose(index.mean[:2], [4 / 3, 1.0], rtol=1e-6)
-    assert np.linalg.norm(index.stored("x")[:TEXTURE_DIM]) == pytest.approx(1.0)
+    # each part normalised on its own, to its stored length (a part all zeros after centring stays zero)
+    assert [np.linalg.norm(index.stored("x")[p]) for p in STYLE_KIND.parts] == pytest.approx([1.0, 0.0, 0.0])
+    raw[:, -1] = [3.0, 1.0, 1.0]
+    index = SearchIndex.build(STYLE_KIND, ["x", "y", "z"], raw)
+    assert [np.linalg.norm(index.stored("x")[p]) for p in STYLE_KIND.parts] == pytest.approx([1.0, 0.0, 0.5 ** 0.5])
 
 
 def test_unknown_mode_kind_is_refused():
