@@ -18,6 +18,7 @@ fingerprint without loading the model.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from pathlib import Path
@@ -39,9 +40,12 @@ _lock = threading.Lock()
 
 def basis_id(weights: Weights) -> str:
     """Names the basis ``weights`` get (part of the ``style`` cache fingerprint)."""
-    if weights.fingerprint == SHIPPED_BASIS_WEIGHTS:
-        return "tb" + hashlib.sha256(SHIPPED_BASIS_FILE.read_bytes()).hexdigest()[:8]
-    return "tbdemo"
+    return _shipped_basis_id() if weights.fingerprint == SHIPPED_BASIS_WEIGHTS else "tbdemo"
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_basis_id() -> str:
+    return "tb" + hashlib.sha256(SHIPPED_BASIS_FILE.read_bytes()).hexdigest()[:8]
 
 
 def basis_for(embedder: Embedder) -> TextureBasis:
