@@ -63,7 +63,7 @@ class Kind:
     # approximate index clusters on); ``weigh`` divides them out, so scores do not depend on them.
     parts: tuple[slice, ...] = (slice(None),)
     part_lengths: tuple[float, ...] = (1.0,)
-    # May the network run in bfloat16 where the CPU has it natively? Twice the speed; the
+    # May the network run in bfloat16 where the CPU has it natively? Several times faster; the
     # block4_conv3 activations move by ~0.3% and the quality figures did not change
     # (README, Quality). Never for ``seed``: it must be the notebook's float32 embedding.
     bfloat16: bool = False

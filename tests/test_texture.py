@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from conftest import DEMO
-from shirtsim.descriptors import TEXTURE_CHANNELS
+from shirtsim.descriptors import STYLE_KIND, TEXTURE_CHANNELS
 from shirtsim.index import fingerprint
-from shirtsim.descriptors import STYLE_KIND
 from shirtsim.texture import SHIPPED_BASIS_FILE, basis_for, basis_id, load_basis
 from shirtsim.weights import Weights
 from test_cli import run
@@ -59,10 +58,13 @@ def test_fit_texture_basis_command_is_deterministic(tmp_path):
     assert_orthonormal(load_basis(tmp_path / "basis1.npy").components)
 
 
-def test_fit_texture_basis_refuses_to_overwrite_the_shipped_basis_for_other_weights(tmp_path, embedder):
+def test_fit_texture_basis_refuses_bad_requests_in_one_line(tmp_path, embedder):
     path = tmp_path / "my.weights.h5"
     embedder.vgg.save_weights(str(path))
     done = run("fit-texture-basis", "--weights", str(path))
     assert done.returncode == 2
     assert done.stderr == "shirtsim: The shipped basis is for the packaged weights, not file my.weights.h5: pass --out FILE.\n"
     assert run("fit-texture-basis", "--every", "0").stderr == "shirtsim: --every must be at least 1.\n"
+    few = run("fit-texture-basis", "--every", "300", "--out", str(tmp_path / "b.npy"))
+    assert (few.returncode, few.stderr) == (2, f"shirtsim: {DEMO}: too few images to fit a basis (1).\n")
+    assert not (tmp_path / "b.npy").exists()
