@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from shirtsim.descriptors import DEFAULT_MODE, MODES
+from shirtsim import settings
+from shirtsim.descriptors import DEFAULT_MODE, MODES, Mode
 from shirtsim.engine import Engine, default_catalog_dir
 from shirtsim.errors import ShirtsimError
 from shirtsim.images import MAX_BYTES, decode_image
-from shirtsim.index import embed_images
+from shirtsim.index import IndexReport
+from shirtsim.search import Match, VectorIndex
 from shirtsim.store import default_cache_dir
 from shirtsim.weights import resolve_weights
 
@@ -43,13 +45,17 @@ def main() -> None:
     st.title("shirtsim")
     st.caption("Pick a shirt or upload a photo: the most visually similar shirts in the catalog, best first.")
     try:
-        engine = get_engine(str(default_catalog_dir()), os.environ.get("SHIRTSIM_WEIGHTS", "auto"),
-                            str(default_cache_dir()), os.environ.get("SHIRTSIM_INDEX", "memory"))
+        engine = get_engine(
+            str(default_catalog_dir()),
+            settings.WEIGHTS.get(),
+            str(default_cache_dir()),
+            settings.INDEX.get(),
+        )
     except ShirtsimError as e:
         st.error(str(e))
         st.stop()
-    mode, k, reindex = sidebar(engine)
-    index = build_index(engine, mode, rebuild=reindex)
+    mode, k, reindex = sidebar()
+    index = load_index(engine, mode, rebuild=reindex)
     if len(index) == 0:
         st.warning(f"The catalog {engine.catalog.root} has no readable images. Add some and press Re-index.")
         return
@@ -60,7 +66,7 @@ def main() -> None:
         st.session_state.source = "upload"
 
     if upload is not None and st.session_state.get("source") == "upload":
-        show_upload_results(engine, index, upload, mode, k)
+        show_upload_results(engine, upload, mode, k)
     else:
         shirt = selected_shirt(engine, index)
         if shirt is not None:
@@ -68,19 +74,24 @@ def main() -> None:
     browse(engine, index)
 
 
-def sidebar(engine: Engine):
+def sidebar() -> tuple[Mode, int, bool]:
     with st.sidebar:
         st.header("Settings")
         names = list(MODES)
-        mode_name = st.radio("Match on", names, index=names.index(DEFAULT_MODE), key="mode",
-                             format_func=lambda n: MODE_LABELS[n], help="\n".join(
-                                 f"- **{MODE_LABELS[m.name]}**: {m.help}" for m in MODES.values()))
+        mode_name = st.radio(
+            "Match on",
+            names,
+            index=names.index(DEFAULT_MODE),
+            key="mode",
+            format_func=lambda n: MODE_LABELS[n],
+            help="\n".join(f"- **{MODE_LABELS[m.name]}**: {m.help}" for m in MODES.values()),
+        )
         k = st.slider("Number of results", 1, 30, 10, key="k")
         reindex = st.button("Re-index catalog", help="Re-read the folder and embed new or changed images.")
     return MODES[mode_name], k, reindex
 
 
-def sidebar_status(engine: Engine, report) -> None:
+def sidebar_status(engine: Engine, report: IndexReport) -> None:
     """Catalog and model facts, drawn after indexing so a re-index shows the new state at once."""
     with st.sidebar:
         st.divider()
@@ -101,7 +112,7 @@ def sidebar_status(engine: Engine, report) -> None:
             st.info(engine.weights.note)
 
 
-def build_index(engine: Engine, mode, rebuild: bool):
+def load_index(engine: Engine, mode: Mode, rebuild: bool) -> VectorIndex:
     bar = None
 
     def progress(done: int, total: int, what: str) -> None:
@@ -121,7 +132,7 @@ def build_index(engine: Engine, mode, rebuild: bool):
     return index
 
 
-def selected_shirt(engine: Engine, index) -> str | None:
+def selected_shirt(engine: Engine, index: VectorIndex) -> str | None:
     shirt = st.query_params.get("shirt")
     if not shirt:
         return None
@@ -137,7 +148,7 @@ def select(shirt_id: str) -> None:
     st.session_state.source = "shirt"
 
 
-def show_shirt_results(engine: Engine, shirt: str, mode, k: int) -> None:
+def show_shirt_results(engine: Engine, shirt: str, mode: Mode, k: int) -> None:
     left, right = st.columns([1, 3])
     with left:
         st.image(str(engine.image_path(shirt)), caption=f"Selected: {shirt}", width="stretch")
@@ -149,7 +160,7 @@ def show_shirt_results(engine: Engine, shirt: str, mode, k: int) -> None:
         results_grid(engine, engine.similar_to_id(shirt, mode, k), "res")
 
 
-def show_upload_results(engine: Engine, index, upload, mode, k: int) -> None:
+def show_upload_results(engine: Engine, upload: UploadedFile, mode: Mode, k: int) -> None:
     data = upload.getvalue()
     if len(data) > MAX_BYTES:
         st.error(f"{upload.name}: file is too large (limit {MAX_BYTES // (1024 * 1024)} MB).")
@@ -158,12 +169,12 @@ def show_upload_results(engine: Engine, index, upload, mode, k: int) -> None:
     try:
         img = decode_image(data, upload.name)
         if st.session_state.get("upload_vec_key") != key:  # embed once per upload, not per rerun
-            st.session_state.upload_vec = embed_images(engine.embedder, mode.kind, [img])[0]
+            st.session_state.upload_vec = engine.describe_image_bytes(data, upload.name, mode.kind)
             st.session_state.upload_vec_key = key
     except ShirtsimError as e:
         st.error(str(e))
         return
-    matches = index.search(index.prepare(st.session_state.upload_vec), mode, k)
+    matches = engine.similar_to_vector(st.session_state.upload_vec, mode, k)
     left, right = st.columns([1, 3])
     with left:
         st.image(img, caption="Your photo", width="stretch")
@@ -172,7 +183,7 @@ def show_upload_results(engine: Engine, index, upload, mode, k: int) -> None:
         results_grid(engine, matches, "up")
 
 
-def results_grid(engine: Engine, matches, key_prefix: str) -> None:
+def results_grid(engine: Engine, matches: list[Match], key_prefix: str) -> None:
     shirt_grid(engine, [(m.id, f"{m.id} · {m.score:.3f}") for m in matches], key_prefix, "Find shirts like this one")
 
 
@@ -182,11 +193,17 @@ def shirt_grid(engine: Engine, tiles: list[tuple[str, str]], key_prefix: str, he
     for n, (shirt_id, label) in enumerate(tiles):
         with cols[n % COLUMNS]:
             st.image(str(engine.image_path(shirt_id)), width="stretch")
-            st.button(label, key=f"{key_prefix}-{shirt_id}", on_click=select, args=(shirt_id,),
-                      help=help_text, width="stretch")
+            st.button(
+                label,
+                key=f"{key_prefix}-{shirt_id}",
+                on_click=select,
+                args=(shirt_id,),
+                help=help_text,
+                width="stretch",
+            )
 
 
-def browse(engine: Engine, index) -> None:
+def browse(engine: Engine, index: VectorIndex) -> None:
     st.divider()
     st.subheader("Browse the catalog")
     ids = index.ids
@@ -202,7 +219,7 @@ def browse(engine: Engine, index) -> None:
     pages = (len(ids) + PAGE_SIZE - 1) // PAGE_SIZE
     page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="page") if pages > 1 else 1
     start = (int(page) - 1) * PAGE_SIZE
-    shirt_grid(engine, [(i, i) for i in ids[start:start + PAGE_SIZE]], "pick", "Find similar shirts")
+    shirt_grid(engine, [(i, i) for i in ids[start : start + PAGE_SIZE]], "pick", "Find similar shirts")
 
 
 try:

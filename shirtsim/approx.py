@@ -14,7 +14,12 @@ it adds 8 bytes per item to the 3.8 KB vectors.  Recall@10 against the exact sca
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import faiss
 
 APPROX_MIN_ITEMS = 200_000
 TRAIN_POINTS_PER_LIST = 40  # k-means sample size per cluster: faiss' guidance is 30 to 256
@@ -35,7 +40,7 @@ def probes_for(lists: int) -> int:
     return min(lists, max(10, lists // 8))
 
 
-def build_ivf(matrix: np.ndarray, seed: int = 0):
+def build_ivf(matrix: np.ndarray, seed: int = 0) -> faiss.Index:
     """A faiss IVF-Flat inner-product index over the rows of ``matrix`` (row number = id)."""
     import faiss  # noqa: PLC0415 (only large catalogs need it)
 
@@ -51,13 +56,13 @@ def build_ivf(matrix: np.ndarray, seed: int = 0):
     return ivf
 
 
-def to_bytes(ivf) -> bytes:
+def to_bytes(ivf: faiss.Index) -> bytes:
     import faiss  # noqa: PLC0415
 
     return faiss.serialize_index(ivf).tobytes()
 
 
-def from_bytes(data: bytes):
+def from_bytes(data: bytes) -> faiss.Index:
     """The index written by :func:`to_bytes` (the caller has checked the file's checksum)."""
     import faiss  # noqa: PLC0415
 
@@ -66,12 +71,12 @@ def from_bytes(data: bytes):
     return ivf
 
 
-def search_ivf(ivf, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def search_ivf(ivf: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(scores, rows) of the ``k`` best rows for one query; missing slots have row -1."""
     scores, rows = ivf.search(np.ascontiguousarray(query[None, :], dtype=np.float32), k)
     return scores[0], rows[0]
 
 
-def memory_bytes(ivf) -> int:
+def memory_bytes(ivf: faiss.Index) -> int:
     """What the index holds in memory: vectors and ids in its lists, plus the cluster centres."""
     return int(ivf.ntotal * (ivf.d * 4 + 8) + ivf.nlist * ivf.d * 4)

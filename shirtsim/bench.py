@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -28,34 +30,43 @@ from .catalog import discover
 from .descriptors import DEFAULT_MODE, MODES, SEED_KIND, STYLE_KIND
 from .embedding import BATCH_SIZE, Embedder
 from .engine import Engine, default_catalog_dir
-from .index import build_index, embed_images, fingerprint, uses_bfloat16
 from .images import decode_image, read_limited
+from .index import build_index, embed_images, fingerprint, uses_bfloat16
 from .milvus import parse_backend
 from .search import SearchIndex
 from .store import HashCache, VectorStore, catalog_key, content_hash
-from .weights import resolve_weights
+from .weights import Weights, resolve_weights
 
 SEED_DIM = 7 * 7 * 512
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("bench", help="measure embedding, query, upload and start-up speed")
     sp.add_argument("--catalog", metavar="DIR", help="images for the embedding figures (default: the demo)")
     sp.add_argument("--weights", metavar="W")
     sp.add_argument("--images", type=int, default=64, help="images embedded each way (default 64)")
-    sp.add_argument("--sizes", help="catalog sizes for query latency (default 1000,10000,100000,1000000; "
-                                    "with --index milvus:... 1000,10000)")
-    sp.add_argument("--index", default="memory", metavar="SPEC",
-                    help="memory (default), or milvus:<uri> to time queries on Milvus next to memory (query figures only)")
+    sp.add_argument(
+        "--sizes",
+        help="catalog sizes for query latency (default 1000,10000,100000,1000000; with --index milvus:... 1000,10000)",
+    )
+    sp.add_argument(
+        "--index",
+        default="memory",
+        metavar="SPEC",
+        help="memory (default), or milvus:<uri> to time queries on Milvus next to memory (query figures only)",
+    )
     sp.add_argument("--cold-start-items", type=int, default=100_000)
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     milvus_uri = parse_backend(args.index)
-    sizes = [int(s) for s in (args.sizes or ("1000,10000" if milvus_uri else "1000,10000,100000,1000000")).split(",")
-             if s.strip()]
+    sizes = [
+        int(s)
+        for s in (args.sizes or ("1000,10000" if milvus_uri else "1000,10000,100000,1000000")).split(",")
+        if s.strip()
+    ]
     if milvus_uri:
         return run_backend_queries(milvus_uri, sizes, args.json)
     weights = resolve_weights(args.weights)
@@ -80,7 +91,7 @@ def run(args) -> int:
     return 0
 
 
-def bench_embed(embedder: Embedder, weights, paths: list[Path]) -> dict:
+def bench_embed(embedder: Embedder, weights: Weights, paths: list[Path]) -> dict:
     import keras  # noqa: PLC0415
     from keras.applications.vgg16 import preprocess_input  # noqa: PLC0415
 
@@ -88,7 +99,9 @@ def bench_embed(embedder: Embedder, weights, paths: list[Path]) -> dict:
     seed_model.predict(np.zeros((1, 224, 224, 3), np.float32), verbose=0)  # warm-up, not timed
     t0 = time.perf_counter()
     for path in paths:  # the notebook, line for line
-        x = preprocess_input(np.expand_dims(keras.utils.img_to_array(keras.utils.load_img(path, target_size=(224, 224))), 0))
+        x = preprocess_input(
+            np.expand_dims(keras.utils.img_to_array(keras.utils.load_img(path, target_size=(224, 224))), 0)
+        )
         seed_model.predict(x, verbose=0).flatten()
     seed = len(paths) / (time.perf_counter() - t0)
 
@@ -99,7 +112,7 @@ def bench_embed(embedder: Embedder, weights, paths: list[Path]) -> dict:
         embedder.forward(arrays[:BATCH_SIZE], layers, bfloat16)  # warm-up (compiles the graph)
         t0 = time.perf_counter()
         for i in range(0, len(arrays), BATCH_SIZE):
-            embedder.forward(arrays[i:i + BATCH_SIZE], layers, bfloat16)
+            embedder.forward(arrays[i : i + BATCH_SIZE], layers, bfloat16)
         return len(arrays) / (time.perf_counter() - t0)
 
     forward = forward_rate(SEED_KIND.layers)
@@ -114,13 +127,19 @@ def bench_embed(embedder: Embedder, weights, paths: list[Path]) -> dict:
         t0 = time.perf_counter()
         build_index(discover(catalog), STYLE_KIND, weights, lambda: embedder, Path(tmp) / "cache")
         ours = len(paths) / (time.perf_counter() - t0)
-    return {"images": len(paths), "seed_img_s": round(seed, 2), "shirtsim_img_s": round(ours, 2),
-            "forward_limit_img_s": round(forward, 2), "forward_limit_own_layers_img_s": round(forward_ours, 2),
-            "bfloat16": uses_bfloat16(STYLE_KIND),
-            "speedup_vs_seed": round(ours / seed, 2), "share_of_forward_limit": round(ours / forward_ours, 3)}
+    return {
+        "images": len(paths),
+        "seed_img_s": round(seed, 2),
+        "shirtsim_img_s": round(ours, 2),
+        "forward_limit_img_s": round(forward, 2),
+        "forward_limit_own_layers_img_s": round(forward_ours, 2),
+        "bfloat16": uses_bfloat16(STYLE_KIND),
+        "speedup_vs_seed": round(ours / seed, 2),
+        "share_of_forward_limit": round(ours / forward_ours, 3),
+    }
 
 
-def _synthetic_raw(n: int, rng, clusters: int = 2000, chunk: int = 100_000) -> np.ndarray:
+def _synthetic_raw(n: int, rng: np.random.Generator, clusters: int = 2000, chunk: int = 100_000) -> np.ndarray:
     """Clustered stand-ins for real descriptors: each is a random mix of three of ``clusters``
     centres plus noise, so neighbourhoods overlap as real shirts' do (uniform noise would make
     every top-10 meaningless and any approximate index look perfect or useless)."""
@@ -130,12 +149,12 @@ def _synthetic_raw(n: int, rng, clusters: int = 2000, chunk: int = 100_000) -> n
         m = min(chunk, n - start)
         mix = rng.dirichlet([0.5, 0.5, 0.5], m).astype(np.float32)
         picks = rng.integers(0, clusters, (m, 3))
-        out[start:start + m] = sum(mix[:, j, None] * centres[picks[:, j]] for j in range(3))
-        out[start:start + m] += 0.3 * rng.random((m, STYLE_KIND.dim), dtype=np.float32)
+        out[start : start + m] = sum(mix[:, j, None] * centres[picks[:, j]] for j in range(3))
+        out[start : start + m] += 0.3 * rng.random((m, STYLE_KIND.dim), dtype=np.float32)
     return out
 
 
-def _synthetic_index(n: int, rng) -> SearchIndex:
+def _synthetic_index(n: int, rng: np.random.Generator) -> SearchIndex:
     index = SearchIndex.build(STYLE_KIND, [str(i) for i in range(n)], _synthetic_raw(n, rng))
     if n >= APPROX_MIN_ITEMS:
         index.approx = build_ivf(index.matrix)
@@ -150,8 +169,9 @@ def bench_query(n: int, queries: int = 200, milvus_uri: str | None = None) -> di
     target, client = local, None
     if milvus_uri:
         client = milvus.connect(milvus_uri)
-        target, _ = milvus.sync(client, f"shirtsim_bench_{n}", local, {i: i for i in local.ids}, {},
-                                lambda shirt_id: None, rebuild=True)
+        target, _ = milvus.sync(
+            client, f"shirtsim_bench_{n}", local, {i: i for i in local.ids}, {}, lambda shirt_id: None, rebuild=True
+        )
     build_s = time.perf_counter() - t0
     mode = MODES[DEFAULT_MODE]
     # Exact scans are slow at a million, so fewer are timed there; other methods get all of them.
@@ -165,15 +185,20 @@ def bench_query(n: int, queries: int = 200, milvus_uri: str | None = None) -> di
         found.append(target.search(query, mode, 10, exclude=shirt_id))
         times.append((time.perf_counter() - t0) * 1000)
     method = "milvus" if client is not None else "ivf" if local.approx is not None else "exact"
-    result = {"method": method, "p50_ms": round(statistics.median(times), 3),
-              "p99_ms": round(float(np.percentile(times, 99)), 3), "queries": len(times),
-              "bytes_per_item": None if client is not None else int(local.memory_bytes() // n)}
+    result = {
+        "method": method,
+        "p50_ms": round(statistics.median(times), 3),
+        "p99_ms": round(float(np.percentile(times, 99)), 3),
+        "queries": len(times),
+        "bytes_per_item": None if client is not None else int(local.memory_bytes() // n),
+    }
     if not exact_scan:
         approx_index, local.approx = local.approx, None  # the same queries, scanned exactly
         checked = rows[:100]  # recall against the exact scan on 100 of the timed queries
         exact = [local.search(local.stored(local.ids[r]), mode, 10, exclude=local.ids[r]) for r in checked]
-        result["recall_at_10"] = round(float(np.mean([len({m.id for m in a} & {m.id for m in e}) / len(e)
-                                                      for a, e in zip(found, exact)])), 4)
+        result["recall_at_10"] = round(
+            float(np.mean([len({m.id for m in a} & {m.id for m in e}) / len(e) for a, e in zip(found, exact)])), 4
+        )
         result["build_s"] = round(build_s, 1)
         if approx_index is not None:
             result["lists"], result["probes"] = approx_index.nlist, approx_index.nprobe
@@ -185,19 +210,26 @@ def bench_query(n: int, queries: int = 200, milvus_uri: str | None = None) -> di
 
 def run_backend_queries(milvus_uri: str, sizes: list[int], as_json: bool) -> int:
     """``bench --index milvus:...``: the query figures on Milvus next to the in-memory index."""
-    result = {"machine": {"cpus": os.cpu_count()}, "index": f"milvus:{milvus.shown(milvus_uri)}",
-              "query": {str(n): bench_query(n) for n in sizes},
-              "query_index": {str(n): bench_query(n, milvus_uri=milvus_uri) for n in sizes}}
+    result = {
+        "machine": {"cpus": os.cpu_count()},
+        "index": f"milvus:{milvus.shown(milvus_uri)}",
+        "query": {str(n): bench_query(n) for n in sizes},
+        "query_index": {str(n): bench_query(n, milvus_uri=milvus_uri) for n in sizes},
+    }
     if as_json:
         print(json.dumps(result))
         return 0
-    lines = [f"top-10 query, {result['index']} next to memory",
-             "       items   backend  p50 ms   p99 ms  recall@10  load s"]
+    lines = [
+        f"top-10 query, {result['index']} next to memory",
+        "       items   backend  p50 ms   p99 ms  recall@10  load s",
+    ]
     for n in sizes:
         for q in (result["query"][str(n)], result["query_index"][str(n)]):
             recall = f"{q['recall_at_10']:.3f}" if "recall_at_10" in q else "exact"
             load = f"{q['build_s']:.1f}" if "build_s" in q else "-"
-            lines.append(f"  {n:>10,}   {q['method']:>7}  {q['p50_ms']:>6.2f}  {q['p99_ms']:>7.2f}  {recall:>9}  {load:>6}")
+            lines.append(
+                f"  {n:>10,}   {q['method']:>7}  {q['p50_ms']:>6.2f}  {q['p99_ms']:>7.2f}  {recall:>9}  {load:>6}"
+            )
     print("\n".join(lines))
     return 0
 
@@ -237,7 +269,7 @@ def bench_upload(embedder: Embedder, photo: Path, n: int = 10_000, runs: int = 1
     return {"p50_ms": round(statistics.median(times), 1), "catalog_items": n}
 
 
-def bench_cold_start(weights, n: int) -> dict:
+def bench_cold_start(weights: Weights, n: int) -> dict:
     """Open an ``n``-item catalog whose cache is warm, as the app does at start (model excluded:
     a warm start never loads it before the first upload)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -257,11 +289,14 @@ def bench_cold_start(weights, n: int) -> dict:
         memo.save(set(by_name))
         store = VectorStore(cache, fingerprint(weights, STYLE_KIND))
         raw = _synthetic_raw(n, np.random.default_rng(3))
-        store.write_pack(catalog_key(catalog), [by_name[i.rel] for i in cat.items],
-                         SearchIndex.build(STYLE_KIND, cat.ids, raw).packed())
+        store.write_pack(
+            catalog_key(catalog),
+            [by_name[i.rel] for i in cat.items],
+            SearchIndex.build(STYLE_KIND, cat.ids, raw).packed(),
+        )
         del raw
 
-        def no_model(_weights):
+        def no_model(_weights: Weights) -> NoReturn:
             raise AssertionError("a warm start must not need the model")
 
         # What app.py does before it draws the grid: the engine (catalog listing, labels), the
@@ -284,28 +319,43 @@ def _total_memory() -> int:
 
 def format_table(r: dict) -> str:
     e = r["embed"]
-    lines = [f"machine: {r['machine']['cpus']} CPUs, weights {r['machine']['weights']}, "
-             f"model load {r['machine']['model_load_s']} s", "",
-             f"embedding ({e['images']} images)           images/s",
-             f"  seed notebook (predict per image)   {e['seed_img_s']:>8.2f}",
-             f"  shirtsim index build                {e['shirtsim_img_s']:>8.2f}   "
-             f"({e['speedup_vs_seed']:.2f}x seed, {e['share_of_forward_limit']:.0%} of its forward limit)",
-             f"  VGG16 forward to block5_pool, batched {e['forward_limit_img_s']:>6.2f}   (the seed's network)",
-             f"  VGG16 forward to {'+'.join(STYLE_KIND.layers)}, batched {e['forward_limit_own_layers_img_s']:>4.2f}"
-             f"   (what shirtsim runs{', in bfloat16' if e['bfloat16'] else ''}: its limit)", "",
-             "top-10 query      method  p50 ms   p99 ms  bytes/item  recall@10   seed N x N (s, GB)"]
+    lines = [
+        f"machine: {r['machine']['cpus']} CPUs, weights {r['machine']['weights']}, "
+        f"model load {r['machine']['model_load_s']} s",
+        "",
+        f"embedding ({e['images']} images)           images/s",
+        f"  seed notebook (predict per image)   {e['seed_img_s']:>8.2f}",
+        f"  shirtsim index build                {e['shirtsim_img_s']:>8.2f}   "
+        f"({e['speedup_vs_seed']:.2f}x seed, {e['share_of_forward_limit']:.0%} of its forward limit)",
+        f"  VGG16 forward to block5_pool, batched {e['forward_limit_img_s']:>6.2f}   (the seed's network)",
+        f"  VGG16 forward to {'+'.join(STYLE_KIND.layers)}, batched {e['forward_limit_own_layers_img_s']:>4.2f}"
+        f"   (what shirtsim runs{', in bfloat16' if e['bfloat16'] else ''}: its limit)",
+        "",
+        "top-10 query      method  p50 ms   p99 ms  bytes/item  recall@10   seed N x N (s, GB)",
+    ]
     for n, q in r["query"].items():
         seed = r["seed_nxn"][n]
         fits = int(n) <= r["seed_nxn_fits_up_to_items"]
-        seed_txt = (f"{seed['seconds']:.1f} s, {seed['bytes'] / 1e9:.1f} GB" if seed
-                    else "not run (minutes)" if fits else "does not fit")
+        seed_txt = (
+            f"{seed['seconds']:.1f} s, {seed['bytes'] / 1e9:.1f} GB"
+            if seed
+            else "not run (minutes)"
+            if fits
+            else "does not fit"
+        )
         recall = f"{q['recall_at_10']:.3f}" if "recall_at_10" in q else "exact"
-        lines.append(f"  {int(n):>10,}   {q['method']:>5}  {q['p50_ms']:>7.2f}  {q['p99_ms']:>7.2f}  "
-                     f"{q['bytes_per_item']:>10}  {recall:>9}   {seed_txt}")
-    lines.append(f"  the seed's N x N method fits in 60% of this machine's RAM up to "
-                 f"{r['seed_nxn_fits_up_to_items']:,} items")
-    lines += ["", f"upload to results (decode + embed + search, {r['upload']['catalog_items']:,} items): "
-                  f"p50 {r['upload']['p50_ms']} ms",
-              f"cold start with a warm cache, {r['cold_start']['items']:,} items: {r['cold_start']['seconds']} s "
-              f"(model load excluded)"]
+        lines.append(
+            f"  {int(n):>10,}   {q['method']:>5}  {q['p50_ms']:>7.2f}  {q['p99_ms']:>7.2f}  "
+            f"{q['bytes_per_item']:>10}  {recall:>9}   {seed_txt}"
+        )
+    lines.append(
+        f"  the seed's N x N method fits in 60% of this machine's RAM up to {r['seed_nxn_fits_up_to_items']:,} items"
+    )
+    lines += [
+        "",
+        f"upload to results (decode + embed + search, {r['upload']['catalog_items']:,} items): "
+        f"p50 {r['upload']['p50_ms']} ms",
+        f"cold start with a warm cache, {r['cold_start']['items']:,} items: {r['cold_start']['seconds']} s "
+        f"(model load excluded)",
+    ]
     return "\n".join(lines)

@@ -19,6 +19,8 @@ from .images import IMAGE_SUFFIXES
 
 LABELS_FILE = "labels.csv"
 MAX_LABEL_LEN = 200
+# Longest id (characters) anywhere: catalog, links, CLI, Milvus' VARCHAR key. Longer paths are skipped with a reason.
+MAX_ID_LEN = 512
 MAX_LABEL_ROWS = 2_000_000
 
 
@@ -48,7 +50,7 @@ class Catalog:
     items: list[Item]
     skipped: list[Skipped] = field(default_factory=list)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self._by_id = {item.id: item for item in self.items}
 
     def __len__(self) -> int:
@@ -95,7 +97,7 @@ def discover(root: str | Path) -> Catalog:
     return Catalog(root, items, skipped)
 
 
-def _natural_key(text: str):
+def _natural_key(text: str) -> list[tuple[int, int, str]]:
     """Sort ``2`` before ``10``, as a person reading a shop listing expects."""
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part]
 
@@ -108,7 +110,7 @@ class Labels:
     rows: dict[str, dict[str, str]]
     problems: list[str] = field(default_factory=list)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # The filter options, computed once per load rather than on every click.
         self._values = {c: sorted({row.get(c, "") for row in self.rows.values()} - {""}) for c in self.columns}
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m shirtsim {index,similar,evaluate,bench,fit-texture-basis,make-demo-catalog,download-seed-shirts}``.
+"""Command line: ``python -m shirtsim COMMAND`` (or ``shirtsim COMMAND`` once installed); ``--help`` lists them.
 
 Errors are translated here, at the edge: one line on stderr and exit status 2 for bad input,
 never a traceback.
@@ -11,8 +11,12 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from .errors import ShirtsimError
+
+if TYPE_CHECKING:  # the engine imports numpy and more: loaded only by the commands that use it
+    from .engine import Engine
 
 EXIT_BAD_INPUT = 2
 
@@ -24,12 +28,14 @@ class ProgressBar:
     starts and one when it ends, instead of carriage-return redraws.
     """
 
-    def __init__(self, stream=None, width: int = 30):
+    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
         self.stream = stream or sys.stderr
         self.width, self._last = width, 0.0
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
 
     def __call__(self, done: int, total: int, what: str) -> None:
+        if total <= 0:  # size not known (yet): nothing to draw
+            return
         if not self.tty:
             if what == "embedding" and done in (0, total):
                 self.stream.write(f"embedding: {done}/{total} images{' done' if done == total else ''}\n")
@@ -61,12 +67,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m shirtsim", description="Find visually similar shirts.")
+    p = argparse.ArgumentParser(prog="shirtsim", description="Find visually similar shirts.")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
-    def catalog_opts(sp):
+    def catalog_opts(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--catalog", metavar="DIR", help="folder of images (default: $SHIRTSIM_CATALOG or the demo)")
-        sp.add_argument("--weights", metavar="W", help="auto, imagenet, packaged or a file (default: $SHIRTSIM_WEIGHTS)")
+        sp.add_argument(
+            "--weights", metavar="W", help="auto, imagenet, packaged or a file (default: $SHIRTSIM_WEIGHTS)"
+        )
 
     sp = sub.add_parser("index", help="build or update the embedding cache for a catalog")
     catalog_opts(sp)
@@ -78,8 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     catalog_opts(sp)
     sp.add_argument("-k", type=int, default=10, help="number of results (default 10)")
     sp.add_argument("--mode", default=None, help="balanced (default), pattern, colour or seed")
-    sp.add_argument("--filter", action="append", default=[], metavar="COLUMN=VALUE",
-                    help="only shirts with this label (labels.csv); repeat for more values or columns")
+    sp.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help="only shirts with this label (labels.csv); repeat for more values or columns",
+    )
     sp.add_argument("--json", action="store_true", help="print a JSON list of {id, score}")
     sp.set_defaults(run=cmd_similar)
 
@@ -95,8 +108,12 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("fit-texture-basis", help="refit the style texture basis (PCA, no labels) on a catalog")
     catalog_opts(sp)
     sp.add_argument("--every", type=int, default=2, help="use every Nth image in id order (default 2: half)")
-    sp.add_argument("--out", metavar="FILE", help="write it here instead of over the basis shipped for the packaged weights "
-                    "(to compare: other weights always use a basis fitted on the demo catalog)")
+    sp.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write it here instead of over the basis shipped for the packaged weights "
+        "(to compare: other weights always use a basis fitted on the demo catalog)",
+    )
     sp.set_defaults(run=cmd_fit_texture_basis)
 
     sp = sub.add_parser("make-demo-catalog", help="draw the procedural demo catalog into DIR")
@@ -116,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _engine(args, index_backend: str | None = None):
+def _engine(args: argparse.Namespace, index_backend: str | None = None) -> Engine:
     from .engine import Engine  # noqa: PLC0415
     from .weights import resolve_weights  # noqa: PLC0415
 
@@ -126,7 +143,7 @@ def _engine(args, index_backend: str | None = None):
     return engine
 
 
-def cmd_index(args) -> int:
+def cmd_index(args: argparse.Namespace) -> int:
     from .engine import get_mode  # noqa: PLC0415
 
     mode = get_mode(args.mode)
@@ -142,7 +159,7 @@ def cmd_index(args) -> int:
     return 0
 
 
-def cmd_similar(args) -> int:
+def cmd_similar(args: argparse.Namespace) -> int:
     from .engine import get_mode  # noqa: PLC0415
     from .errors import BadImageError, UnknownShirtError  # noqa: PLC0415
     from .images import read_limited  # noqa: PLC0415
@@ -171,7 +188,7 @@ def cmd_similar(args) -> int:
     return 0
 
 
-def _filters(pairs: list[str], engine) -> dict[str, list[str]] | None:
+def _filters(pairs: list[str], engine: Engine) -> dict[str, list[str]] | None:
     """``["colour=red", "colour=blue"]`` -> ``{"colour": ["red", "blue"]}``, columns checked against labels.csv."""
     if not pairs:
         return None
@@ -182,13 +199,15 @@ def _filters(pairs: list[str], engine) -> dict[str, list[str]] | None:
         if not sep:
             raise ShirtsimError(f"--filter {pair[:60]!r}: write COLUMN=VALUE.")
         if column not in columns:
-            raise ShirtsimError(f"--filter: no label column {column[:60]!r}"
-                                + (f"; labels.csv has {', '.join(columns)}." if columns else " (the catalog has no labels.csv)."))
+            raise ShirtsimError(
+                f"--filter: no label column {column[:60]!r}"
+                + (f"; labels.csv has {', '.join(columns)}." if columns else " (the catalog has no labels.csv).")
+            )
         out.setdefault(column, []).append(value)
     return out
 
 
-def cmd_evaluate(args) -> int:
+def cmd_evaluate(args: argparse.Namespace) -> int:
     from .catalog import load_labels  # noqa: PLC0415
     from .engine import get_mode  # noqa: PLC0415
     from .evaluate import evaluate  # noqa: PLC0415
@@ -221,7 +240,7 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_fit_texture_basis(args) -> int:
+def cmd_fit_texture_basis(args: argparse.Namespace) -> int:
     import numpy as np  # noqa: PLC0415
 
     from .texture import SHIPPED_BASIS_FILE, SHIPPED_BASIS_WEIGHTS, fit_texture_basis, texture_maps  # noqa: PLC0415
@@ -230,8 +249,10 @@ def cmd_fit_texture_basis(args) -> int:
         raise ShirtsimError("--every must be at least 1.")
     engine = _engine(args, index_backend="memory")
     if not args.out and engine.weights.fingerprint != SHIPPED_BASIS_WEIGHTS:
-        raise ShirtsimError(f"The shipped basis is for the packaged weights, not {engine.weights.label}: pass --out FILE.")
-    items = engine.catalog.items[::args.every]
+        raise ShirtsimError(
+            f"The shipped basis is for the packaged weights, not {engine.weights.label}: pass --out FILE."
+        )
+    items = engine.catalog.items[:: args.every]
     if len(items) < 2:
         raise ShirtsimError(f"{engine.catalog.root}: too few images to fit a basis ({len(items)}).")
     basis = fit_texture_basis(texture_maps([item.path for item in items], engine.embedder))
@@ -242,7 +263,7 @@ def cmd_fit_texture_basis(args) -> int:
     return 0
 
 
-def cmd_make_demo(args) -> int:
+def cmd_make_demo(args: argparse.Namespace) -> int:
     from .demo import make_demo_catalog  # noqa: PLC0415
 
     rows = make_demo_catalog(args.dir, count=args.count)
@@ -250,15 +271,9 @@ def cmd_make_demo(args) -> int:
     return 0
 
 
-def cmd_download(args) -> int:
+def cmd_download(args: argparse.Namespace) -> int:
     from .download import SEED_SHIRTS_URL, download_seed_shirts  # noqa: PLC0415
 
-    bar = ProgressBar()
-
-    def progress(done, total):
-        if total:
-            bar(done, total, "downloading")
-
-    files = download_seed_shirts(args.dir, args.url or SEED_SHIRTS_URL, timeout=args.timeout, progress=progress)
+    files = download_seed_shirts(args.dir, args.url or SEED_SHIRTS_URL, timeout=args.timeout, progress=ProgressBar())
     print(f"unpacked {len(files)} files into {args.dir}")
     return 0

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
+RGB = tuple[int, int, int]
+Polygon = list[tuple[float, float]]
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "assets" / "demo-catalog"  # the bundled one
 
 STYLES = ("tshirt", "buttondown", "polo")
@@ -99,15 +101,15 @@ def draw_shirt(style: str, pattern: str, colour: str, accent: str, rng: random.R
     return photo.resize((OUT_W, OUT_H), Image.LANCZOS)
 
 
-def _jitter(rgb, rng, amount):
+def _jitter(rgb: RGB, rng: random.Random, amount: int) -> RGB:
     return tuple(max(0, min(255, c + rng.randint(-amount, amount))) for c in rgb)
 
 
-def _mix(a, b, t):
+def _mix(a: RGB, b: RGB, t: float) -> RGB:
     return tuple(int(round(x * (1 - t) + y * t)) for x, y in zip(a, b))
 
 
-def _fabric(pattern: str, base, acc, rng: random.Random) -> Image.Image:
+def _fabric(pattern: str, base: RGB, acc: RGB, rng: random.Random) -> Image.Image:
     """A full-canvas fabric texture for ``pattern``."""
     yy, xx = np.mgrid[0:H, 0:W]
     img = np.empty((H, W, 3), np.float32)
@@ -131,8 +133,11 @@ def _fabric(pattern: str, base, acc, rng: random.Random) -> Image.Image:
         img[cx & cy] = base
     elif pattern == "tartan":
         period = rng.choice([48, 60, 72])
-        bands = [(0, period * 0.3, acc), (period * 0.45, period * 0.55, _mix(acc, (255, 255, 255), 0.5)),
-                 (period * 0.7, period * 0.78, (20, 20, 20))]
+        bands = [
+            (0, period * 0.3, acc),
+            (period * 0.45, period * 0.55, _mix(acc, (255, 255, 255), 0.5)),
+            (period * 0.7, period * 0.78, (20, 20, 20)),
+        ]
         for lo, hi, col in bands:
             vx = ((xx % period) >= lo) & ((xx % period) < hi)
             vy = ((yy % period) >= lo) & ((yy % period) < hi)
@@ -168,7 +173,7 @@ def _fabric(pattern: str, base, acc, rng: random.Random) -> Image.Image:
     return Image.fromarray(np.clip(img + grain, 0, 255).astype(np.uint8))
 
 
-def _silhouette(style: str, rng: random.Random):
+def _silhouette(style: str, rng: random.Random) -> tuple[Polygon, list[Polygon]]:
     """Body polygon and sleeve polygons (canvas coordinates) for a front-facing flat-lay shirt."""
     cx = W / 2
     top = 70 + rng.uniform(-6, 6)
@@ -176,22 +181,38 @@ def _silhouette(style: str, rng: random.Random):
     hem = 455 + rng.uniform(-10, 6)
     neck = 36 if style == "tshirt" else 30
     sh = half + 12  # shoulder point, slightly wider than the body
-    body = [(cx - neck, top), (cx - sh, top + 18), (cx - half, top + 95), (cx - half - 4, hem),
-            (cx + half + 4, hem), (cx + half, top + 95), (cx + sh, top + 18), (cx + neck, top)]
+    body = [
+        (cx - neck, top),
+        (cx - sh, top + 18),
+        (cx - half, top + 95),
+        (cx - half - 4, hem),
+        (cx + half + 4, hem),
+        (cx + half, top + 95),
+        (cx + sh, top + 18),
+        (cx + neck, top),
+    ]
     if style == "buttondown":
         # Long sleeves hanging slightly away from the body.
         spread = rng.uniform(18, 34)
-        left = [(cx - sh, top + 18), (cx - sh - spread - 26, hem - 40), (cx - sh - spread + 22, hem - 30),
-                (cx - half + 2, top + 100)]
+        left = [
+            (cx - sh, top + 18),
+            (cx - sh - spread - 26, hem - 40),
+            (cx - sh - spread + 22, hem - 30),
+            (cx - half + 2, top + 100),
+        ]
     else:
         length = rng.uniform(85, 110)
-        left = [(cx - sh, top + 18), (cx - sh - 82, top + length - 22), (cx - sh - 50, top + length + 16),
-                (cx - half + 2, top + 96)]
+        left = [
+            (cx - sh, top + 18),
+            (cx - sh - 82, top + length - 22),
+            (cx - sh - 50, top + length + 16),
+            (cx - half + 2, top + 96),
+        ]
     right = [(2 * cx - x, y) for x, y in left]
     return body, [left, right]
 
 
-def _shading(sleeves, rng: random.Random) -> Image.Image:
+def _shading(sleeves: list[Polygon], rng: random.Random) -> Image.Image:
     """Soft light from the upper left, darker body sides and a few fabric folds."""
     xs = np.linspace(-1, 1, W)[None, :]
     ys = np.linspace(-1, 1, H)[:, None]
@@ -201,15 +222,18 @@ def _shading(sleeves, rng: random.Random) -> Image.Image:
     fd = ImageDraw.Draw(folds)
     for _ in range(rng.randint(2, 4)):
         x0 = rng.uniform(W * 0.3, W * 0.7)
-        fd.line([(x0, rng.uniform(140, 250)), (x0 + rng.uniform(-40, 40), rng.uniform(330, 450))],
-                fill=222, width=rng.randint(8, 14))
+        fd.line(
+            [(x0, rng.uniform(140, 250)), (x0 + rng.uniform(-40, 40), rng.uniform(330, 450))],
+            fill=222,
+            width=rng.randint(8, 14),
+        )
     for poly in sleeves:  # sleeves sit a little behind the body
         fd.polygon(poly, fill=232)
     folds = folds.filter(ImageFilter.GaussianBlur(12)).convert("RGB")
     return ImageChops.multiply(shade, folds)
 
 
-def _details(shirt: Image.Image, mask: Image.Image, style: str, base, acc, rng: random.Random) -> None:
+def _details(shirt: Image.Image, mask: Image.Image, style: str, base: RGB, acc: RGB, rng: random.Random) -> None:
     """Neckline, collar, placket, buttons, seams and hems drawn onto ``shirt`` and ``mask``."""
     d = ImageDraw.Draw(shirt)
     md = ImageDraw.Draw(mask)
@@ -245,14 +269,16 @@ def _details(shirt: Image.Image, mask: Image.Image, style: str, base, acc, rng: 
         d.line([(cx - 110, ys[-1] - 10), (cx + 110, ys[-1] - 10)], fill=seam, width=2)
 
 
-def _neck_points(mask: Image.Image):
+def _neck_points(mask: Image.Image) -> list[tuple[int, int]]:
     arr = np.asarray(mask)
-    rows = np.nonzero(arr[:, W // 2 - 40:W // 2 + 40].any(axis=1))[0]
+    rows = np.nonzero(arr[:, W // 2 - 40 : W // 2 + 40].any(axis=1))[0]
     y = int(rows[0]) if len(rows) else 70
     return [(W // 2, y)]
 
 
-def _pose(img: Image.Image, angle: float, scale: float, dx: float, dy: float, resample) -> Image.Image:
+def _pose(
+    img: Image.Image, angle: float, scale: float, dx: float, dy: float, resample: Image.Resampling
+) -> Image.Image:
     img = img.rotate(angle, resample=resample, center=(W / 2, H / 2), translate=(dx, dy))
     sw, sh = int(W * scale), int(H * scale)
     small = img.resize((sw, sh), resample)

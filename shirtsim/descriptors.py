@@ -36,7 +36,6 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
-
 # (left, top, right, bottom) as fractions of the picture: the torso of a model photo; for a
 # flat product shot it is the body of the shirt, which is what should be compared there too.
 GARMENT_BOX = (0.15, 0.15, 0.85, 0.70)
@@ -71,12 +70,17 @@ class Kind:
 
 SEED_KIND = Kind("seed", ("block5_pool",), 7 * 7 * 512, "seed1")
 _LAB_END = TEXTURE_DIM + int(np.prod(LAB_BINS))
-STYLE_KIND = Kind("style", (TEXTURE_LAYER,), TEXTURE_DIM + COLOUR_DIM, STYLE_VERSION,
-                  parts=(slice(0, TEXTURE_DIM), slice(TEXTURE_DIM, _LAB_END), slice(_LAB_END, None)),
-                  # texture and colour as long as each other, as before colour had two histograms:
-                  # faiss IVF's recall in pattern mode fell from 0.96 to 0.90 with three unit parts
-                  part_lengths=(1.0, 0.5 ** 0.5, 0.5 ** 0.5), bfloat16=True)
-KINDS = {k.name: k for k in (SEED_KIND, STYLE_KIND)}
+STYLE_KIND = Kind(
+    "style",
+    (TEXTURE_LAYER,),
+    TEXTURE_DIM + COLOUR_DIM,
+    STYLE_VERSION,
+    parts=(slice(0, TEXTURE_DIM), slice(TEXTURE_DIM, _LAB_END), slice(_LAB_END, None)),
+    # texture and colour as long as each other, as before colour had two histograms:
+    # faiss IVF's recall in pattern mode fell from 0.96 to 0.90 with three unit parts
+    part_lengths=(1.0, 0.5**0.5, 0.5**0.5),
+    bfloat16=True,
+)
 
 
 class TextureBasis(NamedTuple):
@@ -90,7 +94,6 @@ class Mode:
     kind: Kind
     texture_weight: float  # ignored by ``seed``
     help: str
-
 
     def part_weights(self) -> tuple[float, ...]:
         """The weight of each of ``kind.parts`` in the score: texture, then the colour parts."""
@@ -114,15 +117,16 @@ MODES = {
 DEFAULT_MODE = "balanced"
 
 
-def _box(height: int, width: int, box=GARMENT_BOX) -> tuple[slice, slice]:
+def _box(height: int, width: int, box: tuple[float, float, float, float] = GARMENT_BOX) -> tuple[slice, slice]:
     left, top, right, bottom = box
     rows = slice(int(top * height), max(int(top * height) + 1, int(bottom * height)))
     cols = slice(int(left * width), max(int(left * width) + 1, int(right * width)))
     return rows, cols
 
 
-def describe(kind: Kind, layer_outputs: dict[str, np.ndarray], inputs: np.ndarray,
-             basis: TextureBasis | None = None) -> np.ndarray:
+def describe(
+    kind: Kind, layer_outputs: dict[str, np.ndarray], inputs: np.ndarray, basis: TextureBasis | None = None
+) -> np.ndarray:
     """Descriptors (B, kind.dim) float32 from one batch's layer outputs and its model inputs
     (``style`` needs the weights' texture basis: :func:`shirtsim.texture.basis_for`)."""
     if kind is SEED_KIND:
@@ -161,7 +165,7 @@ def colour_histograms(pixels: np.ndarray) -> np.ndarray:
     return np.sqrt(np.concatenate([lab_hist.ravel(), hsv_hist.ravel()])).astype(np.float32)
 
 
-def _histogram(values: np.ndarray, bins: tuple[int, ...], ranges) -> np.ndarray:
+def _histogram(values: np.ndarray, bins: tuple[int, ...], ranges: tuple[tuple[float, float], ...]) -> np.ndarray:
     """Normalised histogram of (N, D) values on a regular grid. Values outside ``ranges`` count
     in the edge bins: saturated sRGB reaches a = 98 (magenta) and b = -108 (blue) in Lab, and
     dropping them (as ``np.histogramdd`` does) would leave such a shirt no colour at all. One

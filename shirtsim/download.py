@@ -13,18 +13,23 @@ import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
-from typing import Callable
 
 from .errors import DownloadError
+from .progress import ProgressFn
 
 SEED_SHIRTS_URL = "https://raw.githubusercontent.com/sparsh-ai/rec-data-public/master/shirts.zip"
 CHUNK = 1 << 16
 
-Progress = Callable[[int, int | None], None]  # (bytes so far, total or None)
 
-
-def download(url: str, dest: str | Path, *, timeout: float = 10.0, max_bytes: int = 500 * 1024 * 1024,
-             md5: str | None = None, progress: Progress | None = None) -> Path:
+def download(
+    url: str,
+    dest: str | Path,
+    *,
+    timeout: float = 10.0,
+    max_bytes: int = 500 * 1024 * 1024,
+    md5: str | None = None,
+    progress: ProgressFn | None = None,
+) -> Path:
     """Download ``url`` to ``dest`` atomically; raise :class:`DownloadError` on any failure.
 
     ``timeout`` bounds connecting and each read; the whole transfer is also bounded so a
@@ -66,7 +71,7 @@ def download(url: str, dest: str | Path, *, timeout: float = 10.0, max_bytes: in
                     digest.update(chunk)
                     out.write(chunk)
                     if progress:
-                        progress(done, total)
+                        progress(done, total or 0, "downloading")
                 if total is not None and done != total:
                     raise DownloadError(f"Download of {url} was cut short ({done} of {total} bytes).")
         if md5 and digest.hexdigest() != md5:
@@ -92,15 +97,16 @@ def _resolve_host(url: str, timeout: float) -> None:
         raise DownloadError(f"Cannot download {url}: cannot find host {host}. Are you offline?")
 
 
-def _try_getaddrinfo(host: str):
+def _try_getaddrinfo(host: str) -> list | None:
     try:
         return socket.getaddrinfo(host, None)
     except OSError as e:
         return e
 
 
-def safe_extract(zip_path: str | Path, dest: str | Path, *, max_total: int = 2 * 1024**3,
-                 max_files: int = 100_000) -> list[Path]:
+def safe_extract(
+    zip_path: str | Path, dest: str | Path, *, max_total: int = 2 * 1024**3, max_files: int = 100_000
+) -> list[Path]:
     """Unpack ``zip_path`` into ``dest``, refusing path traversal, links and zip bombs."""
     dest = Path(dest).resolve()
     try:
@@ -135,8 +141,9 @@ def safe_extract(zip_path: str | Path, dest: str | Path, *, max_total: int = 2 *
     return written
 
 
-def download_seed_shirts(dest: str | Path, url: str = SEED_SHIRTS_URL, *, timeout: float = 10.0,
-                         progress: Progress | None = None) -> list[Path]:
+def download_seed_shirts(
+    dest: str | Path, url: str = SEED_SHIRTS_URL, *, timeout: float = 10.0, progress: ProgressFn | None = None
+) -> list[Path]:
     """Fetch the seed notebook's ``shirts.zip`` and unpack its images into ``dest``."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)

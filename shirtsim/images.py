@@ -65,8 +65,10 @@ def decode_image(data: bytes, name: str = "image") -> Image.Image:
             if width < 1 or height < 1:
                 raise BadImageError(f"{name}: the image has no pixels.")
             if width * height > MAX_PIXELS:
-                raise BadImageError(f"{name}: image has too many pixels: {width}x{height}, "
-                                    f"the limit is {MAX_PIXELS // 1_000_000} megapixels.")
+                raise BadImageError(
+                    f"{name}: image has too many pixels: {width}x{height}, "
+                    f"the limit is {MAX_PIXELS // 1_000_000} megapixels."
+                )
             img.seek(0)
             img.load()
             img = ImageOps.exif_transpose(img)
@@ -74,7 +76,9 @@ def decode_image(data: bytes, name: str = "image") -> Image.Image:
     except BadImageError:
         raise
     except Image.DecompressionBombError:
-        raise BadImageError(f"{name}: image has too many pixels, the limit is {MAX_PIXELS // 1_000_000} megapixels.") from None
+        raise BadImageError(
+            f"{name}: image has too many pixels, the limit is {MAX_PIXELS // 1_000_000} megapixels."
+        ) from None
     except UnidentifiedImageError:
         raise BadImageError(f"{name}: {_what_is_it(data)}, not a JPEG, PNG or WebP image.") from None
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, MemoryError, ZeroDivisionError) as e:

@@ -7,9 +7,9 @@ its memory-mapped pack without touching the model at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -19,12 +19,11 @@ from .descriptors import STYLE_KIND, Kind, describe
 from .embedding import Embedder, batches, to_model_input, uses_bfloat16
 from .errors import BadImageError
 from .images import decode_image, read_limited
+from .progress import ProgressFn
 from .search import SearchIndex
-from .texture import basis_for, basis_id
 from .store import HashCache, VectorStore, catalog_key, content_hash, default_cache_dir
+from .texture import basis_for, basis_id
 from .weights import Weights
-
-ProgressFn = Callable[[int, int, str], None]  # (done, total, what)
 
 
 @dataclass
@@ -58,8 +57,14 @@ def embed_images(embedder: Embedder, kind: Kind, images: list) -> np.ndarray:
     return embed(embedder, kind, np.stack([to_model_input(img) for img in images]))
 
 
-def build_index(catalog: Catalog, kind: Kind, weights: Weights, get_embedder: Callable[[], Embedder],
-                cache_dir: Path | None = None, progress: ProgressFn | None = None) -> tuple[SearchIndex, IndexReport]:
+def build_index(
+    catalog: Catalog,
+    kind: Kind,
+    weights: Weights,
+    get_embedder: Callable[[], Embedder],
+    cache_dir: Path | None = None,
+    progress: ProgressFn | None = None,
+) -> tuple[SearchIndex, IndexReport]:
     """Index ``catalog`` for ``kind``, embedding only what the cache lacks.
 
     ``get_embedder`` is called only if something must be embedded. Unreadable images are
@@ -145,8 +150,14 @@ def build_index(catalog: Catalog, kind: Kind, weights: Weights, get_embedder: Ca
     return index, report
 
 
-def _attach_approx(index: SearchIndex, store: VectorStore, key: str, hashes: list[str], report: IndexReport,
-                   progress: ProgressFn | None) -> None:
+def _attach_approx(
+    index: SearchIndex,
+    store: VectorStore,
+    key: str,
+    hashes: list[str],
+    report: IndexReport,
+    progress: ProgressFn | None,
+) -> None:
     """Give a large catalog its approximate index: read back if stored, else built once and stored."""
     if len(index) < approx.APPROX_MIN_ITEMS:
         return

@@ -25,20 +25,24 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .catalog import MAX_ID_LEN
 from .descriptors import Kind, Mode
 from .errors import ShirtsimError
 from .search import Match, SearchIndex, weigh
+from .settings import INDEX, MILVUS_TOKEN
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
 
 CONNECT_TIMEOUT_S = 5.0
 BATCH_BYTES = 16 * 1024**2  # vector bytes per upsert: well under Milvus' 64 MB message limit
 MAX_BATCH = 500
-MAX_ID_LEN = 512
 
 
 class IndexBackendError(ShirtsimError):
@@ -48,27 +52,29 @@ class IndexBackendError(ShirtsimError):
 def parse_backend(value: str | None) -> str | None:
     """The Milvus URI in an index setting (``memory`` or ``milvus:<uri>``), or None for memory.
     ``value`` None reads ``$SHIRTSIM_INDEX``."""
-    value = (os.environ.get("SHIRTSIM_INDEX", "memory") if value is None else value).strip()
+    value = (INDEX.get() if value is None else value).strip()
     if value in ("", "memory"):
         return None
     if value.startswith("milvus:") and len(value) > len("milvus:"):
-        return value[len("milvus:"):]
+        return value[len("milvus:") :]
     raise IndexBackendError(f"SHIRTSIM_INDEX={value[:80]!r}: use 'memory' or 'milvus:<file.db or http://host:19530>'.")
 
 
-def connect(uri: str):
+def connect(uri: str) -> MilvusClient:
     """A ``MilvusClient`` for ``uri``; :class:`IndexBackendError` within a few seconds if unreachable."""
     try:
         from pymilvus import MilvusClient  # noqa: PLC0415 (only this backend needs it)
     except ImportError:
-        raise IndexBackendError("The Milvus backend needs pymilvus and milvus-lite: pip install -r requirements.txt") from None
+        raise IndexBackendError(
+            "The Milvus backend needs pymilvus and milvus-lite: pip install -r requirements.txt"
+        ) from None
     # pymilvus logs its own failures with stack details; we report each one as a single line instead.
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
     # Milvus Lite serves in this process and logs each optional call it lacks (AllocTimestamp,
     # which the row iterator then replaces with a client-side timestamp) as an error with a trace.
     logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
     try:
-        return MilvusClient(uri=uri, token=os.environ.get("SHIRTSIM_MILVUS_TOKEN", ""), timeout=CONNECT_TIMEOUT_S)
+        return MilvusClient(uri=uri, token=MILVUS_TOKEN.get(), timeout=CONNECT_TIMEOUT_S)
     except Exception as e:  # noqa: BLE001 (pymilvus raises several kinds; all mean "cannot use it")
         raise IndexBackendError(f"Cannot reach Milvus at {shown(uri)}: {_first_line(e)}") from None
 
@@ -98,7 +104,7 @@ def filter_expression(filters: dict[str, Iterable[str]] | None) -> str:
 class MilvusIndex:
     """The same search interface as :class:`~shirtsim.search.SearchIndex`, answered by Milvus."""
 
-    def __init__(self, client, name: str, kind: Kind, ids: list[str], mean: np.ndarray):
+    def __init__(self, client: MilvusClient, name: str, kind: Kind, ids: list[str], mean: np.ndarray) -> None:
         self.client, self.name, self.kind = client, name, kind
         self.ids = list(ids)
         self.mean = mean
@@ -107,7 +113,7 @@ class MilvusIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __contains__(self, shirt_id: str) -> bool:
+    def __contains__(self, shirt_id: object) -> bool:
         return shirt_id in self._order
 
     def stored(self, shirt_id: str) -> np.ndarray:
@@ -119,32 +125,51 @@ class MilvusIndex:
     def prepare(self, raw: np.ndarray) -> np.ndarray:
         return SearchIndex(self.kind, [], np.zeros((0, self.kind.dim), np.float32), self.mean).prepare(raw)
 
-    def search(self, query: np.ndarray, mode: Mode, k: int = 10, exclude: str | None = None,
-               filters: dict[str, Iterable[str]] | None = None) -> list[Match]:
+    def search(
+        self,
+        query: np.ndarray,
+        mode: Mode,
+        k: int = 10,
+        exclude: str | None = None,
+        filters: dict[str, Iterable[str]] | None = None,
+    ) -> list[Match]:
         if mode.kind is not self.kind:
             raise ValueError(f"mode {mode.name} needs {mode.kind.name} descriptors, index has {self.kind.name}")
         if k <= 0:
             return []
         expression = filter_expression(filters)
         extra = {"filter": expression} if expression else {}
-        hits = self._call(self.client.search, collection_name=self.name, data=[weigh(self.kind, query, mode).tolist()],
-                          limit=k + 1, search_params={"metric_type": "IP"}, **extra)[0]
-        found = sorted((-float(h["distance"]), self._order.get(h["id"], len(self._order)), h["id"]) for h in hits
-                       if h["id"] != exclude)
+        hits = self._call(
+            self.client.search,
+            collection_name=self.name,
+            data=[weigh(self.kind, query, mode).tolist()],
+            limit=k + 1,
+            search_params={"metric_type": "IP"},
+            **extra,
+        )[0]
+        found = sorted(
+            (-float(h["distance"]), self._order.get(h["id"], len(self._order)), h["id"])
+            for h in hits
+            if h["id"] != exclude
+        )
         return [Match(shirt_id, -neg) for neg, _, shirt_id in found[:k]]
 
-    def memory_bytes(self) -> int:
-        return 0  # held by the Milvus server, not by this process
-
-    def _call(self, fn, **kwargs):
+    def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         try:
             return fn(timeout=CONNECT_TIMEOUT_S, **kwargs)
         except Exception as e:  # noqa: BLE001
             raise IndexBackendError(f"Milvus query failed: {_first_line(e)}") from None
 
 
-def sync(client, name: str, local: SearchIndex, contents: dict[str, str], labels: dict[str, dict[str, str]],
-         raw_of: Callable[[str], np.ndarray | None], rebuild: bool = False) -> tuple[MilvusIndex, dict[str, int]]:
+def sync(
+    client: MilvusClient,
+    name: str,
+    local: SearchIndex,
+    contents: dict[str, str],
+    labels: dict[str, dict[str, str]],
+    raw_of: Callable[[str], np.ndarray | None],
+    rebuild: bool = False,
+) -> tuple[MilvusIndex, dict[str, int]]:
     """Make collection ``name`` mirror ``local`` (ids, vectors, labels); returns the index and
     counts of rows ``{"upserted", "deleted", "kept"}``.
 
@@ -166,15 +191,21 @@ def sync(client, name: str, local: SearchIndex, contents: dict[str, str], labels
         batch = max(1, min(MAX_BATCH, BATCH_BYTES // (local.kind.dim * 4)))  # 500 style rows, 167 seed rows
         for start in range(0, len(changed), batch):
             rows = []
-            for shirt_id in changed[start:start + batch]:
+            for shirt_id in changed[start : start + batch]:
                 raw = None if same_mean else raw_of(shirt_id)
                 vec = local.stored(shirt_id) if raw is None else remote.prepare(raw)
-                rows.append({"id": shirt_id, "vector": np.asarray(vec, np.float32).tolist(),
-                             "version": wanted[shirt_id], "labels": labels.get(shirt_id, {})})
+                rows.append(
+                    {
+                        "id": shirt_id,
+                        "vector": np.asarray(vec, np.float32).tolist(),
+                        "version": wanted[shirt_id],
+                        "labels": labels.get(shirt_id, {}),
+                    }
+                )
             client.upsert(collection_name=name, data=rows, timeout=CONNECT_TIMEOUT_S * 6)
         gone = [i for i in existing if i not in wanted]
         for start in range(0, len(gone), MAX_BATCH):
-            client.delete(collection_name=name, ids=gone[start:start + MAX_BATCH], timeout=CONNECT_TIMEOUT_S * 6)
+            client.delete(collection_name=name, ids=gone[start : start + MAX_BATCH], timeout=CONNECT_TIMEOUT_S * 6)
         if changed or gone:
             # Seal what was written: rows still in a growing segment are searched without the
             # index (10,000 rows: 0.7 s per query before, 12 ms after, on Milvus Lite).
@@ -187,7 +218,7 @@ def sync(client, name: str, local: SearchIndex, contents: dict[str, str], labels
     return remote, counts
 
 
-def _ensure_collections(client, name: str, kind: Kind, mean: np.ndarray) -> np.ndarray:
+def _ensure_collections(client: MilvusClient, name: str, kind: Kind, mean: np.ndarray) -> np.ndarray:
     from pymilvus import DataType, MilvusClient  # noqa: PLC0415
 
     meta = name + "_meta"
@@ -217,7 +248,7 @@ def _ensure_collections(client, name: str, kind: Kind, mean: np.ndarray) -> np.n
     return stored_mean
 
 
-def _versions(client, name: str) -> dict[str, str]:
+def _versions(client: MilvusClient, name: str) -> dict[str, str]:
     out: dict[str, str] = {}
     it = client.query_iterator(collection_name=name, batch_size=1000, filter='id != ""', output_fields=["version"])
     while True:

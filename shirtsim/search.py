@@ -9,11 +9,15 @@ file.  A query is one matrix-vector product and a partial sort, or, for catalogs
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from . import approx as approximate
 from .descriptors import SEED_KIND, Kind, Mode
+
+if TYPE_CHECKING:
+    import faiss
 
 
 @dataclass(frozen=True)
@@ -22,10 +26,44 @@ class Match:
     score: float
 
 
-class SearchIndex:
-    """Normalised descriptors of one catalog for one descriptor kind."""
+@runtime_checkable
+class VectorIndex(Protocol):
+    """What the engine, the app and the CLI need of an index: in memory (:class:`SearchIndex`)
+    or on Milvus (:class:`shirtsim.milvus.MilvusIndex`)."""
 
-    def __init__(self, kind: Kind, ids: list[str], matrix: np.ndarray, mean: np.ndarray, approx=None):
+    kind: Kind
+    ids: list[str]  # catalog order: ties between equal scores are broken by it
+
+    def __len__(self) -> int: ...
+
+    def __contains__(self, shirt_id: object) -> bool: ...
+
+    def stored(self, shirt_id: str) -> np.ndarray:
+        """The prepared (centred, normalised) vector of a catalog shirt."""
+        ...
+
+    def prepare(self, raw: np.ndarray) -> np.ndarray:
+        """Centre and normalise an outside descriptor (an upload) like the catalog's."""
+        ...
+
+    def search(
+        self,
+        query: np.ndarray,
+        mode: Mode,
+        k: int = 10,
+        exclude: str | None = None,
+        filters: dict[str, list[str]] | None = None,
+    ) -> list[Match]:
+        """The ``k`` best matches for a prepared query vector, best first."""
+        ...
+
+
+class SearchIndex:
+    """Normalised descriptors of one catalog for one descriptor kind, searched in this process."""
+
+    def __init__(
+        self, kind: Kind, ids: list[str], matrix: np.ndarray, mean: np.ndarray, approx: faiss.Index | None = None
+    ) -> None:
         self.kind = kind
         self.ids = list(ids)
         self.matrix = matrix  # (N, D) float32, each part normalised to its kind.part_lengths; may be a memory map
@@ -35,7 +73,7 @@ class SearchIndex:
         self._row = {shirt_id: n for n, shirt_id in enumerate(self.ids)}
 
     @classmethod
-    def build(cls, kind: Kind, ids: list[str], raw: np.ndarray) -> "SearchIndex":
+    def build(cls, kind: Kind, ids: list[str], raw: np.ndarray) -> SearchIndex:
         """Index raw descriptors (N, D). ``style`` vectors are centred on the catalog mean first:
         what every shirt shares (white background, model's skin) then stops counting."""
         raw = np.asarray(raw, dtype=np.float32)
@@ -50,7 +88,7 @@ class SearchIndex:
         return np.vstack([self.mean[None, :], self.matrix])
 
     @classmethod
-    def from_packed(cls, kind: Kind, ids: list[str], packed: np.ndarray) -> "SearchIndex":
+    def from_packed(cls, kind: Kind, ids: list[str], packed: np.ndarray) -> SearchIndex:
         """The index :meth:`packed` wrote (rows are views: a memory-mapped pack stays mapped)."""
         return cls(kind, ids, packed[1:], np.array(packed[0]))
 
@@ -61,7 +99,7 @@ class SearchIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __contains__(self, shirt_id: str) -> bool:
+    def __contains__(self, shirt_id: object) -> bool:
         return shirt_id in self._row
 
     def stored(self, shirt_id: str) -> np.ndarray:
@@ -72,8 +110,14 @@ class SearchIndex:
         """Centre and normalise an outside descriptor (an upload) like the catalog's."""
         return _normalise_parts(self.kind, np.asarray(raw, np.float32)[None, :] - self.mean)[0]
 
-    def search(self, query: np.ndarray, mode: Mode, k: int = 10, exclude: str | None = None,
-               filters: dict[str, list[str]] | None = None) -> list[Match]:
+    def search(
+        self,
+        query: np.ndarray,
+        mode: Mode,
+        k: int = 10,
+        exclude: str | None = None,
+        filters: dict[str, list[str]] | None = None,
+    ) -> list[Match]:
         """The ``k`` best matches for a prepared query vector, best first.
 
         Score: cosine (``seed``), or the mode's weighed sum of the parts' cosines.
@@ -97,7 +141,7 @@ class SearchIndex:
         top = top[np.lexsort((top, -scores[top]))]
         return [Match(self.ids[i], float(scores[i])) for i in top]
 
-    def _allowed_rows(self, filters) -> np.ndarray | None:
+    def _allowed_rows(self, filters: dict[str, list[str]] | None) -> np.ndarray | None:
         wanted = {column: set(values) for column, values in (filters or {}).items() if values}
         if not wanted:
             return None
@@ -107,7 +151,7 @@ class SearchIndex:
         skip = self._row.get(exclude, -1) if exclude is not None else -1
         scores, rows = approximate.search_ivf(self.approx, query, k + 1)
         found = sorted((-s, r) for s, r in zip(scores.tolist(), rows.tolist()) if r >= 0 and r != skip)
-        return [Match(self.ids[r], -s) for s, r in found[:max(0, k)]]
+        return [Match(self.ids[r], -s) for s, r in found[: max(0, k)]]
 
 
 def weigh(kind: Kind, query: np.ndarray, mode: Mode) -> np.ndarray:
@@ -116,7 +160,7 @@ def weigh(kind: Kind, query: np.ndarray, mode: Mode) -> np.ndarray:
         return query
     q = np.array(query, dtype=np.float32, copy=True)
     for part, weight, length in zip(kind.parts, mode.part_weights(), kind.part_lengths):
-        q[part] *= weight / length ** 2  # query and catalog parts both have this length
+        q[part] *= weight / length**2  # query and catalog parts both have this length
     return q
 
 

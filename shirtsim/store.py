@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .settings import CACHE_DIR
+
 MAGIC = b"SHIRTSIM"
 BLOB_MAGIC = b"SHIRTBLB"  # same header, opaque bytes (a serialised faiss index) instead of float32 rows
 VERSION = 1
@@ -38,8 +40,8 @@ class CorruptFile(Exception):
 
 
 def default_cache_dir() -> Path:
-    if env := os.environ.get("SHIRTSIM_CACHE_DIR"):
-        return Path(env).expanduser()
+    if CACHE_DIR.is_set():
+        return Path(CACHE_DIR.get()).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "shirtsim"
 
@@ -115,7 +117,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 class VectorStore:
     """Per-image vectors for one model fingerprint, addressed by image content hash."""
 
-    def __init__(self, cache_dir: Path, fingerprint: str):
+    def __init__(self, cache_dir: Path, fingerprint: str) -> None:
         self.root = Path(cache_dir) / f"v{VERSION}" / fingerprint
         self.problems: list[str] = []  # corrupt entries found (and then rebuilt by the caller)
 
@@ -175,7 +177,7 @@ class VectorStore:
 class HashCache:
     """Remembers each catalog file's content hash by (size, mtime), like git's index."""
 
-    def __init__(self, cache_dir: Path, catalog_root: Path):
+    def __init__(self, cache_dir: Path, catalog_root: Path) -> None:
         key = catalog_key(catalog_root)
         self.path = Path(cache_dir) / f"v{VERSION}" / "hashes" / f"{key}.json"
         self.entries: dict[str, list] = {}

@@ -21,8 +21,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -73,6 +73,7 @@ def split_basis(stored: np.ndarray) -> TextureBasis:
 def texture_maps(paths: list[Path], embedder: Embedder) -> Iterator[np.ndarray]:
     """``block4_conv3`` outputs for image files, a batch at a time, computed exactly as the
     ``style`` kind computes them. Unreadable files simply do not take part."""
+
     def load(path: Path) -> np.ndarray:
         return to_model_input(decode_image(read_limited(path), path.name))
 

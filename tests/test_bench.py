@@ -2,9 +2,10 @@
 
 import json
 
+from test_cli import run
+
 from shirtsim.bench import SEED_DIM, seed_nxn_limit
 from shirtsim.descriptors import STYLE_KIND
-from test_cli import run
 
 
 def test_bench_json_has_every_figure_the_readme_quotes():

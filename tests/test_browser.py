@@ -1,66 +1,16 @@
 """A real browser (Debian's chromium, driven by Playwright) against ``streamlit run app.py``."""
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
+from helpers import ARTIFACTS, DEMO, READY, launch_chromium, need_browser, start_streamlit
 
-from conftest import DEMO, ROOT
 from shirtsim.engine import get_mode
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 pytestmark = pytest.mark.browser
 
 
-def _need_browser():
-    missing = not os.path.exists(CHROMIUM) or shutil.which("streamlit") is None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = True
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser test: install chromium (apt) and playwright (pip)")
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium and the playwright package")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_streamlit(session_cache) -> tuple[subprocess.Popen, str]:
-    """``streamlit run app.py`` on a free port with the session's warm cache; returns when healthy."""
-    port = free_port()
-    env = dict(os.environ, SHIRTSIM_CACHE_DIR=str(session_cache), SHIRTSIM_WEIGHTS="packaged")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    pytest.fail("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
-
-
 @pytest.fixture(scope="module")
 def server(demo_engine, session_cache):
-    _need_browser()
+    need_browser()
     demo_engine.index(get_mode("balanced").kind)  # warm cache: the server starts in seconds
     proc, url = start_streamlit(session_cache)
     yield url
@@ -74,9 +24,7 @@ def page(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         page.set_default_timeout(120_000)
         page.goto(server)
@@ -88,7 +36,9 @@ def page(server):
 def result_labels(page) -> list[str]:
     """Result button labels ("id · score") in page order; Streamlit nests a tooltip copy of each
     button that has help text, so each label is counted once."""
-    texts = [b.inner_text().strip() for b in page.locator("[data-testid='stButton'] button").filter(has_text=" · ").all()]
+    texts = [
+        b.inner_text().strip() for b in page.locator("[data-testid='stButton'] button").filter(has_text=" · ").all()
+    ]
     return list(dict.fromkeys(texts))
 
 

@@ -5,15 +5,16 @@ import subprocess
 import sys
 
 import pytest
+from helpers import DEMO, ROOT
 from PIL import Image
 
-from conftest import DEMO, ROOT
 from shirtsim.engine import get_mode
 
 
 def run(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "shirtsim", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "shirtsim", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +57,14 @@ def test_an_image_file_query_finds_its_own_catalog_twin(indexed, tmp_path):
     assert out.stderr == ""  # TensorFlow's start-up chatter is held back
 
 
-@pytest.mark.parametrize("query, make, message", [
-    ("no-such-shirt", None, "shirtsim: 'no-such-shirt' is neither a catalog id nor an image file."),
-    ("notes.jpg", b"just some text", "shirtsim: notes.jpg: this is a text file, not a JPEG, PNG or WebP image."),
-    ("empty.png", b"", "shirtsim: empty.png: the file is empty."),
-])
+@pytest.mark.parametrize(
+    "query, make, message",
+    [
+        ("no-such-shirt", None, "shirtsim: 'no-such-shirt' is neither a catalog id nor an image file."),
+        ("notes.jpg", b"just some text", "shirtsim: notes.jpg: this is a text file, not a JPEG, PNG or WebP image."),
+        ("empty.png", b"", "shirtsim: empty.png: the file is empty."),
+    ],
+)
 def test_bad_queries_exit_2_with_one_line(indexed, tmp_path, query, make, message):
     if make is not None:
         (tmp_path / query).write_bytes(make)
@@ -74,17 +78,22 @@ def test_bad_queries_exit_2_with_one_line(indexed, tmp_path, query, make, messag
 def test_unknown_mode_and_missing_catalog_are_one_line_errors(tmp_path):
     out = run("similar", "1001", "--mode", "fuzzy")
     assert out.returncode == 2 and out.stderr.strip() == (
-        "shirtsim: Unknown mode 'fuzzy': choose one of balanced, pattern, colour, seed.")
+        "shirtsim: Unknown mode 'fuzzy': choose one of balanced, pattern, colour, seed."
+    )
     out = run("index", "--catalog", str(tmp_path / "nope"))
     assert out.returncode == 2 and out.stderr.strip() == f"shirtsim: Catalog folder not found: {tmp_path / 'nope'}"
 
 
 def test_evaluate_reports_bad_labels_in_one_line(tmp_path, indexed):
     out = run("evaluate", "--labels", str(tmp_path / "missing.csv"))
-    assert out.returncode == 2 and out.stderr.strip() == f"shirtsim: No labels file: {tmp_path / 'missing.csv'} (pass --labels CSV)."
+    assert (
+        out.returncode == 2
+        and out.stderr.strip() == f"shirtsim: No labels file: {tmp_path / 'missing.csv'} (pass --labels CSV)."
+    )
     out = run("evaluate", "--columns", "pattern,sleeve")
     assert out.returncode == 2 and out.stderr.strip() == (
-        "shirtsim: labels.csv has no column 'sleeve'; it has style, pattern, colour.")
+        "shirtsim: labels.csv has no column 'sleeve'; it has style, pattern, colour."
+    )
 
 
 def test_evaluate_json_on_the_demo_catalog(indexed):

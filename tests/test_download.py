@@ -6,8 +6,8 @@ import threading
 import zipfile
 
 import pytest
+from helpers import DEMO, ROOT
 
-from conftest import DEMO, ROOT
 from shirtsim.download import download_seed_shirts
 from shirtsim.errors import DownloadError
 
@@ -71,9 +71,23 @@ def test_not_a_zip_and_http_errors_are_clear(server, tmp_path):
 
 
 def test_cli_reports_offline_in_one_line_with_status_2(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "shirtsim", "download-seed-shirts", str(tmp_path / "o"),
-                          "--url", "http://127.0.0.1:9/shirts.zip", "--timeout", "2"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shirtsim",
+            "download-seed-shirts",
+            str(tmp_path / "o"),
+            "--url",
+            "http://127.0.0.1:9/shirts.zip",
+            "--timeout",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert out.returncode == 2
     assert out.stderr.startswith("shirtsim: Cannot download http://127.0.0.1:9/shirts.zip")
     assert "Are you offline?" in out.stderr and out.stderr.count("\n") == 1

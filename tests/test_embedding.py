@@ -1,9 +1,9 @@
 """The model's arithmetic: bfloat16 where the CPU has it, never for the seed's embedding."""
 
 import numpy as np
+from helpers import DEMO
 from PIL import Image
 
-from conftest import DEMO
 from shirtsim.descriptors import SEED_KIND, STYLE_KIND
 from shirtsim.embedding import bf16_supported, to_model_input
 from shirtsim.index import fingerprint, uses_bfloat16

@@ -3,7 +3,8 @@
 import threading
 import time
 
-from conftest import FakeEmbedder
+from helpers import FakeEmbedder
+
 from shirtsim.descriptors import MODES
 from shirtsim.engine import Engine
 
@@ -35,8 +36,12 @@ def test_concurrent_first_queries_build_the_index_once(small_catalog, tmp_path, 
 
     engine = Engine(small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=model)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(
-        [m.id for m in engine.similar_to_id("1001", MODES["balanced"], 3)])) for _ in range(8)]
+    threads = [
+        threading.Thread(
+            target=lambda: results.append([m.id for m in engine.similar_to_id("1001", MODES["balanced"], 3)])
+        )
+        for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:

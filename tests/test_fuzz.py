@@ -4,9 +4,9 @@ import random
 import time
 
 import pytest
+from helpers import DEMO, png_bytes
 from PIL import Image
 
-from conftest import DEMO, png_bytes
 from shirtsim.errors import BadImageError
 from shirtsim.images import decode_image
 

@@ -4,9 +4,9 @@ import zlib
 
 import numpy as np
 import pytest
+from helpers import png_bytes
 from PIL import Image
 
-from conftest import png_bytes
 from shirtsim.errors import BadImageError
 from shirtsim.images import MAX_BYTES, decode_image
 
@@ -57,17 +57,24 @@ def test_animated_gif_gives_its_first_frame():
 
 
 def test_webp_and_one_pixel_images():
-    assert decode_image(png_bytes(Image.new("RGB", (1, 1), (1, 2, 3)), "WEBP", lossless=True)).getpixel((0, 0)) == (1, 2, 3)
+    assert decode_image(png_bytes(Image.new("RGB", (1, 1), (1, 2, 3)), "WEBP", lossless=True)).getpixel((0, 0)) == (
+        1,
+        2,
+        3,
+    )
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "the file is empty"),
-    (b"hello, this is text\n", "this is a text file, not a JPEG, PNG or WebP image"),
-    (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "this is a PDF document"),
-    (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "this is an SVG drawing"),
-    (b"<!DOCTYPE html><html></html>", "this is an HTML page"),
-    (bytes(range(256)) * 4, "not a recognised image format"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "the file is empty"),
+        (b"hello, this is text\n", "this is a text file, not a JPEG, PNG or WebP image"),
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "this is a PDF document"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "this is an SVG drawing"),
+        (b"<!DOCTYPE html><html></html>", "this is an HTML page"),
+        (bytes(range(256)) * 4, "not a recognised image format"),
+    ],
+)
 def test_non_images_get_a_one_line_reason(data, message):
     with pytest.raises(BadImageError) as err:
         decode_image(data, "upload.jpg")
@@ -91,10 +98,13 @@ def _png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
 
-@pytest.mark.parametrize("width, height, detail", [
-    (8000, 8000, "too many pixels: 8000x8000, the limit is 50 megapixels"),  # our check
-    (20000, 20000, "too many pixels, the limit is 50 megapixels"),  # Pillow's own, even earlier
-])
+@pytest.mark.parametrize(
+    "width, height, detail",
+    [
+        (8000, 8000, "too many pixels: 8000x8000, the limit is 50 megapixels"),  # our check
+        (20000, 20000, "too many pixels, the limit is 50 megapixels"),  # Pillow's own, even earlier
+    ],
+)
 def test_decompression_bomb_is_refused_from_its_header(width, height, detail):
     with pytest.raises(BadImageError, match=detail):
         decode_image(_png_header_only(width, height), "bomb.png")

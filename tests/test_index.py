@@ -1,9 +1,8 @@
 import shutil
 
 import numpy as np
-import pytest
+from helpers import DEMO, FakeEmbedder
 
-from conftest import DEMO, FakeEmbedder
 from shirtsim.catalog import discover
 from shirtsim.descriptors import MODES, SEED_KIND, STYLE_KIND, TEXTURE_DIM
 from shirtsim.index import build_index
@@ -85,7 +84,8 @@ def test_catalog_folder_is_never_written(small_catalog, tmp_path, weights):
 
 
 def test_large_catalogs_get_an_approximate_index_built_once_and_rebuilt_when_damaged(
-        small_catalog, tmp_path, weights, monkeypatch):
+    small_catalog, tmp_path, weights, monkeypatch
+):
     monkeypatch.setattr("shirtsim.approx.APPROX_MIN_ITEMS", 5)
     index, report = build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
     assert index.approx is not None and index.approx.ntotal == 6
@@ -94,9 +94,12 @@ def test_large_catalogs_get_an_approximate_index_built_once_and_rebuilt_when_dam
     again, report = build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
     assert again.approx.ntotal == 6 and ivf.stat().st_mtime_ns == written and report.problems == []
     q = again.stored("1001")
-    assert [m.id for m in again.search(q, MODES["balanced"], 3, exclude="1001")] == \
-        [m.id for m in SearchIndex(STYLE_KIND, again.ids, again.matrix, again.mean).search(
-            q, MODES["balanced"], 3, exclude="1001")]
+    assert [m.id for m in again.search(q, MODES["balanced"], 3, exclude="1001")] == [
+        m.id
+        for m in SearchIndex(STYLE_KIND, again.ids, again.matrix, again.mean).search(
+            q, MODES["balanced"], 3, exclude="1001"
+        )
+    ]
     ivf.write_bytes(ivf.read_bytes()[:-7])
     third, report = build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
     assert third.approx.ntotal == 6 and "index file was damaged" in report.problems[0]
@@ -135,9 +138,11 @@ def test_files_replaced_or_deleted_while_indexing(small_catalog, tmp_path, weigh
     index, report = build_index(catalog, STYLE_KIND, weights, lambda: FakeEmbedder(), tmp_path / "c")
     assert index.ids == ["1001", "1002", "1003", "1004", "1006"]
     assert [(s.name, s.reason) for s in report.skipped] == [
-        ("1005.jpg", "cannot read file (No such file or directory).")]
+        ("1005.jpg", "cannot read file (No such file or directory).")
+    ]
     # 1003's vector is stored under the content that was really embedded, the new photo's
     from shirtsim.index import fingerprint
+
     store = VectorStore(tmp_path / "c", fingerprint(weights, STYLE_KIND))
     assert store.get(content_hash(new_content)) is not None
     monkeypatch.undo()

@@ -10,8 +10,7 @@ import sys
 import time
 
 import pytest
-
-from conftest import DEMO, ROOT
+from helpers import DEMO, ROOT
 
 
 @pytest.mark.slow
@@ -47,8 +46,10 @@ def test_two_indexers_on_one_cache_at_once(tmp_path, demo_engine):
         shutil.copy(DEMO / f"{n}.jpg", catalog / f"{n}.jpg")
     cmd = [sys.executable, "-m", "shirtsim", "index", "--catalog", str(catalog)]
     env = dict(os.environ, SHIRTSIM_CACHE_DIR=str(tmp_path / "cache"), SHIRTSIM_WEIGHTS="packaged")
-    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=900) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1][-500:] for o in outs]
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

@@ -16,14 +16,14 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from helpers import DEMO, READY, launch_chromium, need_browser, start_streamlit
 
-from conftest import DEMO
 from shirtsim.engine import get_mode
-from test_browser import CHROMIUM, READY, _need_browser, start_streamlit
+from shirtsim.settings import LOAD_SESSIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SESSIONS = int(os.environ.get("SHIRTSIM_LOAD_SESSIONS", 20))
+SESSIONS = int(LOAD_SESSIONS.get())
 CLICKS_PER_SESSION = 3
 MAX_SERVER_RSS = 1536 * 1024**2  # one model (~850 MB with TF) and 20 sessions: measured peak 927-1,001 MB
 
@@ -41,7 +41,7 @@ def rss_bytes(pid: int) -> int:
 
 @pytest.fixture
 def server(demo_engine, session_cache):
-    _need_browser()
+    need_browser()
     demo_engine.index(get_mode("balanced").kind)  # warm cache: what a demo machine has
     proc, url = start_streamlit(session_cache)
     peak = [0]
@@ -57,6 +57,7 @@ def server(demo_engine, session_cache):
 
     watcher = threading.Thread(target=watch_memory, daemon=True)
     watcher.start()
+
     def stop() -> str:
         """Shut the server down and return everything it printed."""
         stop_watching.set()
@@ -99,8 +100,10 @@ async def one_session(browser, url, n, expected_click, expected_upload, latencie
 
 
 async def labels(page) -> list[str]:
-    texts = [(await b.inner_text()).strip()
-             for b in await page.locator("[data-testid='stButton'] button").filter(has_text=" · ").all()]
+    texts = [
+        (await b.inner_text()).strip()
+        for b in await page.locator("[data-testid='stButton'] button").filter(has_text=" · ").all()
+    ]
     return list(dict.fromkeys(texts))
 
 
@@ -109,12 +112,14 @@ async def run_sessions(url, expected_click, expected_upload):
 
     latencies, errors = [], []
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = await launch_chromium(p)
         try:
-            await asyncio.gather(*(one_session(browser, url, n, expected_click, expected_upload, latencies, errors)
-                                   for n in range(SESSIONS)))
+            await asyncio.gather(
+                *(
+                    one_session(browser, url, n, expected_click, expected_upload, latencies, errors)
+                    for n in range(SESSIONS)
+                )
+            )
         finally:
             await browser.close()
     return latencies, errors
@@ -126,8 +131,9 @@ def test_twenty_concurrent_sessions_click_and_upload(server, demo_engine):
     first_page = [f"{n}" for n in range(1001, 1021)]  # the browse grid's first page
     expected_click = {s: page_order(demo_engine.similar_to_id(s, mode, 10)) for s in first_page}
     photos = [f"{n}.jpg" for n in range(1150, 1155)]
-    expected_upload = {p: page_order(demo_engine.similar_to_image_bytes((DEMO / p).read_bytes(), p, mode, 10))
-                       for p in photos}
+    expected_upload = {
+        p: page_order(demo_engine.similar_to_image_bytes((DEMO / p).read_bytes(), p, mode, 10)) for p in photos
+    }
 
     t0 = time.perf_counter()
     latencies, errors = asyncio.run(run_sessions(url, expected_click, expected_upload))
@@ -138,10 +144,12 @@ def test_twenty_concurrent_sessions_click_and_upload(server, demo_engine):
     log = stop()
     ms = sorted(x * 1000 for x in latencies)
     p99 = ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))] if ms else float("nan")
-    print(f"\nload test: {SESSIONS} concurrent sessions, {len(latencies)} requests "
-          f"({SESSIONS * CLICKS_PER_SESSION} clicks, {SESSIONS} uploads) in {wall:.0f} s; "
-          f"click/upload-to-results p50 {statistics.median(ms) if ms else float('nan'):.0f} ms, "
-          f"p99 {p99:.0f} ms; server peak RSS {peak[0] / 1024**2:.0f} MB, server CPU {server_cpu:.0f} s")
+    print(
+        f"\nload test: {SESSIONS} concurrent sessions, {len(latencies)} requests "
+        f"({SESSIONS * CLICKS_PER_SESSION} clicks, {SESSIONS} uploads) in {wall:.0f} s; "
+        f"click/upload-to-results p50 {statistics.median(ms) if ms else float('nan'):.0f} ms, "
+        f"p99 {p99:.0f} ms; server peak RSS {peak[0] / 1024**2:.0f} MB, server CPU {server_cpu:.0f} s"
+    )
     assert errors == []
     assert len(latencies) == SESSIONS * (CLICKS_PER_SESSION + 1)
     assert log.count("VGG16 loaded") == 1, log[-3000:]  # one model for every session

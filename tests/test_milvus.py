@@ -8,8 +8,8 @@ import time
 
 import numpy as np
 import pytest
+from helpers import DEMO, ROOT, FakeEmbedder
 
-from conftest import DEMO, ROOT, FakeEmbedder
 from shirtsim.descriptors import MODES, STYLE_KIND
 from shirtsim.engine import Engine
 from shirtsim.errors import ShirtsimError
@@ -25,8 +25,13 @@ def lite(tmp_path) -> str:
 
 
 def test_demo_top_10_ids_and_scores_match_the_memory_backend(demo_engine, embedder, session_cache, tmp_path):
-    engine = Engine(DEMO, weights=demo_engine.weights, cache_dir=session_cache, get_embedder=lambda w: embedder,
-                    index_backend=lite(tmp_path))
+    engine = Engine(
+        DEMO,
+        weights=demo_engine.weights,
+        cache_dir=session_cache,
+        get_embedder=lambda w: embedder,
+        index_backend=lite(tmp_path),
+    )
     _, report = engine.index_with_report(STYLE_KIND)
     assert report.backend.endswith(": 200 upserted, 0 deleted, 0 unchanged")
     for mode in ("balanced", "pattern", "colour"):
@@ -48,8 +53,13 @@ def test_demo_top_10_ids_and_scores_match_the_memory_backend(demo_engine, embedd
 
 def test_add_change_and_delete_are_mirrored_after_re_index(small_catalog, tmp_path, weights):
     def engine():
-        return Engine(small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=lambda w: FakeEmbedder(),
-                      index_backend=lite(tmp_path))
+        return Engine(
+            small_catalog,
+            weights=weights,
+            cache_dir=tmp_path / "c",
+            get_embedder=lambda w: FakeEmbedder(),
+            index_backend=lite(tmp_path),
+        )
 
     first, report = engine().index_with_report(STYLE_KIND)
     assert report.backend.endswith(": 6 upserted, 0 deleted, 0 unchanged")
@@ -63,7 +73,9 @@ def test_add_change_and_delete_are_mirrored_after_re_index(small_catalog, tmp_pa
     got = second.similar_to_id("new", MODES["balanced"], 10)
     assert sorted(m.id for m in got) == ["1001", "1002", "1003", "1004", "1006"]
     # 1003 now holds the new photo's vector, centred on the collection's (first) mean
-    raw = VectorStore(tmp_path / "c", fingerprint(weights, STYLE_KIND)).get(content_hash((DEMO / "1150.jpg").read_bytes()))
+    raw = VectorStore(tmp_path / "c", fingerprint(weights, STYLE_KIND)).get(
+        content_hash((DEMO / "1150.jpg").read_bytes())
+    )
     np.testing.assert_allclose(index.stored("1003"), index.prepare(raw), atol=1e-6)
     np.testing.assert_array_equal(index.mean, first.mean)
     again, report = engine().index_with_report(STYLE_KIND)
@@ -75,25 +87,39 @@ HOSTILE = 'red" or id != "x'
 
 def test_label_filters_return_only_matching_shirts_and_cannot_be_escaped(small_catalog, tmp_path, weights):
     (small_catalog / "labels.csv").write_text(
-        "id,colour\n1001,red\n1002,blue\n1003,red\n1004,\"" + HOSTILE.replace('"', '""') + "\"\n"
-        "1005,back\\slash\n1006,blue\n", encoding="utf-8")
+        'id,colour\n1001,red\n1002,blue\n1003,red\n1004,"' + HOSTILE.replace('"', '""') + '"\n'
+        "1005,back\\slash\n1006,blue\n",
+        encoding="utf-8",
+    )
 
     def engine(backend):
-        return Engine(small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=lambda w: FakeEmbedder(),
-                      index_backend=backend)
+        return Engine(
+            small_catalog,
+            weights=weights,
+            cache_dir=tmp_path / "c",
+            get_embedder=lambda w: FakeEmbedder(),
+            index_backend=backend,
+        )
 
     remote, local = engine(lite(tmp_path)), engine("memory")
-    for filters, expected in ((["red"], {"1003"}), (["red", "blue"], {"1002", "1003", "1006"}),
-                              ([HOSTILE], {"1004"}), (["back\\slash"], {"1005"}), (["green"], set())):
+    for filters, expected in (
+        (["red"], {"1003"}),
+        (["red", "blue"], {"1002", "1003", "1006"}),
+        ([HOSTILE], {"1004"}),
+        (["back\\slash"], {"1005"}),
+        (["green"], set()),
+    ):
         got = remote.similar_to_id("1001", MODES["balanced"], 10, {"colour": filters})
         assert {m.id for m in got} == expected, filters
-        assert [m.id for m in got] == [m.id for m in local.similar_to_id("1001", MODES["balanced"], 10,
-                                                                         {"colour": filters})]
+        assert [m.id for m in got] == [
+            m.id for m in local.similar_to_id("1001", MODES["balanced"], 10, {"colour": filters})
+        ]
 
 
 def test_filter_expression_quotes_every_value():
     assert milvus.filter_expression({"colour": ["red", 'a"b'], "pattern": ["x\\y"]}) == (
-        '(labels["colour"] == "a\\"b" or labels["colour"] == "red") and (labels["pattern"] == "x\\\\y")')
+        '(labels["colour"] == "a\\"b" or labels["colour"] == "red") and (labels["pattern"] == "x\\\\y")'
+    )
     assert milvus.filter_expression({"colour": []}) == ""
 
 
@@ -108,9 +134,14 @@ def test_unreachable_server_cli_exits_2_with_one_line_quickly():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-m", "shirtsim", "similar", "1001"], capture_output=True, text=True,
-                         cwd=ROOT, timeout=120, env={**__import__("os").environ,
-                                                     "SHIRTSIM_INDEX": f"milvus:http://127.0.0.1:{port}"})
+    out = subprocess.run(
+        [sys.executable, "-m", "shirtsim", "similar", "1001"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**__import__("os").environ, "SHIRTSIM_INDEX": f"milvus:http://127.0.0.1:{port}"},
+    )
     assert out.returncode == 2
     assert out.stderr.startswith(f"shirtsim: Cannot reach Milvus at http://127.0.0.1:{port}: ")
     assert out.stderr.count("\n") == 1 and time.time() - t0 < 60
@@ -123,12 +154,16 @@ def test_app_works_unchanged_on_milvus_and_says_so(demo_engine, tmp_path, monkey
     monkeypatch.setenv("SHIRTSIM_INDEX", lite(tmp_path))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
     assert not at.exception and not at.error
-    assert any(c.value.startswith("Milvus shirtsim_") and c.value.endswith("200 upserted, 0 deleted, 0 unchanged")
-               for c in at.sidebar.caption)
+    assert any(
+        c.value.startswith("Milvus shirtsim_") and c.value.endswith("200 upserted, 0 deleted, 0 unchanged")
+        for c in at.sidebar.caption
+    )
     at.button(key="pick-1009").click().run()
     expected = demo_engine.similar_to_id("1009", MODES["balanced"], 10)
-    labels = sorted((b.label for b in at.button if (b.key or "").startswith("res-")),
-                    key=lambda label: -float(label.split(" · ")[1]))
+    labels = sorted(
+        (b.label for b in at.button if (b.key or "").startswith("res-")),
+        key=lambda label: -float(label.split(" · ")[1]),
+    )
     assert labels == [f"{m.id} · {m.score:.3f}" for m in expected]
 
 
@@ -143,14 +178,20 @@ def test_app_with_an_unreachable_milvus_shows_one_error(monkeypatch):
     assert not at.exception
     assert [e.value for e in at.error] == [
         f"Cannot reach Milvus at http://127.0.0.1:{port}: Fail connecting to server on 127.0.0.1:{port}, "
-        "illegal connection params or server unavailable"]
+        "illegal connection params or server unavailable"
+    ]
 
 
 def test_bench_times_milvus_next_to_memory(tmp_path):
     import json
 
-    out = subprocess.run([sys.executable, "-m", "shirtsim", "bench", "--index", lite(tmp_path), "--sizes", "1000",
-                          "--json"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-m", "shirtsim", "bench", "--index", lite(tmp_path), "--sizes", "1000", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     r = json.loads(out.stdout)
     assert r["index"] == lite(tmp_path)

@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import REAL_SHIRTS, ROOT
 
-from conftest import REAL_SHIRTS, ROOT
 from shirtsim.catalog import Labels
 from shirtsim.descriptors import MODES, SEED_KIND
 from shirtsim.evaluate import evaluate
@@ -19,10 +19,16 @@ def test_precision_and_chance_are_exact_on_a_tiny_labelled_set():
     # a, b, c point one way; d, e the other. Top-2 of a: b, c; of d: e and then one of a/b/c.
     vecs = np.array([[1, 0.0], [0.99, 0.1], [0.98, 0.2], [0, 1.0], [0.1, 0.99]], np.float32)
     index = SearchIndex.build(SEED_KIND, list("abcde"), vecs)
-    labels = Labels(["colour", "pattern"], {
-        "a": {"colour": "red", "pattern": "check"}, "b": {"colour": "red", "pattern": ""},
-        "c": {"colour": "blue", "pattern": "check"}, "d": {"colour": "blue", "pattern": "stripe"},
-        "e": {"colour": "blue", "pattern": "stripe"}})
+    labels = Labels(
+        ["colour", "pattern"],
+        {
+            "a": {"colour": "red", "pattern": "check"},
+            "b": {"colour": "red", "pattern": ""},
+            "c": {"colour": "blue", "pattern": "check"},
+            "d": {"colour": "blue", "pattern": "stripe"},
+            "e": {"colour": "blue", "pattern": "stripe"},
+        },
+    )
     q = evaluate(index, labels, MODES["seed"], ["colour", "pattern"], k=2)
     # colour hits: a{b,c}=1, b{a,c}=1, c{b,a}=0, d{e,c}=2, e{d,c}=2 -> 6/10
     # pattern (b has none, skipped): a{b,c}=1, c{b,a}=1, d{e,c}=1, e{d,c}=1 -> 4/8
@@ -36,9 +42,23 @@ def test_precision_and_chance_are_exact_on_a_tiny_labelled_set():
 def test_default_mode_on_real_photos_reaches_the_quality_goal():
     if not (REAL_SHIRTS / "labels.csv").is_file():
         pytest.skip(f"real product photos not found at {REAL_SHIRTS} (the project's shared data)")
-    out = subprocess.run([sys.executable, "-m", "shirtsim", "evaluate", "--catalog", str(REAL_SHIRTS),
-                          "--columns", "articleType,baseColour,pattern", "--json"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=1500)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shirtsim",
+            "evaluate",
+            "--catalog",
+            str(REAL_SHIRTS),
+            "--columns",
+            "articleType,baseColour,pattern",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=1500,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     q = json.loads(out.stdout)
     assert q["n"] == 1691 and q["mode"] == "balanced"
@@ -64,7 +84,12 @@ def test_approximate_index_keeps_the_exact_top_10_on_real_photos(weights, embedd
     assert (ivf.nlist, ivf.nprobe) == (41, 10)
     fast = SearchIndex(index.kind, index.ids, index.matrix, index.mean, ivf)
     for mode, measured in (("balanced", 0.99), ("pattern", 0.96), ("colour", 0.98)):
-        overlap = [len({m.id for m in index.search(index.stored(i), MODES[mode], 10, exclude=i)}
-                       & {m.id for m in fast.search(fast.stored(i), MODES[mode], 10, exclude=i)}) / 10
-                   for i in index.ids]
+        overlap = [
+            len(
+                {m.id for m in index.search(index.stored(i), MODES[mode], 10, exclude=i)}
+                & {m.id for m in fast.search(fast.stored(i), MODES[mode], 10, exclude=i)}
+            )
+            / 10
+            for i in index.ids
+        ]
         assert np.mean(overlap) >= 0.95, (mode, np.mean(overlap), measured)

@@ -40,8 +40,12 @@ def test_style_modes_weigh_texture_against_colour_without_reindexing():
     # a: the query's texture in another colour; b: the query's colour with another texture;
     # d: the query's texture, and its colour by one histogram only (each colour part half the colour weight).
     ids = ["q", "a", "b", "c", "d"]
-    index = SearchIndex(STYLE_KIND, ids, np.stack([vec(0, 0, 0), vec(0, 1, 1), vec(1, 0, 0), vec(2, 2, 2), vec(0, 0, 2)]),
-                        np.zeros(STYLE_KIND.dim, np.float32))
+    index = SearchIndex(
+        STYLE_KIND,
+        ids,
+        np.stack([vec(0, 0, 0), vec(0, 1, 1), vec(1, 0, 0), vec(2, 2, 2), vec(0, 0, 2)]),
+        np.zeros(STYLE_KIND.dim, np.float32),
+    )
     q = index.stored("q")
     pattern = index.search(q, MODES["pattern"], k=4, exclude="q")
     colour = index.search(q, MODES["colour"], k=4, exclude="q")
@@ -60,7 +64,7 @@ def test_build_centres_style_vectors_on_the_catalog_mean():
     assert [np.linalg.norm(index.stored("x")[p]) for p in STYLE_KIND.parts] == pytest.approx([1.0, 0.0, 0.0])
     raw[:, -1] = [3.0, 1.0, 1.0]
     index = SearchIndex.build(STYLE_KIND, ["x", "y", "z"], raw)
-    assert [np.linalg.norm(index.stored("x")[p]) for p in STYLE_KIND.parts] == pytest.approx([1.0, 0.0, 0.5 ** 0.5])
+    assert [np.linalg.norm(index.stored("x")[p]) for p in STYLE_KIND.parts] == pytest.approx([1.0, 0.0, 0.5**0.5])
 
 
 def test_unknown_mode_kind_is_refused():

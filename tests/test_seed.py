@@ -1,9 +1,8 @@
 """Mode ``seed`` is the notebook's method: same images, same weights, same top-10 ids."""
 
 import numpy as np
-import pytest
+from helpers import DEMO
 
-from conftest import DEMO
 from shirtsim.catalog import discover
 from shirtsim.descriptors import SEED_KIND
 from shirtsim.engine import get_mode

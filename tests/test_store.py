@@ -11,12 +11,15 @@ def test_round_trip_and_memory_map(tmp_path):
     np.testing.assert_array_equal(read_matrix(tmp_path / "m.vec", mmap=True), m)
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda b: b[: len(b) - 3], "size does not match"),
-    (lambda b: b[:10], "truncated header"),
-    (lambda b: b[: HEADER.size] + bytes([b[HEADER.size] ^ 1]) + b[HEADER.size + 1:], "checksum mismatch"),
-    (lambda b: b"\x80\x04\x95" + b[3:], "not a shirtsim vector file"),  # a pickle header: never unpickled
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda b: b[: len(b) - 3], "size does not match"),
+        (lambda b: b[:10], "truncated header"),
+        (lambda b: b[: HEADER.size] + bytes([b[HEADER.size] ^ 1]) + b[HEADER.size + 1 :], "checksum mismatch"),
+        (lambda b: b"\x80\x04\x95" + b[3:], "not a shirtsim vector file"),  # a pickle header: never unpickled
+    ],
+)
 def test_damaged_files_are_detected(tmp_path, damage, message):
     path = tmp_path / "m.vec"
     write_matrix(path, np.ones((2, 5), np.float32))

@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
+from helpers import DEMO
+from test_cli import run
 
-from conftest import DEMO
 from shirtsim.descriptors import STYLE_KIND, TEXTURE_CHANNELS
 from shirtsim.index import fingerprint
 from shirtsim.texture import SHIPPED_BASIS_FILE, basis_for, basis_id, load_basis
 from shirtsim.weights import Weights
-from test_cli import run
 
 
 def assert_orthonormal(components):
@@ -63,7 +63,10 @@ def test_fit_texture_basis_refuses_bad_requests_in_one_line(tmp_path, embedder):
     embedder.vgg.save_weights(str(path))
     done = run("fit-texture-basis", "--weights", str(path))
     assert done.returncode == 2
-    assert done.stderr == "shirtsim: The shipped basis is for the packaged weights, not file my.weights.h5: pass --out FILE.\n"
+    assert (
+        done.stderr
+        == "shirtsim: The shipped basis is for the packaged weights, not file my.weights.h5: pass --out FILE.\n"
+    )
     assert run("fit-texture-basis", "--every", "0").stderr == "shirtsim: --every must be at least 1.\n"
     few = run("fit-texture-basis", "--every", "300", "--out", str(tmp_path / "b.npy"))
     assert (few.returncode, few.stderr) == (2, f"shirtsim: {DEMO}: too few images to fit a basis (1).\n")

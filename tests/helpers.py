@@ -1,0 +1,125 @@
+"""Helpers shared by the tests (fixtures live in conftest.py; no test module imports another)."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "assets" / "demo-catalog"
+REAL_SHIRTS = ROOT.parent / "shared" / "data" / "real-shirts-dev"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def png_bytes(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def need_browser() -> None:
+    """Skip (locally) or fail (in CI) when Debian's chromium or playwright is missing."""
+    missing = not os.path.exists(CHROMIUM) or shutil.which("streamlit") is None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = True
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser test: install chromium (apt) and playwright (pip)")
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium and the playwright package")
+
+
+def launch_chromium(playwright):
+    """Debian's chromium through Playwright's sync or async API (the caller awaits the latter)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_streamlit(cache_dir, **env) -> tuple[subprocess.Popen, str]:
+    """``streamlit run app.py`` on a free port with ``cache_dir`` and the packaged weights (plus
+    ``env``, such as ``SHIRTSIM_CATALOG``); returns once its health check answers."""
+    port = free_port()
+    env = dict(os.environ, SHIRTSIM_CACHE_DIR=str(cache_dir), SHIRTSIM_WEIGHTS="packaged", **env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    pytest.fail("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
+
+
+class FakeEmbedder:
+    """Stands in for VGG16 in cache tests: block4_conv3-shaped output from the input's colours.
+
+    Counts how many images it was asked to embed, which is what cache tests check.
+    """
+
+    def __init__(self, weights=None):
+        from shirtsim.weights import packaged_weights
+
+        self.weights = weights or packaged_weights()  # which texture basis it gets (shirtsim.texture)
+        self.calls = 0
+        self.images = 0
+
+    def forward(self, batch: np.ndarray, layers, bfloat16=False):
+        self.calls += 1
+        self.images += len(batch)
+        means = batch.reshape(len(batch), -1, 3).mean(axis=1)  # (B, 3)
+        base = np.repeat(means, 171, axis=1)[:, :512]
+        out = {}
+        for layer in layers:
+            if layer == "block5_pool":
+                out[layer] = np.broadcast_to(base[:, None, None, :], (len(batch), 7, 7, 512)).copy()
+            else:
+                out[layer] = np.broadcast_to(base[:, None, None, :], (len(batch), 28, 28, 512)).copy()
+        return out
