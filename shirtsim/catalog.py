@@ -3,7 +3,24 @@
 An item's id is its path relative to the catalog root without the extension, with ``/``
 between folders: ``shirts/1015.jpg`` in catalog ``shirts`` is ``1015`` (as in the seed
 notebook), ``shirts/men/1015.jpg`` is ``men/1015``.  Files that cannot be items are listed in
-``Catalog.skipped`` with a reason, never fatal.
+``Catalog.skipped`` with a reason, never fatal: empty or unreadable files, folders that cannot
+be listed, ids longer than ``MAX_ID_LEN`` characters, and a second file with an id already taken.
+
+Ids are printable text.  Linux allows file names that are not valid UTF-8 and names holding
+control characters; ``os.walk`` hands the undecodable bytes over as lone surrogates
+(U+DC80..U+DCFF, Python's ``surrogateescape``).  :func:`printable` turns such a name into the one
+form used everywhere (grid, ``?shirt=`` links, the CLI, ``--json``, ``labels.csv``):
+
+* each undecodable byte becomes ``%XX``, the byte in uppercase hex (``caf\\xe9.jpg`` is item
+  ``caf%E9``);
+* each control character (U+0000..U+001F, U+007F) and any other lone surrogate becomes ``%XX``
+  for each byte of its UTF-8 encoding (a newline is ``%0A``, U+D800 is ``%ED%A0%80``);
+* everything else is kept as it is, ``%`` included.
+
+The form is stable (the same file always has the same id) and always valid UTF-8, so it is safe
+in JSON, URLs and terminals, but it is not reversible: a file really named ``caf%E9.jpg`` gets
+the same id, and whichever of the two comes second is skipped as a duplicate id, with a reason.
+``Item.rel`` keeps the real relative path, so the file is still opened under its own name.
 """
 
 from __future__ import annotations
@@ -23,11 +40,31 @@ MAX_LABEL_LEN = 200
 MAX_ID_LEN = 512
 MAX_LABEL_ROWS = 2_000_000
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """The printable form of a name or path from ``os.walk`` (see the module docstring).
+
+    Undecodable bytes (U+DC80..U+DCFF) become ``%XX`` of the byte; control characters and other
+    lone surrogates become ``%XX`` of each UTF-8 byte; the rest is unchanged.  The result always
+    encodes as UTF-8.  ``printable(printable(s)) == printable(s)``.
+    """
+    if _UNPRINTABLE.search(text) is None:
+        return text
+    return _UNPRINTABLE.sub(_percent, text)
+
+
+def _percent(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    data = bytes([code - 0xDC00]) if 0xDC80 <= code <= 0xDCFF else match.group().encode("utf-8", "surrogatepass")
+    return "".join(f"%{b:02X}" for b in data)
+
 
 @dataclass(frozen=True)
 class Item:
-    id: str
-    rel: str  # path below the catalog root, with "/": also the key of the file-hash memo
+    id: str  # printable(rel without its extension)
+    rel: str  # the real path below the catalog root, with "/" (may hold surrogates): also the file-hash memo's key
     size: int
     mtime_ns: int
     root: Path
@@ -40,8 +77,15 @@ class Item:
 
 @dataclass(frozen=True)
 class Skipped:
+    """A file or folder that is not in the catalog; ``name`` and ``reason`` are made printable."""
+
     name: str
     reason: str
+
+    def __post_init__(self) -> None:
+        # Callers pass real paths and OS error texts, which may hold undecodable bytes.
+        object.__setattr__(self, "name", printable(self.name))
+        object.__setattr__(self, "reason", printable(self.reason))
 
 
 @dataclass
@@ -68,17 +112,43 @@ def discover(root: str | Path) -> Catalog:
     """List the image files below ``root`` (recursively, following no folder symlinks)."""
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise CatalogError(f"Catalog folder not found: {root}")
+        raise CatalogError(f"Catalog folder not found: {printable(str(root))}")
     found: dict[str, Item] = {}
     skipped: list[Skipped] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+
+    def unlisted(e: OSError) -> None:
+        where = e.filename if isinstance(e.filename, str) else str(root)
+        rel = os.path.relpath(where, root).replace(os.sep, "/")
+        skipped.append(Skipped("./" if rel == "." else rel + "/", f"folder cannot be listed ({e.strerror or e})"))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unlisted):
         prefix = os.path.relpath(dirpath, root).replace(os.sep, "/") + "/"
         prefix = "" if prefix == "./" else prefix
+        listed = []
+        for name in sorted(dirnames):
+            if name.startswith("."):
+                continue
+            shown = printable(prefix + name)
+            if len(shown) + 2 > MAX_ID_LEN:  # "/" and a one-character name below it would already be too long
+                skipped.append(
+                    Skipped(
+                        shown + "/",
+                        f"folder path is {len(shown)} characters long; every id below it would be over "
+                        f"the limit of {MAX_ID_LEN} (shorten the folder names)",
+                    )
+                )
+                continue
+            listed.append(name)
+        dirnames[:] = listed
         for name in sorted(filenames):
             if name.startswith(".") or not name.lower().endswith(IMAGE_SUFFIXES):
                 continue
             rel = prefix + name
+            shirt_id = printable(rel.rsplit(".", 1)[0])
+            if len(shirt_id) > MAX_ID_LEN:
+                limit = f"the limit is {MAX_ID_LEN} (shorten the file or folder names)"
+                skipped.append(Skipped(rel, f"id is {len(shirt_id)} characters long; {limit}"))
+                continue
             try:
                 st = os.stat(os.path.join(dirpath, name))  # follows a file symlink; a dangling one fails here
             except OSError as e:
@@ -87,10 +157,13 @@ def discover(root: str | Path) -> Catalog:
             if st.st_size == 0:
                 skipped.append(Skipped(rel, "empty file"))
                 continue
-            shirt_id = rel.rsplit(".", 1)[0]
             if shirt_id in found:
-                kept = found[shirt_id].rel.rsplit("/", 1)[-1]
-                skipped.append(Skipped(rel, f"duplicate id '{shirt_id}' (kept {kept})"))
+                kept = found[shirt_id].rel
+                note = ""
+                if printable(rel) != rel or printable(kept) != kept:
+                    note = "; ids show undecodable bytes and control characters as %XX"
+                reason = f"duplicate id '{shirt_id}' (kept {kept.rsplit('/', 1)[-1]}{note})"
+                skipped.append(Skipped(rel, reason))
                 continue
             found[shirt_id] = Item(shirt_id, rel, st.st_size, st.st_mtime_ns, root)
     items = sorted(found.values(), key=lambda it: _natural_key(it.id))
