@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from shirtsim.catalog import MAX_ID_LEN, Skipped, discover, find_labels, load_labels, printable
+from shirtsim import catalog
+from shirtsim.catalog import MAX_ID_LEN, MAX_LABEL_LEN, Skipped, discover, find_labels, load_labels, printable
 from shirtsim.errors import CatalogError
 
 
@@ -55,7 +56,7 @@ def test_labels_are_validated_against_the_catalog(tmp_path):
     assert labels.rows == {"1": {"pattern": "stripe", "colour": "<b>red</b>"}}  # kept as text, shown as text
     assert labels.problems == [
         "labels.csv: 1 row(s) name ids that are not in the catalog; ignored.",
-        "labels.csv: 1 row(s) have the wrong number of columns; ignored.",
+        "labels.csv: wrong number of columns on line 3 (the header has 3); ignored",
     ]
 
 
@@ -224,3 +225,105 @@ def test_folders_that_cannot_be_listed_are_skipped_with_the_reason(tmp_path, mon
     cat = discover(tmp_path)
     assert cat.ids == []
     assert [(s.name, s.reason) for s in cat.skipped] == [("./", "folder cannot be listed (Permission denied)")]
+
+
+# --- labels.csv written by other tools ----------------------------------------------------------
+
+
+def write_labels(tmp_path, text: str | bytes):
+    path = tmp_path / "labels.csv"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return path
+
+
+def test_column_names_are_trimmed_named_and_deduplicated(tmp_path):
+    path = write_labels(tmp_path, b"\xef\xbb\xbf ID ,Pattern, colour ,,Colour,PATTERN \n1,stripe,red,x,RED,STRIPE\n")
+    labels = load_labels(path)
+    assert labels.columns == ["Pattern", "colour", "column 4"]
+    assert labels.rows == {"1": {"Pattern": "stripe", "colour": "red", "column 4": "x"}}
+    assert labels.problems == [
+        "labels.csv line 1: column 4 has no name; shown as 'column 4'",
+        "labels.csv line 1: column 'Colour' repeats 'colour', column 'PATTERN' repeats 'Pattern'; ignored",
+    ]
+    labels = load_labels(write_labels(tmp_path, "id,colour,Colour,,,ID\n1,red,blue,,,2\n"))
+    assert labels.columns == ["colour", "column 4", "column 5"]
+    assert labels.rows == {"1": {"colour": "red", "column 4": "", "column 5": ""}}
+    assert labels.problems == [
+        "labels.csv line 1: columns 4, 5 have no name; shown as 'column 4', 'column 5'",
+        "labels.csv line 1: column 'Colour' repeats 'colour', column 'ID' repeats 'id'; ignored",
+    ]
+
+
+def test_repeated_ids_rows_of_the_wrong_length_and_rows_without_id_are_reported_once(tmp_path):
+    path = write_labels(
+        tmp_path,
+        "id,pattern,colour\n"  # 1
+        "1,stripe,red\n"  # 2
+        '2,"check\n'  # 3
+        'with a newline",blue\n'  # 4: one record over two lines
+        "1,solid,green\n"  # 5: repeated
+        "3,dots\n"  # 6: too short
+        "\n"  # 7: blank, ignored silently
+        "2,solid,red\r\n"  # 8: repeated
+        "3,dots,red,extra\n"  # 9: too long
+        ",plain,blue\n"  # 10: no id
+        ",,\n"  # 11: an empty spreadsheet row, ignored silently
+        "4,plain,blue\n",  # 12: not in the catalog
+    )
+    labels = load_labels(path, {"1", "2", "3"})
+    assert labels.rows == {
+        "1": {"pattern": "stripe", "colour": "red"},
+        "2": {"pattern": "check\nwith a newline", "colour": "blue"},
+    }
+    assert labels.problems == [
+        "labels.csv: 1 row(s) name ids that are not in the catalog; ignored.",
+        "labels.csv: wrong number of columns on lines 6, 9 (the header has 3); ignored",
+        "labels.csv: no id on line 10; ignored",
+        "labels.csv: id repeated on lines 5, 8 (first kept); ignored",
+    ]
+
+
+def test_many_line_numbers_are_counted_not_all_listed(tmp_path):
+    path = write_labels(tmp_path, "id,a\n" + "".join(f"7,{n}\n" for n in range(9)))
+    labels = load_labels(path)
+    assert labels.rows == {"7": {"a": "0"}}
+    assert labels.problems == ["labels.csv: id repeated on 8 lines (3, 4, 5, 6, 7, …) (first kept); ignored"]
+
+
+def test_an_unterminated_quote_keeps_the_rows_before_it(tmp_path):
+    path = write_labels(tmp_path, 'id,pattern\n1,stripe\n2,"check\n3,dots\n4,solid\n')
+    labels = load_labels(path)
+    assert labels.rows == {"1": {"pattern": "stripe"}}
+    assert labels.problems == ["labels.csv line 3: unterminated quote (or bad CSV); the rest of the file was ignored"]
+    path = write_labels(tmp_path, 'id,pattern\n1,"multi\nline"\n2,"check"ed\n3,dots\n')
+    labels = load_labels(path)
+    assert labels.rows == {"1": {"pattern": "multi\nline"}}
+    assert labels.problems == ["labels.csv line 4: unterminated quote (or bad CSV); the rest of the file was ignored"]
+    with pytest.raises(CatalogError, match=r"^labels.csv line 1: the header is not valid CSV"):
+        load_labels(write_labels(tmp_path, 'id,"pattern\n1,stripe\n'))
+
+
+def test_a_file_that_is_not_utf8_is_read_with_replacement_characters(tmp_path):
+    path = write_labels(tmp_path, b"id,colour\n1,caf\xe9\n2,r\xc3\xa9d\n3,\xef\xbf\xbd\n")
+    labels = load_labels(path)
+    assert labels.rows == {"1": {"colour": "caf\ufffd"}, "2": {"colour": "réd"}, "3": {"colour": "\ufffd"}}
+    assert labels.problems == ["labels.csv is not UTF-8: undecodable bytes are shown as \ufffd"]
+    labels = load_labels(write_labels(tmp_path, "id,colour\n1,\ufffd\n"))  # a real U+FFFD is not a problem
+    assert labels.rows == {"1": {"colour": "\ufffd"}} and labels.problems == []
+
+
+def test_label_values_stay_text_cut_to_the_limit(tmp_path):
+    long = "x" * (MAX_LABEL_LEN + 50)
+    path = write_labels(tmp_path, f'id,{long}\n a ,"<script>alert(1)</script>"\nb,  {long}  \n')
+    labels = load_labels(path, {" a ", "b"})  # an id with spaces matches as written, else trimmed
+    column = "x" * MAX_LABEL_LEN
+    assert labels.columns == [column]
+    assert labels.rows == {" a ": {column: "<script>alert(1)</script>"}, "b": {column: "x" * MAX_LABEL_LEN}}
+    assert labels.problems == []
+
+
+def test_rows_past_the_limit_are_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr(catalog, "MAX_LABEL_ROWS", 2)
+    labels = load_labels(write_labels(tmp_path, "id,a\n1,x\n2,y\n3,z\n"))
+    assert labels.rows == {"1": {"a": "x"}, "2": {"a": "y"}}
+    assert labels.problems == ["labels.csv line 4: more than 2 rows; the rest of the file was ignored"]
