@@ -2,28 +2,42 @@
 
 UI only: every decision about images, embeddings and ranking lives in ``shirtsim``.
 Run with ``streamlit run app.py`` (catalog: ``$SHIRTSIM_CATALOG``, default the bundled demo).
+
+Two rules hold everywhere on this page:
+
+- Text from outside (ids, file and folder names, ``labels.csv`` names and values, upload names,
+  ``?shirt=``) reaches markdown-rendering elements only through ``plain``
+  (:func:`shirtsim.text.markdown_literal`), so it shows as written and never becomes a link, an
+  image, bold, a colour or maths; elsewhere it goes through ``st.text``, which renders nothing.
+- Pictures are the engine's cached thumbnails (bytes), never catalog files: the page costs the
+  same for 200 KB and 20 MB product photos.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from shirtsim import settings
+from shirtsim.catalog import printable
 from shirtsim.descriptors import DEFAULT_MODE, MODES, Mode
-from shirtsim.engine import Engine, default_catalog_dir
+from shirtsim.engine import Engine, Upload, default_catalog_dir
 from shirtsim.errors import ShirtsimError
-from shirtsim.images import MAX_BYTES, decode_image
+from shirtsim.images import MAX_BYTES
 from shirtsim.index import IndexReport
 from shirtsim.search import Match, VectorIndex
 from shirtsim.store import default_cache_dir
+from shirtsim.text import markdown_literal as plain
+from shirtsim.thumbnails import PREVIEW, placeholder
 from shirtsim.weights import resolve_weights
 
 COLUMNS = 5
 PAGE_SIZE = 20
+FILTER_COLUMNS = 4  # label columns offered as filters above the browse grid
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp"]
 MODE_LABELS = {"balanced": "overall", "pattern": "pattern", "colour": "colour", "seed": "seed (notebook)"}
 log = logging.getLogger("shirtsim.app")
@@ -34,7 +48,7 @@ if not logging.getLogger("shirtsim").handlers:  # the library's info lines (mode
     logging.getLogger("shirtsim").setLevel(logging.INFO)
 
 
-@st.cache_resource(show_spinner="Loading the model (once per server)…")
+@st.cache_resource(show_spinner="Opening the catalog…")
 def get_engine(catalog_dir: str, weights_spec: str, cache_dir: str, index_spec: str) -> Engine:
     """One engine (catalog, model, indexes) per server process, shared by every session."""
     return Engine(catalog_dir, weights=resolve_weights(weights_spec), cache_dir=cache_dir, index_backend=index_spec)
@@ -46,32 +60,20 @@ def main() -> None:
     st.caption("Pick a shirt or upload a photo: the most visually similar shirts in the catalog, best first.")
     try:
         engine = get_engine(
-            str(default_catalog_dir()),
-            settings.WEIGHTS.get(),
-            str(default_cache_dir()),
-            settings.INDEX.get(),
+            str(default_catalog_dir()), settings.WEIGHTS.get(), str(default_cache_dir()), settings.INDEX.get()
         )
     except ShirtsimError as e:
-        st.error(str(e))
+        st.error(plain(e))
         st.stop()
     mode, k, reindex = sidebar()
-    index = load_index(engine, mode, rebuild=reindex)
+    index, report = load_index(engine, mode, rebuild=reindex)
+    sidebar_status(engine, report)
     if len(index) == 0:
-        st.warning(f"The catalog {engine.catalog.root} has no readable images. Add some and press Re-index.")
+        st.warning(plain(f"The catalog {engine.catalog.root} has no readable images. Add some and press Re-index."))
         return
-
-    upload = st.file_uploader("Upload a photo of a shirt (JPEG, PNG or WebP)", type=UPLOAD_TYPES)
-    if upload is not None and st.session_state.get("upload_seen") != upload.file_id:
-        st.session_state.upload_seen = upload.file_id  # a new upload becomes the query
-        st.session_state.source = "upload"
-
-    if upload is not None and st.session_state.get("source") == "upload":
-        show_upload_results(engine, upload, mode, k)
-    else:
-        shirt = selected_shirt(engine, index)
-        if shirt is not None:
-            show_shirt_results(engine, shirt, mode, k)
-    browse(engine, index)
+    shop(engine, index, mode, k)
+    # The grid is on its way to the browser: load the model meanwhile, so the first upload is quick.
+    engine.warm_up_in_background(mode.kind)
 
 
 def sidebar() -> tuple[Mode, int, bool]:
@@ -96,23 +98,30 @@ def sidebar_status(engine: Engine, report: IndexReport) -> None:
     with st.sidebar:
         st.divider()
         st.subheader("Catalog")
-        st.text(str(engine.catalog.root))
+        st.text(printable(str(engine.catalog.root)))
         st.write(f"{len(engine.catalog)} images")
         if report.backend:  # the index lives in Milvus: say where, and what the last sync did
-            st.caption(report.backend)
+            st.caption(plain(report.backend))
         if report.skipped:
             with st.expander(f"⚠️ {len(report.skipped)} file(s) skipped"):
-                for s in report.skipped[:200]:
-                    st.text(f"{s.name}: {s.reason}")
+                st.text("\n".join(f"{s.name}: {s.reason}" for s in report.skipped[:200]))
         for problem in report.problems[:5] + engine.label_problems:
-            st.warning(problem)
+            st.warning(plain(problem))
+        stale = dict(engine.stale)
+        if stale:
+            first, why = next(iter(stale.items()))
+            st.warning(
+                plain(f"{len(stale)} shirt(s) changed on disk since the index was built ({first}: {why}).")
+                + " Press **Re-index catalog** to update."
+            )
+        st.session_state.stale_shown = len(stale)
         st.subheader("Model")
-        st.write(f"VGG16, weights: {engine.weights.label}")
+        st.write(f"VGG16, weights: {plain(engine.weights.label)}")
         if engine.weights.note:
-            st.info(engine.weights.note)
+            st.info(plain(engine.weights.note))
 
 
-def load_index(engine: Engine, mode: Mode, rebuild: bool) -> VectorIndex:
+def load_index(engine: Engine, mode: Mode, rebuild: bool) -> tuple[VectorIndex, IndexReport]:
     bar = None
 
     def progress(done: int, total: int, what: str) -> None:
@@ -124,12 +133,35 @@ def load_index(engine: Engine, mode: Mode, rebuild: bool) -> VectorIndex:
     try:
         index, report = engine.index_with_report(mode.kind, progress=progress, rebuild=rebuild)
     except ShirtsimError as e:
-        st.error(str(e))
+        st.error(plain(e))
         st.stop()
     if bar is not None:
         bar.empty()
-    sidebar_status(engine, report)
-    return index
+    return index, report
+
+
+@st.fragment
+def shop(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
+    """The query, its results and the browse grid. A click or an upload reruns this part
+    alone (a fragment): the sidebar, the index and the model are not touched again."""
+    shielded(query_and_browse, engine, index, mode, k)  # a fragment rerun bypasses the guard at the bottom
+
+
+def query_and_browse(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
+    upload = st.file_uploader("Upload a photo of a shirt (JPEG, PNG or WebP)", type=UPLOAD_TYPES)
+    if upload is not None and st.session_state.get("upload_seen") != upload.file_id:
+        st.session_state.upload_seen = upload.file_id  # a new upload becomes the query
+        st.session_state.source = "upload"
+
+    if upload is not None and st.session_state.get("source") == "upload":
+        show_upload_results(engine, upload, mode, k)
+    else:
+        shirt = selected_shirt(engine, index)
+        if shirt is not None:
+            show_shirt_results(engine, shirt, mode, k)
+    browse(engine, index)
+    if len(engine.stale) > st.session_state.get("stale_shown", 0):
+        st.rerun()  # a file vanished or changed while pictures were drawn: let the sidebar say so
 
 
 def selected_shirt(engine: Engine, index: VectorIndex) -> str | None:
@@ -139,7 +171,7 @@ def selected_shirt(engine: Engine, index: VectorIndex) -> str | None:
     try:
         return engine.check_id(shirt, index)
     except ShirtsimError as e:
-        st.error(str(e))
+        st.error(plain(e))
         return None
 
 
@@ -151,48 +183,55 @@ def select(shirt_id: str) -> None:
 def show_shirt_results(engine: Engine, shirt: str, mode: Mode, k: int) -> None:
     left, right = st.columns([1, 3])
     with left:
-        st.image(str(engine.image_path(shirt)), caption=f"Selected: {shirt}", width="stretch")
+        st.image(engine.picture(shirt, PREVIEW) or placeholder(), caption=plain(f"Selected: {shirt}"), width="stretch")
         labels = engine.labels.rows.get(shirt) if engine.labels else None
         if labels:
             st.text("\n".join(f"{c}: {v}" for c, v in labels.items() if v))
+        if not engine.file_present(shirt):
+            st.warning(
+                plain(f"The file of shirt {shirt} is no longer in the catalog folder; results come from the index.")
+                + " Press **Re-index catalog** to update it."
+            )
     with right:
-        st.subheader(f"Most similar to {shirt}")
+        st.subheader(plain(f"Most similar to {shirt}"))
         results_grid(engine, engine.similar_to_id(shirt, mode, k), "res")
 
 
 def show_upload_results(engine: Engine, upload: UploadedFile, mode: Mode, k: int) -> None:
     data = upload.getvalue()
     if len(data) > MAX_BYTES:
-        st.error(f"{upload.name}: file is too large (limit {MAX_BYTES // (1024 * 1024)} MB).")
+        st.error(plain(f"{upload.name}: file is too large (limit {MAX_BYTES // (1024 * 1024)} MB)."))
         return
     key = (hashlib.sha256(data).hexdigest(), mode.kind.name)
-    try:
-        img = decode_image(data, upload.name)
-        if st.session_state.get("upload_vec_key") != key:  # embed once per upload, not per rerun
-            st.session_state.upload_vec = engine.describe_image_bytes(data, upload.name, mode.kind)
-            st.session_state.upload_vec_key = key
-    except ShirtsimError as e:
-        st.error(str(e))
-        return
-    matches = engine.similar_to_vector(st.session_state.upload_vec, mode, k)
+    if st.session_state.get("upload_key") != key:  # decode and embed once per upload, not per rerun
+        try:
+            st.session_state.upload = engine.read_upload(data, upload.name, mode.kind)
+        except ShirtsimError as e:
+            st.error(plain(e))
+            return
+        st.session_state.upload_key = key
+    photo: Upload = st.session_state.upload
+    matches = engine.similar_to_vector(photo.vector, mode, k)
     left, right = st.columns([1, 3])
     with left:
-        st.image(img, caption="Your photo", width="stretch")
+        st.image(photo.preview, caption="Your photo", width="stretch")
     with right:
         st.subheader("Most similar to your photo")
         results_grid(engine, matches, "up")
 
 
 def results_grid(engine: Engine, matches: list[Match], key_prefix: str) -> None:
-    shirt_grid(engine, [(m.id, f"{m.id} · {m.score:.3f}") for m in matches], key_prefix, "Find shirts like this one")
+    tiles = [(m.id, f"{plain(m.id)} · {m.score:.3f}") for m in matches]
+    shirt_grid(engine, tiles, key_prefix, "Find shirts like this one")
 
 
 def shirt_grid(engine: Engine, tiles: list[tuple[str, str]], key_prefix: str, help_text: str) -> None:
-    """Shirts as a grid, row by row over COLUMNS columns; each tile's button selects its shirt."""
+    """Shirts as a grid, row by row over COLUMNS columns; each tile's button selects its shirt.
+    ``tiles`` holds (id, button label); labels are markdown, already made safe with :func:`plain`."""
     cols = st.columns(COLUMNS)
     for n, (shirt_id, label) in enumerate(tiles):
         with cols[n % COLUMNS]:
-            st.image(str(engine.image_path(shirt_id)), width="stretch")
+            st.image(engine.picture(shirt_id) or placeholder(), width="stretch")
             st.button(
                 label,
                 key=f"{key_prefix}-{shirt_id}",
@@ -206,26 +245,45 @@ def shirt_grid(engine: Engine, tiles: list[tuple[str, str]], key_prefix: str, he
 def browse(engine: Engine, index: VectorIndex) -> None:
     st.divider()
     st.subheader("Browse the catalog")
-    ids = index.ids
+    chosen: dict[str, list[str]] = {}
     if engine.labels and engine.labels.columns:
-        filters = st.columns(min(4, len(engine.labels.columns)))
-        for col_name, slot in zip(engine.labels.columns[:4], filters):
-            chosen = slot.multiselect(col_name, engine.labels.values(col_name), key=f"filter-{col_name}")
-            if chosen:
-                ids = [i for i in ids if engine.labels.rows.get(i, {}).get(col_name) in chosen]
+        columns = engine.labels.columns[:FILTER_COLUMNS]
+        for col_name, slot in zip(columns, st.columns(len(columns))):
+            values = slot.multiselect(plain(col_name), engine.labels.values(col_name), key=f"filter-{col_name}")
+            if values:
+                chosen[col_name] = values
+    ids = filtered_ids(engine, index, chosen)
     if not ids:
         st.info("No shirt matches these filters.")
         return
     pages = (len(ids) + PAGE_SIZE - 1) // PAGE_SIZE
     page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="page") if pages > 1 else 1
     start = (int(page) - 1) * PAGE_SIZE
-    shirt_grid(engine, [(i, i) for i in ids[start : start + PAGE_SIZE]], "pick", "Find similar shirts")
+    shirt_grid(engine, [(i, plain(i)) for i in ids[start : start + PAGE_SIZE]], "pick", "Find similar shirts")
 
 
-try:
-    main()
-except ShirtsimError as e:
-    st.error(str(e))
-except Exception:  # a bug, not bad input: log it for us, tell the user plainly, no traceback
-    log.exception("unexpected error")
-    st.error("Something went wrong on our side. Please try again; if it persists, press Re-index.")
+def filtered_ids(engine: Engine, index: VectorIndex, chosen: dict[str, list[str]]) -> list[str]:
+    """The catalog ids passing the label filters, kept per session until the filters or the
+    index change, so a click does not walk the whole catalog again."""
+    key = (id(index), tuple(sorted((c, tuple(v)) for c, v in chosen.items())))
+    memo = st.session_state.get("filtered")
+    if memo is None or memo[0] != key:
+        rows = engine.labels.rows if engine.labels else {}
+        ids = [i for i in index.ids if all(rows.get(i, {}).get(c) in v for c, v in chosen.items())]
+        memo = st.session_state.filtered = (key, ids)
+    return memo[1]
+
+
+def shielded(draw: Callable[..., None], *args: object) -> None:
+    """Run part of the page; bad input becomes ``st.error``, a bug a logged one-line apology, never a
+    traceback. (Streamlit's rerun and stop signals are not ``Exception``s: they pass through.)"""
+    try:
+        draw(*args)
+    except ShirtsimError as e:
+        st.error(plain(e))
+    except Exception:  # a bug, not bad input: log it for us, tell the user plainly
+        log.exception("unexpected error")
+        st.error("Something went wrong on our side. Please try again; if it persists, press Re-index.")
+
+
+shielded(main)

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -27,6 +26,7 @@ import numpy as np
 from . import milvus
 from .approx import APPROX_MIN_ITEMS, build_ivf
 from .catalog import discover
+from .cli import int_between, to_json
 from .descriptors import DEFAULT_MODE, MODES, SEED_KIND, STYLE_KIND
 from .embedding import BATCH_SIZE, Embedder
 from .engine import Engine, default_catalog_dir
@@ -44,9 +44,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("bench", help="measure embedding, query, upload and start-up speed")
     sp.add_argument("--catalog", metavar="DIR", help="images for the embedding figures (default: the demo)")
     sp.add_argument("--weights", metavar="W")
-    sp.add_argument("--images", type=int, default=64, help="images embedded each way (default 64)")
+    sp.add_argument("--images", type=int_between(1, 100_000), default=64, help="images embedded each way (default 64)")
     sp.add_argument(
         "--sizes",
+        type=sizes_list,
         help="catalog sizes for query latency (default 1000,10000,100000,1000000; with --index milvus:... 1000,10000)",
     )
     sp.add_argument(
@@ -55,18 +56,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="SPEC",
         help="memory (default), or milvus:<uri> to time queries on Milvus next to memory (query figures only)",
     )
-    sp.add_argument("--cold-start-items", type=int, default=100_000)
+    sp.add_argument("--cold-start-items", type=int_between(1, 10_000_000), default=100_000)
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(run=run)
 
 
+def sizes_list(text: str) -> list[int]:
+    """An argparse type: comma-separated catalog sizes, each from 2 to 10,000,000."""
+    size = int_between(2, 10_000_000)
+    sizes = [size(part.strip()) for part in text.split(",") if part.strip()]
+    if not sizes:
+        raise argparse.ArgumentTypeError("give at least one size, e.g. 1000,10000")
+    return sizes
+
+
 def run(args: argparse.Namespace) -> int:
     milvus_uri = parse_backend(args.index)
-    sizes = [
-        int(s)
-        for s in (args.sizes or ("1000,10000" if milvus_uri else "1000,10000,100000,1000000")).split(",")
-        if s.strip()
-    ]
+    sizes = args.sizes or ([1000, 10000] if milvus_uri else [1000, 10000, 100000, 1000000])
     if milvus_uri:
         return run_backend_queries(milvus_uri, sizes, args.json)
     weights = resolve_weights(args.weights)
@@ -87,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         result["seed_nxn"][str(n)] = bench_seed_nxn(n)
     result["upload"] = bench_upload(embedder, paths[0])
     result["cold_start"] = bench_cold_start(weights, args.cold_start_items)
-    print(json.dumps(result) if args.json else format_table(result))
+    print(to_json(result) if args.json else format_table(result))
     return 0
 
 
@@ -217,7 +223,7 @@ def run_backend_queries(milvus_uri: str, sizes: list[int], as_json: bool) -> int
         "query_index": {str(n): bench_query(n, milvus_uri=milvus_uri) for n in sizes},
     }
     if as_json:
-        print(json.dumps(result))
+        print(to_json(result))
         return 0
     lines = [
         f"top-10 query, {result['index']} next to memory",
@@ -300,11 +306,11 @@ def bench_cold_start(weights: Weights, n: int) -> dict:
             raise AssertionError("a warm start must not need the model")
 
         # What app.py does before it draws the grid: the engine (catalog listing, labels), the
-        # default mode's index (memo, memory-mapped pack), then the first page's image paths.
+        # default mode's index (memo, memory-mapped pack), then the first page's tile pictures.
         t0 = time.perf_counter()
         engine = Engine(catalog, weights=weights, cache_dir=cache, get_embedder=no_model)
         index, report = engine.index_with_report(MODES[DEFAULT_MODE].kind)
-        first_page = [engine.image_path(i) for i in index.ids[:20]]
+        first_page = [engine.picture(i) for i in index.ids[:20]]
         seconds = time.perf_counter() - t0
         assert report.reused == n and len(index) == n and len(first_page) == 20
     return {"items": n, "seconds": round(seconds, 2)}

@@ -7,15 +7,19 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
+from .engine import MAX_K
 from .errors import ShirtsimError
 
-if TYPE_CHECKING:  # the engine imports numpy and more: loaded only by the commands that use it
+if TYPE_CHECKING:
     from .engine import Engine
 
 EXIT_BAD_INPUT = 2
@@ -51,6 +55,79 @@ class ProgressBar:
         self.stream.flush()
 
 
+def to_json(value: object) -> str:
+    """JSON for ``--json``: a number that is not finite (which no reader parses) becomes null."""
+
+    def clean(v: object) -> object:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(value), allow_nan=False)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr and exit status 2, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("shirtsim").strip()
+        print(f"shirtsim: {command + ': ' if command else ''}{message} (see --help)", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: use {low} to {high:,}")
+        return value
+
+    return parse
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a time-out in seconds, above 0 and at most 10 minutes."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds") from None
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError(f"{text[:40]} is out of range: use more than 0 and at most 600 seconds")
+    return value
+
+
+# What to do about each operating-system failure, said in the one line the CLI prints.
+OS_ERROR_ADVICE = {
+    errno.ENOSPC: "the disk is full. Free some space and run it again (the cache holds no half-written file)",
+    errno.EDQUOT: "the disk quota is used up. Free some space and run it again (the cache holds no half-written file)",
+    errno.EROFS: "the file system is read-only. Point SHIRTSIM_CACHE_DIR at a writable folder",
+    errno.EACCES: "permission denied. Check the owner and permissions, or point SHIRTSIM_CACHE_DIR elsewhere",
+    errno.EPERM: "operation not permitted. Check the owner and permissions, or point SHIRTSIM_CACHE_DIR elsewhere",
+    errno.ENAMETOOLONG: "a file or folder name is too long. Shorten it",
+    errno.ENOTDIR: "part of that path is a file, not a folder. Fix the path",
+    errno.EISDIR: "that is a folder, not a file. Fix the path",
+    errno.ENOENT: "no such file or folder. Check the path",
+}
+
+
+def os_error_line(e: OSError) -> str:
+    """One line for an operating-system failure: which file, what happened, what to do."""
+    from .catalog import printable  # noqa: PLC0415
+
+    where = f"{printable(str(e.filename))}: " if e.filename else ""
+    advice = OS_ERROR_ADVICE.get(e.errno) or f"{e.strerror or e}"
+    return f"{where}{advice}."
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -59,15 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     except ShirtsimError as e:
         print(f"shirtsim: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as e:  # the disk, permissions, names: a message that says what to fix, not a traceback
+        if isinstance(e, BrokenPipeError):
+            return 0
+        print(f"shirtsim: {os_error_line(e)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("shirtsim: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="shirtsim", description="Find visually similar shirts.")
+    p = OneLineParser(prog="shirtsim", description="Find visually similar shirts.")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     def catalog_opts(sp: argparse.ArgumentParser) -> None:
@@ -84,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("similar", help="the shirts most like a catalog id or an image file")
     sp.add_argument("query", help="a catalog id, or the path of an image file")
     catalog_opts(sp)
-    sp.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    sp.add_argument("-k", type=int_between(1, MAX_K), default=10, help=f"number of results, 1 to {MAX_K} (default 10)")
     sp.add_argument("--mode", default=None, help="balanced (default), pattern, colour or seed")
     sp.add_argument(
         "--filter",
@@ -100,14 +180,16 @@ def _parser() -> argparse.ArgumentParser:
     catalog_opts(sp)
     sp.add_argument("--labels", metavar="CSV", help="labels file (default: the catalog's labels.csv)")
     sp.add_argument("--columns", help="comma-separated label columns (default: all but id and name)")
-    sp.add_argument("-k", type=int, default=10)
+    sp.add_argument("-k", type=int_between(1, MAX_K), default=10, help=f"results per query, 1 to {MAX_K} (default 10)")
     sp.add_argument("--mode", default=None)
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(run=cmd_evaluate)
 
     sp = sub.add_parser("fit-texture-basis", help="refit the style texture basis (PCA, no labels) on a catalog")
     catalog_opts(sp)
-    sp.add_argument("--every", type=int, default=2, help="use every Nth image in id order (default 2: half)")
+    sp.add_argument(
+        "--every", type=int_between(1, 1_000_000), default=2, help="use every Nth image in id order (default 2: half)"
+    )
     sp.add_argument(
         "--out",
         metavar="FILE",
@@ -118,13 +200,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("make-demo-catalog", help="draw the procedural demo catalog into DIR")
     sp.add_argument("dir")
-    sp.add_argument("--count", type=int, default=200)
+    sp.add_argument("--count", type=int_between(1, 10_000), default=200, help="how many shirts (default 200)")
     sp.set_defaults(run=cmd_make_demo)
 
     sp = sub.add_parser("download-seed-shirts", help="fetch the seed notebook's shirts into DIR")
     sp.add_argument("dir")
     sp.add_argument("--url", default=None, help=argparse.SUPPRESS)
-    sp.add_argument("--timeout", type=float, default=10.0)
+    sp.add_argument("--timeout", type=seconds, default=10.0, help="seconds per connection step (default 10)")
     sp.set_defaults(run=cmd_download)
 
     from .bench import add_parser as add_bench  # noqa: PLC0415
@@ -165,8 +247,6 @@ def cmd_similar(args: argparse.Namespace) -> int:
     from .images import read_limited  # noqa: PLC0415
 
     mode = get_mode(args.mode)
-    if args.k < 1:
-        raise ShirtsimError("-k must be at least 1.")
     engine = _engine(args)
     filters = _filters(args.filter, engine)
     index = engine.index(mode.kind, progress=ProgressBar())
@@ -181,7 +261,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
         else:
             raise UnknownShirtError(f"{args.query[:80]!r} is neither a catalog id nor an image file.")
     if args.json:
-        print(json.dumps([{"id": m.id, "score": round(m.score, 6)} for m in matches]))
+        print(to_json([{"id": m.id, "score": round(m.score, 6)} for m in matches]))
     else:
         for rank, m in enumerate(matches, 1):
             print(f"{rank:3d}  {m.id:<24} {m.score:.4f}")
@@ -230,7 +310,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise ShirtsimError(str(e)) from None
     if args.json:
-        print(json.dumps(quality.as_json()))
+        print(to_json(quality.as_json()))
     else:
         print(f"precision@{quality.k}, mode {quality.mode}, {quality.n} labelled shirts")
         for col in columns:
@@ -245,8 +325,6 @@ def cmd_fit_texture_basis(args: argparse.Namespace) -> int:
 
     from .texture import SHIPPED_BASIS_FILE, SHIPPED_BASIS_WEIGHTS, fit_texture_basis, texture_maps  # noqa: PLC0415
 
-    if args.every < 1:
-        raise ShirtsimError("--every must be at least 1.")
     engine = _engine(args, index_backend="memory")
     if not args.out and engine.weights.fingerprint != SHIPPED_BASIS_WEIGHTS:
         raise ShirtsimError(

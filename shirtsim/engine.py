@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,16 +15,19 @@ from .catalog import MAX_ID_LEN, Catalog, Labels, discover, find_labels
 from .demo import DEMO_CATALOG
 from .descriptors import DEFAULT_MODE, MODES, Kind, Mode
 from .embedding import Embedder
-from .errors import CatalogError, ShirtsimError, UnknownShirtError
-from .images import decode_image
-from .index import IndexReport, build_index, embed_images, fingerprint
+from .errors import BadImageError, CatalogError, ShirtsimError, UnknownShirtError
+from .images import decode_image, read_limited
+from .index import IndexReport, build_index, embed, embed_images, fingerprint
 from .progress import ProgressFn
 from .search import Match, SearchIndex, VectorIndex
 from .settings import CATALOG
-from .store import VectorStore, catalog_key, default_cache_dir
+from .store import VectorStore, catalog_key, content_hash, default_cache_dir
+from .thumbnails import PREVIEW, TILE, ThumbnailStore, make_thumbnail
 from .weights import Weights, resolve_weights
 
-MAX_K = 100
+MAX_K = 100  # the most results one query returns (the CLI refuses more)
+PICTURES_IN_MEMORY = 4096  # thumbnails kept in this process (~15 KB each): the pages people look at
+log = logging.getLogger(__name__)
 
 
 def default_catalog_dir() -> Path:
@@ -34,6 +40,14 @@ def get_mode(name: str | None) -> Mode:
     if name not in MODES:
         raise ShirtsimError(f"Unknown mode '{name}': choose one of {', '.join(MODES)}.")
     return MODES[name]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A photo from outside, read once: its descriptor and a picture of it at display size."""
+
+    vector: np.ndarray  # raw descriptor of the kind it was read for
+    preview: bytes  # JPEG, PREVIEW px on the long side
 
 
 class Engine:
@@ -60,6 +74,12 @@ class Engine:
         self._indexes: dict[str, tuple[VectorIndex, IndexReport]] = {}
         self._lock = threading.Lock()  # index builds
         self._model_lock = threading.Lock()  # not the same lock: building an index may load the model
+        self._warm_up: threading.Thread | None = None
+        self.thumbnails = ThumbnailStore(self.cache_dir)
+        self._pictures: OrderedDict[tuple[str, int], bytes | None] = OrderedDict()
+        self._pictures_lock = threading.Lock()
+        self._contents: dict[str, str] = {}  # id -> content hash of the file when it was indexed
+        self.stale: dict[str, str] = {}  # id -> what changed on disk since the index was built
 
     def _load_catalog(self, root: str | Path) -> None:
         """(Re)read the catalog folder and its labels; label problems are kept for the user."""
@@ -70,6 +90,21 @@ class Engine:
             self.labels, self.label_problems = None, [str(e)]
         else:
             self.label_problems = list(self.labels.problems) if self.labels else []
+
+    def warm_up_in_background(self, kind: Kind) -> None:
+        """Load the model and prepare ``kind``'s network in a thread, once, so the first upload
+        does not wait for it (the app calls this as soon as it has drawn the grid)."""
+        with self._model_lock:
+            if self._warm_up is not None or self._embedder is not None:
+                return
+            self._warm_up = threading.Thread(target=self._warm, args=(kind,), name="shirtsim-warm-up", daemon=True)
+        self._warm_up.start()
+
+    def _warm(self, kind: Kind) -> None:
+        try:
+            embed(self.embedder, kind, np.zeros((1, 224, 224, 3), np.uint8))  # loads, traces, fits the basis
+        except Exception as e:  # noqa: BLE001 (an upload will meet the same problem and report it)
+            log.warning("model warm-up failed: %s", e)
 
     @property
     def embedder(self) -> Embedder:
@@ -91,6 +126,9 @@ class Engine:
             if rebuild:
                 self._load_catalog(self.catalog.root)
                 self._indexes.clear()  # every kind's index describes the old folder
+                with self._pictures_lock:
+                    self._pictures.clear()
+                self.stale = {}
             if kind.name not in self._indexes:
                 if self.milvus_uri and self._milvus is None:  # fail fast, before a long local build
                     from .milvus import connect  # noqa: PLC0415
@@ -102,6 +140,7 @@ class Engine:
                 index.labels = self.labels.rows if self.labels else {}
                 remote = self._mirror_to_milvus(kind, index, report) if self.milvus_uri else None
                 self._indexes[kind.name] = (remote or index, report)
+                self._contents = {**self._contents, **report.contents}
             return self._indexes[kind.name]
 
     def _mirror_to_milvus(self, kind: Kind, local: SearchIndex, report: IndexReport) -> VectorIndex:
@@ -146,25 +185,65 @@ class Engine:
         self, data: bytes, name: str, mode: Mode, k: int = 10, filters: dict[str, list[str]] | None = None
     ) -> list[Match]:
         """The ``k`` catalog shirts most like an uploaded photo (embedded in memory, never stored)."""
-        return self.similar_to_vector(self.describe_image_bytes(data, name, mode.kind), mode, k, filters)
+        return self.similar_to_vector(self.read_upload(data, name, mode.kind).vector, mode, k, filters)
 
-    def describe_image_bytes(self, data: bytes, name: str, kind: Kind) -> np.ndarray:
-        """The raw ``kind`` descriptor of an uploaded photo: decoded and embedded, never stored.
-        The app keeps it per upload, so a rerun (another mode, another k) does not embed again."""
-        return embed_images(self.embedder, kind, [decode_image(data, name)])[0]
+    def read_upload(self, data: bytes, name: str, kind: Kind) -> Upload:
+        """Decode and embed a photo from outside (never stored), with a preview to show it.
+        The app keeps the result per upload, so a rerun (another mode, another k) does not embed again."""
+        img = decode_image(data, name)
+        return Upload(embed_images(self.embedder, kind, [img])[0], make_thumbnail(img, PREVIEW))
 
     def similar_to_vector(
         self, raw: np.ndarray, mode: Mode, k: int = 10, filters: dict[str, list[str]] | None = None
     ) -> list[Match]:
-        """The ``k`` catalog shirts most like a raw descriptor from :meth:`describe_image_bytes`."""
+        """The ``k`` catalog shirts most like a raw descriptor from :meth:`read_upload`."""
         index = self.index(mode.kind)
         return index.search(index.prepare(raw), mode, _clamp(k), filters=filters)
 
-    def image_path(self, shirt_id: str) -> Path:
+    def picture(self, shirt_id: str, size: int = TILE) -> bytes | None:
+        """A JPEG of a catalog shirt, ``size`` px on its long side (``TILE`` or ``PREVIEW``), for
+        the page; None when its file is gone and no picture was made before.
+
+        Never the catalog file itself: pictures are made once per image content (while indexing,
+        or here on first use) and cached on disk and, for the pages people look at, in memory."""
+        key = (shirt_id, size)
+        with self._pictures_lock:
+            if key in self._pictures:
+                self._pictures.move_to_end(key)
+                return self._pictures[key]
+        indexed = self._contents.get(shirt_id)
+        jpeg = self.thumbnails.get(indexed, size) if indexed else None
+        if jpeg is None:
+            jpeg = self._make_picture(shirt_id, indexed, size)
+        with self._pictures_lock:
+            self._pictures[key] = jpeg
+            while len(self._pictures) > PICTURES_IN_MEMORY:
+                self._pictures.popitem(last=False)
+        return jpeg
+
+    def _make_picture(self, shirt_id: str, indexed: str | None, size: int) -> bytes | None:
         item = self.catalog.get(shirt_id)
         if item is None:
-            raise UnknownShirtError(f"No shirt with id {shirt_id[:60]!r} in this catalog.")
-        return item.path
+            return None
+        try:
+            data = read_limited(item.path)
+            img = decode_image(data, shirt_id)
+        except BadImageError:
+            self.stale[shirt_id] = "its file is missing or unreadable"
+            return None
+        actual = content_hash(data)
+        if indexed and actual != indexed:
+            self.stale[shirt_id] = "its file changed"
+        self.thumbnails.put_all(actual, img)
+        return self.thumbnails.get(actual, size) or make_thumbnail(img, size)
+
+    def file_present(self, shirt_id: str) -> bool:
+        """Is a catalog shirt's file still there (the app says so when one vanished)?"""
+        item = self.catalog.get(shirt_id)
+        present = item is not None and item.path.is_file()
+        if not present:
+            self.stale[shirt_id] = "its file is missing or unreadable"
+        return present
 
 
 def _clamp(k: int) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import approx
-from .catalog import Catalog, Item, Skipped
+from .catalog import Catalog, Item, Skipped, printable
 from .descriptors import STYLE_KIND, Kind, describe
 from .embedding import Embedder, batches, to_model_input, uses_bfloat16
 from .errors import BadImageError
@@ -23,6 +23,7 @@ from .progress import ProgressFn
 from .search import SearchIndex
 from .store import HashCache, VectorStore, catalog_key, content_hash, default_cache_dir
 from .texture import basis_for, basis_id
+from .thumbnails import ThumbnailStore
 from .weights import Weights
 
 
@@ -71,7 +72,9 @@ def build_index(
     skipped and listed in the report, never fatal.
     """
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)  # an unusable cache fails here, before minutes of embedding
     store = VectorStore(cache_dir, fingerprint(weights, kind))
+    thumbnails = ThumbnailStore(cache_dir)
     hashes_cache = HashCache(cache_dir, catalog.root)
     report = IndexReport(skipped=list(catalog.skipped))
     key = catalog_key(catalog.root)
@@ -83,7 +86,7 @@ def build_index(
             try:
                 h = content_hash(read_limited(item.path))
             except BadImageError as e:
-                report.skipped.append(Skipped(item.rel, _reason(e)))
+                report.skipped.append(Skipped(printable(item.rel), _reason(e)))
                 continue
             hashes_cache.remember(item.rel, item.size, item.mtime_ns, h)
         hashes[item.id] = h
@@ -122,11 +125,13 @@ def build_index(
         def load(item: Item) -> np.ndarray:
             data = read_limited(item.path)
             hashes[item.id] = content_hash(data)  # the file may have been replaced since it was hashed
-            return to_model_input(decode_image(data, item.path.name))
+            img = decode_image(data, item.id)
+            thumbnails.put_all(hashes[item.id], img)  # decoded anyway: the page's pictures cost nothing more here
+            return to_model_input(img)
 
         for ok, inputs, failed in batches(missing, load):
             for item, err in failed:
-                report.skipped.append(Skipped(item.rel, _reason(err)))
+                report.skipped.append(Skipped(printable(item.rel), _reason(err)))
             if ok:
                 descriptors = embed(embedder, kind, inputs)
                 for item, vec in zip(ok, descriptors):

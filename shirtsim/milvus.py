@@ -237,7 +237,9 @@ def _ensure_collections(client: MilvusClient, name: str, kind: Kind, mean: np.nd
     stored_mean = np.asarray(rows[0]["vector"], dtype=np.float32)
     if not client.has_collection(name):
         schema = MilvusClient.create_schema(auto_id=False)
-        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_ID_LEN)
+        schema.add_field(
+            "id", DataType.VARCHAR, is_primary=True, max_length=4 * MAX_ID_LEN
+        )  # Milvus counts bytes: 4 per character at most
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=kind.dim)
         schema.add_field("version", DataType.VARCHAR, max_length=64)
         schema.add_field("labels", DataType.JSON)

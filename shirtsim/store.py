@@ -16,6 +16,7 @@ indexers writing the same entry both write the same bytes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -107,11 +108,24 @@ def _atomic_write(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            # mkstemp makes the file private (0600); a cache built by one user must serve an app run
+            # by another, so it gets what any new file gets: 0666 less the umask.
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError) and not e.filename:  # a failed write names no file: say which one
+            raise OSError(e.errno, e.strerror, str(path)) from None
         raise
+
+
+@functools.lru_cache(maxsize=1)
+def _umask() -> int:
+    """This process's umask (read once: ``os.umask`` can only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 class VectorStore:

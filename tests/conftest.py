@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import DEMO
+from helpers import DEMO, FakeEmbedder
 
 os.environ.setdefault("SHIRTSIM_WEIGHTS", "packaged")
 
@@ -59,3 +59,35 @@ def small_catalog(tmp_path) -> Path:
     for shirt_id in ("1001", "1002", "1003", "1004", "1005", "1006"):
         shutil.copy(DEMO / f"{shirt_id}.jpg", cat / f"{shirt_id}.jpg")
     return cat
+
+
+@pytest.fixture(scope="session")
+def fake_cache(tmp_path_factory) -> Path:
+    """The fake model's own cache: its vectors carry the real weights' fingerprint, so they must
+    never share a cache with real ones."""
+    return tmp_path_factory.mktemp("fake-cache")
+
+
+@pytest.fixture
+def fake_model(monkeypatch, fake_cache) -> Path:
+    """Whatever builds an Engine in this process (the app under AppTest, the CLI called in-process)
+    gets :class:`FakeEmbedder` instead of VGG16, with the fake cache: seconds instead of minutes."""
+    monkeypatch.setattr("shirtsim.engine.Embedder", FakeEmbedder)
+    monkeypatch.setenv("SHIRTSIM_CACHE_DIR", str(fake_cache))
+    return fake_cache
+
+
+@pytest.fixture(scope="session")
+def fake_demo_engine(weights, fake_cache):
+    """An engine on the demo catalog with the fake model: what the app and CLI see under ``fake_model``."""
+    from shirtsim.engine import Engine
+
+    return Engine(DEMO, weights=weights, cache_dir=fake_cache, get_embedder=FakeEmbedder, index_backend="memory")
+
+
+@pytest.fixture
+def real_model_in_process(monkeypatch, embedder, session_cache) -> Path:
+    """Whatever builds an Engine in this process gets the session's real VGG16 and cache (no
+    second model load, no subprocess start-up): for CLI tests whose figures need the real model."""
+    monkeypatch.setattr("shirtsim.engine.Embedder", lambda weights: embedder)
+    return session_cache

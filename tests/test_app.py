@@ -1,4 +1,11 @@
-"""The Streamlit page through AppTest: what a shopper clicks and uploads."""
+"""The Streamlit page through AppTest: what a shopper clicks and uploads.
+
+The page runs in this process with the fake model (``fake_model``): these tests are about the
+page, not about VGG16, and take seconds. Expected results come from an engine with the same model.
+"""
+
+import os
+import shutil
 
 import pytest
 from helpers import DEMO, ROOT, png_bytes
@@ -6,14 +13,15 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from shirtsim.engine import get_mode
+from shirtsim.text import markdown_literal as plain
 
 APP = str(ROOT / "app.py")
 
 
-@pytest.fixture(scope="module")
-def warm(demo_engine):
-    demo_engine.index(get_mode("balanced").kind)  # the app then opens from the shared cache
-    return demo_engine
+@pytest.fixture
+def warm(fake_model, fake_demo_engine):
+    fake_demo_engine.index(get_mode("balanced").kind)  # the app then opens from the fake cache
+    return fake_demo_engine
 
 
 def app(**params) -> AppTest:
@@ -53,7 +61,7 @@ def test_clicking_a_shirt_shows_its_ten_most_similar(warm):
 
 def test_a_link_with_shirt_opens_that_shirt_and_a_result_becomes_the_query(warm):
     at = app(shirt="1050")
-    assert at.image[0].captions == ["Selected: 1050"]
+    assert at.image[0].captions == [plain("Selected: 1050")] == ["Selected\\: 1050"]
     assert len(at.image) == 1 + 10 + 20  # the selection, its results, one page of the catalog
     first = result_buttons(at, "res")[0]
     next_id = first.key.removeprefix("res-")
@@ -73,7 +81,7 @@ def test_switching_to_pattern_mode_changes_ranking_without_errors(warm):
 
 def test_unknown_or_malicious_shirt_id_shows_an_error_and_the_page_works(warm):
     at = app(shirt="../../etc/passwd<script>")
-    assert [e.value for e in at.error] == ["No shirt with id '../../etc/passwd<script>' in this catalog."]
+    assert [e.value for e in at.error] == [plain("No shirt with id '../../etc/passwd<script>' in this catalog.")]
     at.button(key="pick-1001").click().run()
     assert not at.error and len(result_buttons(at, "res")) == 10
 
@@ -90,7 +98,9 @@ def test_uploaded_png_shows_ten_results_with_its_twin_first(warm):
 def test_corrupt_upload_shows_an_error_and_the_app_keeps_working(warm):
     at = app()
     at.file_uploader[0].upload("broken.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF garbage", "image/jpeg").run()
-    assert [e.value for e in at.error] == ["broken.jpg: the image data is truncated or corrupt (Truncated File Read)."]
+    assert [e.value for e in at.error] == [
+        plain("broken.jpg: the image data is truncated or corrupt (Truncated File Read).")
+    ]
     assert not at.exception
     at.button(key="pick-1002").click().run()
     assert len(result_buttons(at, "res")) == 10
@@ -117,7 +127,7 @@ def test_reindex_picks_up_a_new_file_and_new_labels(warm, small_catalog, monkeyp
     at = app()
     assert "6 images" in [m.value for m in at.sidebar.markdown]
     assert [w.value for w in at.sidebar.warning] == [
-        "labels.csv: 1 row(s) name ids that are not in the catalog; ignored."
+        plain("labels.csv: 1 row(s) name ids that are not in the catalog; ignored.")
     ]
     (small_catalog / "1077.jpg").write_bytes((DEMO / "1077.jpg").read_bytes())
     (small_catalog / "labels.csv").write_text("id,pattern\n1001,solid\n1077,dots\n", encoding="utf-8")
@@ -127,3 +137,95 @@ def test_reindex_picks_up_a_new_file_and_new_labels(warm, small_catalog, monkeyp
     assert at.multiselect(key="filter-pattern").options == ["dots", "solid"]
     at.button(key="pick-1077").click().run()
     assert len(result_buttons(at, "res")) == 6  # every other shirt of the 7
+
+
+HOSTILE = [
+    "[sale](https:evil.example)",
+    "**bold**",
+    "![x](https:evil.example.png)",
+    ":red[alert] :smile:",
+    "$x^2$",
+    "<b>html<b> <img src=x onerror=alert(1)>",
+    "www.evil.example",
+]
+
+
+@pytest.fixture
+def hostile_catalog(tmp_path, fake_model, monkeypatch):
+    """Shirts whose file names, labels and label columns are markdown, HTML, links and maths,
+    plus one name that is not valid UTF-8."""
+    cat = tmp_path / "hostile"
+    cat.mkdir()
+    for n, name in enumerate(HOSTILE):
+        shutil.copy(DEMO / f"{1001 + n}.jpg", cat / f"{name}.jpg")
+    with open(os.fsencode(cat) + b"/caf\xe9.jpg", "wb") as f:
+        f.write((DEMO / "1020.jpg").read_bytes())
+    rows = "".join(f'"{name}",**loud**,[x](https:evil.example)\n' for name in HOSTILE)
+    (cat / "labels.csv").write_text("id,**Colour**,[col](https:evil.example)\n" + rows, encoding="utf-8")
+    monkeypatch.setenv("SHIRTSIM_CATALOG", str(cat))
+    return cat
+
+
+def test_hostile_names_and_labels_are_shown_as_written(hostile_catalog):
+    at = app()
+    assert not at.exception and not at.error
+    picks = {b.key.removeprefix("pick-"): b.label for b in at.button if (b.key or "").startswith("pick-")}
+    assert picks == {name: plain(name) for name in [*HOSTILE, "caf%E9"]}
+    assert plain("[sale](https:evil.example)") == "\\[sale\\]\\(https\\:evil\\.example\\)"
+    assert [m.label for m in at.multiselect] == [plain("**Colour**"), plain("[col](https:evil.example)")]
+    at.button(key="pick-[sale](https:evil.example)").click().run()
+    assert at.query_params["shirt"] == "[sale](https:evil.example)"
+    assert plain("Most similar to [sale](https:evil.example)") in [s.value for s in at.subheader]
+    assert [t.value for t in at.main.text] == [
+        "**Colour**: **loud**\n[col](https:evil.example): [x](https:evil.example)"
+    ]
+    assert len(result_buttons(at, "res")) == 7 and not at.error
+
+
+def test_a_name_that_is_not_utf8_works_by_its_printable_id(hostile_catalog):
+    at = app(shirt="caf%E9")
+    assert at.image[0].captions == [plain("Selected: caf%E9")] and not at.error
+    assert len(result_buttons(at, "res")) == 7
+    at.button(key="res-**bold**").click().run()
+    assert at.query_params["shirt"] == "**bold**"
+
+
+@pytest.fixture
+def own_cache(fake_model, monkeypatch, tmp_path):
+    """A cache of this test's own, so it can delete pictures without touching other tests'."""
+    monkeypatch.setenv("SHIRTSIM_CACHE_DIR", str(tmp_path / "own-cache"))
+    return tmp_path / "own-cache"
+
+
+def test_files_deleted_while_the_app_runs_show_their_picture_or_a_placeholder(tmp_path, own_cache, monkeypatch):
+    cat = tmp_path / "shop"
+    cat.mkdir()
+    for n in range(1001, 1026):  # 25 shirts: two pages
+        shutil.copy(DEMO / f"{n}.jpg", cat / f"{n}.jpg")
+    monkeypatch.setenv("SHIRTSIM_CATALOG", str(cat))
+    at = app()
+    assert len(at.image) == 20 and not at.sidebar.warning
+    (cat / "1003.jpg").unlink()  # shown on page 1, its pictures made while indexing: still shown
+    (cat / "1024.jpg").unlink()  # on page 2, never shown, and no picture left at all: a placeholder
+    shutil.rmtree(own_cache / "v1" / "thumbs")
+    at.button(key="pick-1003").click().run()
+    assert not at.exception and not at.error
+    assert [w.value for w in at.main.warning] == [
+        plain("The file of shirt 1003 is no longer in the catalog folder; results come from the index.")
+        + " Press **Re-index catalog** to update it."
+    ]
+    assert len(result_buttons(at, "res")) == 10 and len(at.image) == 1 + 10 + 20
+    assert [w.value for w in at.sidebar.warning] == [
+        plain("1 shirt(s) changed on disk since the index was built (1003: its file is missing or unreadable).")
+        + " Press **Re-index catalog** to update."
+    ]
+    at.number_input(key="page").set_value(2).run()
+    assert len(at.image) == 1 + 10 + 5 and not at.error  # 1024's tile is the placeholder
+    assert [w.value for w in at.sidebar.warning] == [
+        plain("2 shirt(s) changed on disk since the index was built (1003: its file is missing or unreadable).")
+        + " Press **Re-index catalog** to update."
+    ]
+    at.sidebar.button[0].click().run()  # re-index: both leave the catalog, and the warnings with them
+    assert not at.warning and "23 images" in [m.value for m in at.sidebar.markdown]
+    assert [b.key for b in at.main.button] == ["pick-1022", "pick-1023", "pick-1025"]  # page 2 of 23
+    assert [e.value for e in at.error] == [plain("No shirt with id '1003' in this catalog.")]

@@ -1,6 +1,13 @@
-"""The command line as a user runs it: real subprocesses, real model, the demo catalog."""
+"""The command line as a user runs it, on the demo catalog.
 
+Most tests call ``shirtsim.cli.main`` in this process with the fake model (``fake_model``) or the
+session's real model (``real_model_in_process``); a few run ``python -m shirtsim`` in a
+subprocess where the process is what is tested (exit status, what reaches stderr).
+"""
+
+import errno
 import json
+import os
 import subprocess
 import sys
 
@@ -8,6 +15,7 @@ import pytest
 from helpers import DEMO, ROOT
 from PIL import Image
 
+from shirtsim.cli import main
 from shirtsim.engine import get_mode
 
 
@@ -17,37 +25,58 @@ def run(*args, timeout=600):
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
+def cli(capsys):
+    """``cli(*args)`` -> (exit status, stdout, stderr) of ``shirtsim ARGS`` in this process."""
+
+    def call(*args):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse's own exits
+            code = e.code
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return call
+
+
+@pytest.fixture
+def fake_indexed(fake_model, fake_demo_engine):
+    fake_demo_engine.index(get_mode("balanced").kind)
+    return fake_demo_engine
+
+
+@pytest.fixture
 def indexed(demo_engine):
-    demo_engine.index(get_mode("balanced").kind)  # shares the session cache with the subprocesses
+    demo_engine.index(get_mode("balanced").kind)  # shares the session cache with subprocesses
     return demo_engine
 
 
-def test_index_reports_reuse_on_a_warm_cache(indexed):
-    out = run("index")
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith(f"catalog {DEMO}: 200 image files; 0 embedded, 200 reused, 0 skipped")
+def test_index_reports_reuse_on_a_warm_cache(fake_indexed, cli):
+    code, out, _ = cli("index")
+    assert code == 0
+    assert out.startswith(f"catalog {DEMO}: 200 image files; 0 embedded, 200 reused, 0 skipped")
 
 
-def test_similar_json_matches_the_library_best_first_query_excluded(indexed):
-    out = run("similar", "1001", "--json")
-    assert out.returncode == 0, out.stderr
-    got = json.loads(out.stdout)
-    expected = indexed.similar_to_id("1001", get_mode("balanced"), 10)
-    assert [r["id"] for r in got] == [m.id for m in expected]
+def test_similar_json_matches_the_library_best_first_query_excluded(fake_indexed, cli):
+    code, out, _ = cli("similar", "1001", "--json")
+    got = json.loads(out)
+    expected = fake_indexed.similar_to_id("1001", get_mode("balanced"), 10)
+    assert code == 0 and [r["id"] for r in got] == [m.id for m in expected]
     assert [r["score"] for r in got] == [round(m.score, 6) for m in expected]
     assert len(got) == 10 and "1001" not in [r["id"] for r in got]
     assert [r["score"] for r in got] == sorted((r["score"] for r in got), reverse=True)
 
 
-def test_pattern_mode_finds_the_same_pattern_on_the_demo(indexed):
+def test_pattern_mode_finds_the_same_pattern_on_the_demo(real_model_in_process, indexed, cli):
     # 1009 is a vertical stripe shirt (labels.csv); the demo has 29 of them among 200 shirts.
-    got = json.loads(run("similar", "1009", "--mode", "pattern", "-k", "5", "--json").stdout)
+    got = json.loads(cli("similar", "1009", "--mode", "pattern", "-k", "5", "--json")[1])
     labels = {r.split(",")[0]: r.split(",")[2] for r in (DEMO / "labels.csv").read_text().splitlines()[1:]}
     assert labels["1009"] == "stripe-vertical"
     assert [labels[r["id"]] for r in got] == ["stripe-vertical"] * 5
 
 
+@pytest.mark.slow
 def test_an_image_file_query_finds_its_own_catalog_twin(indexed, tmp_path):
     twin = tmp_path / "photo.png"
     Image.open(DEMO / "1002.jpg").save(twin)  # same pixels, other format and name
@@ -65,17 +94,15 @@ def test_an_image_file_query_finds_its_own_catalog_twin(indexed, tmp_path):
         ("empty.png", b"", "shirtsim: empty.png: the file is empty."),
     ],
 )
-def test_bad_queries_exit_2_with_one_line(indexed, tmp_path, query, make, message):
+def test_bad_queries_exit_2_with_one_line(fake_indexed, cli, tmp_path, query, make, message):
     if make is not None:
         (tmp_path / query).write_bytes(make)
         query = str(tmp_path / query)
-    out = run("similar", query)
-    assert out.returncode == 2
-    assert out.stderr.strip().splitlines() == [message]
-    assert "Traceback" not in out.stderr
+    code, out, err = cli("similar", query)
+    assert (code, out, err.splitlines()) == (2, "", [message])
 
 
-def test_unknown_mode_and_missing_catalog_are_one_line_errors(tmp_path):
+def test_unknown_mode_and_missing_catalog_are_one_line_errors_with_status_2(tmp_path):
     out = run("similar", "1001", "--mode", "fuzzy")
     assert out.returncode == 2 and out.stderr.strip() == (
         "shirtsim: Unknown mode 'fuzzy': choose one of balanced, pattern, colour, seed."
@@ -84,30 +111,109 @@ def test_unknown_mode_and_missing_catalog_are_one_line_errors(tmp_path):
     assert out.returncode == 2 and out.stderr.strip() == f"shirtsim: Catalog folder not found: {tmp_path / 'nope'}"
 
 
-def test_evaluate_reports_bad_labels_in_one_line(tmp_path, indexed):
-    out = run("evaluate", "--labels", str(tmp_path / "missing.csv"))
-    assert (
-        out.returncode == 2
-        and out.stderr.strip() == f"shirtsim: No labels file: {tmp_path / 'missing.csv'} (pass --labels CSV)."
-    )
-    out = run("evaluate", "--columns", "pattern,sleeve")
-    assert out.returncode == 2 and out.stderr.strip() == (
-        "shirtsim: labels.csv has no column 'sleeve'; it has style, pattern, colour."
-    )
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["similar", "1001", "-k", "0"], "similar: argument -k: 0 is out of range: use 1 to 100"),
+        (["similar", "1001", "-k", "many"], "similar: argument -k: 'many' is not a whole number"),
+        (["evaluate", "-k", "101"], "evaluate: argument -k: 101 is out of range: use 1 to 100"),
+        (["bench", "--sizes", "1000,x"], "bench: argument --sizes: 'x' is not a whole number"),
+        (["bench", "--sizes", "1"], "bench: argument --sizes: 1 is out of range: use 2 to 10,000,000"),
+        (["bench", "--images", "-4"], "bench: argument --images: -4 is out of range: use 1 to 100,000"),
+        (
+            ["fit-texture-basis", "--every", "0"],
+            "fit-texture-basis: argument --every: 0 is out of range: use 1 to 1,000,000",
+        ),
+        (
+            ["make-demo-catalog", "d", "--count", "0"],
+            "make-demo-catalog: argument --count: 0 is out of range: use 1 to 10,000",
+        ),
+        (
+            ["download-seed-shirts", "d", "--timeout", "inf"],
+            "download-seed-shirts: argument --timeout: inf is out of range: use more than 0 and at most 600 seconds",
+        ),
+        (["similar"], "similar: the following arguments are required: query"),
+        (
+            ["frobnicate"],
+            "argument COMMAND: invalid choice: 'frobnicate' (choose from 'index', 'similar', 'evaluate', "
+            "'fit-texture-basis', 'make-demo-catalog', 'download-seed-shirts', 'bench')",
+        ),
+    ],
+)
+def test_every_argument_is_checked_with_one_line_and_status_2(cli, args, message):
+    code, out, err = cli(*args)
+    assert (code, out, err.splitlines()) == (2, "", [f"shirtsim: {message} (see --help)"])
 
 
-def test_evaluate_json_on_the_demo_catalog(indexed):
-    out = run("evaluate", "--columns", "pattern", "--mode", "pattern", "--json")
-    q = json.loads(out.stdout)
+def test_os_failures_name_the_file_and_what_to_do(fake_model, cli, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    os.environ["SHIRTSIM_CACHE_DIR"] = str(blocker / "cache")  # restored by fake_model's monkeypatch
+    code, _, err = cli("index", "--catalog", DEMO)
+    assert code == 2 and err.splitlines() == [
+        f"shirtsim: {blocker / 'cache'}: part of that path is a file, not a folder. Fix the path."
+    ]
+    long_name = tmp_path / ("x" * 300)
+    code, _, err = cli("index", "--catalog", long_name)
+    assert (code, err.splitlines()) == (2, [f"shirtsim: {long_name}: a file or folder name is too long. Shorten it."])
+
+
+def test_a_full_disk_leaves_the_cache_consistent_and_says_so(fake_model, cli, small_catalog, tmp_path, monkeypatch):
+    import shirtsim.store
+
+    monkeypatch.setenv("SHIRTSIM_CACHE_DIR", str(tmp_path / "cache"))
+    real_fdopen, writes = os.fdopen, []
+
+    class FullDisk:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def fileno(self):
+            return self.f.fileno()
+
+        def write(self, data):
+            writes.append(len(data))
+            if len(writes) > 15:  # 12 pictures (made while decoding) and 3 vectors land, then the disk is full
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.f.write(data)
+
+    monkeypatch.setattr(shirtsim.store.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    code, _, err = cli("index", "--catalog", small_catalog)
+    progress, error = err.splitlines()
+    assert code == 2 and progress == "embedding: 0/6 images"
+    assert error.startswith(f"shirtsim: {tmp_path / 'cache'}/v1/") and err.endswith(
+        ": the disk is full. Free some space and run it again (the cache holds no half-written file).\n"
+    )
+    assert not [p for p in (tmp_path / "cache").rglob(".tmp-*")]
+    monkeypatch.setattr(shirtsim.store.os, "fdopen", real_fdopen)  # space again
+    code, out, _ = cli("index", "--catalog", small_catalog)
+    assert code == 0 and "3 embedded, 3 reused, 0 skipped" in out  # what landed before is kept and sound
+
+
+def test_evaluate_reports_bad_labels_in_one_line(fake_indexed, cli, tmp_path):
+    code, _, err = cli("evaluate", "--labels", tmp_path / "missing.csv")
+    assert code == 2 and err.strip() == f"shirtsim: No labels file: {tmp_path / 'missing.csv'} (pass --labels CSV)."
+    code, _, err = cli("evaluate", "--columns", "pattern,sleeve")
+    assert code == 2 and err.strip() == "shirtsim: labels.csv has no column 'sleeve'; it has style, pattern, colour."
+
+
+def test_evaluate_json_on_the_demo_catalog(real_model_in_process, indexed, cli):
+    q = json.loads(cli("evaluate", "--columns", "pattern", "--mode", "pattern", "--json")[1])
     assert (q["k"], q["mode"], q["n"]) == (10, "pattern", 200)
     assert q["chance"] == {"pattern": 0.1386}
     assert q["precision"]["pattern"] == q["precision"]["mean"] > 0.7  # README: 0.753
 
 
-def test_make_demo_catalog_is_deterministic_and_matches_the_committed_labels(tmp_path):
+def test_make_demo_catalog_is_deterministic_and_matches_the_committed_labels(cli, tmp_path):
     for out_dir in ("a", "b"):
-        done = run("make-demo-catalog", str(tmp_path / out_dir), "--count", "4")
-        assert done.returncode == 0 and done.stdout.strip() == f"drew 4 shirts into {tmp_path / out_dir}"
+        code, out, _ = cli("make-demo-catalog", tmp_path / out_dir, "--count", "4")
+        assert code == 0 and out.strip() == f"drew 4 shirts into {tmp_path / out_dir}"
     for name in ("1001.jpg", "1004.jpg", "labels.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     committed = (DEMO / "labels.csv").read_text().splitlines()[:5]

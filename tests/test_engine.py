@@ -1,12 +1,16 @@
 """The engine shared by every app session: one model and one index build, however many ask at once."""
 
+import io
+import shutil
 import threading
 import time
 
 from helpers import FakeEmbedder
+from PIL import Image
 
 from shirtsim.descriptors import MODES
 from shirtsim.engine import Engine
+from shirtsim.thumbnails import PREVIEW
 
 
 def test_many_sessions_asking_at_once_load_the_model_once(small_catalog, tmp_path, weights):
@@ -48,3 +52,44 @@ def test_concurrent_first_queries_build_the_index_once(small_catalog, tmp_path, 
         t.join()
     assert len(fakes) == 1 and fakes[0].images == 6  # six images embedded once, not once per session
     assert len(results) == 8 and all(r == results[0] for r in results) and "1001" not in results[0]
+
+
+def test_pictures_come_from_the_cache_and_survive_a_deleted_file(small_catalog, tmp_path, weights):
+    engine = Engine(small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=FakeEmbedder)
+    engine.index(MODES["balanced"].kind)  # indexing makes the pictures
+    made = sorted(p.name for p in (tmp_path / "c" / "v1" / "thumbs").rglob("*.jpg"))
+    assert len(made) == 12  # six images, two sizes
+    (small_catalog / "1002.jpg").unlink()
+    tile = engine.picture("1002")
+    assert Image.open(io.BytesIO(tile)).size == (200, 250) and engine.stale == {}  # demo files are 200x250
+    assert engine.picture("1002", PREVIEW) == engine.thumbnails.get(engine._contents["1002"], PREVIEW)
+    assert not engine.file_present("1002") and engine.stale == {"1002": "its file is missing or unreadable"}
+
+
+def test_a_picture_missing_from_the_cache_is_made_on_first_use_or_is_none(small_catalog, tmp_path, weights):
+    engine = Engine(small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=FakeEmbedder)
+    engine.index(MODES["balanced"].kind)
+    shutil.rmtree(tmp_path / "c" / "v1" / "thumbs")
+    assert Image.open(io.BytesIO(engine.picture("1001"))).size == (200, 250)  # made again from the file
+    (small_catalog / "1003.jpg").write_bytes((small_catalog / "1004.jpg").read_bytes())  # replaced
+    (small_catalog / "1005.jpg").unlink()
+    assert engine.picture("1003") == engine.picture("1004") and engine.picture("1005") is None
+    assert engine.stale == {"1003": "its file changed", "1005": "its file is missing or unreadable"}
+    engine.index(MODES["balanced"].kind, rebuild=True)
+    assert engine.stale == {} and "1005" not in engine.index(MODES["balanced"].kind)
+
+
+def test_the_model_warms_up_in_the_background_once(small_catalog, tmp_path, weights):
+    loads = []
+
+    def slow_model(w):
+        loads.append(w)
+        time.sleep(0.3)
+        return FakeEmbedder()
+
+    engine = Engine(small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=slow_model)
+    for _ in range(5):
+        engine.warm_up_in_background(MODES["balanced"].kind)  # every rerun asks; one thread runs
+    got = engine.embedder  # an upload arriving meanwhile waits for that load instead of starting another
+    engine._warm_up.join(5)
+    assert len(loads) == 1 and got is engine.embedder and got.images == 1  # one warm-up image through the network

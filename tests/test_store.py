@@ -1,3 +1,6 @@
+import os
+import stat
+
 import numpy as np
 import pytest
 
@@ -70,3 +73,18 @@ def test_pack_blobs_follow_their_pack_and_go_with_it(tmp_path):
     assert store.read_pack_blob("cat", ["h2"], ".ivf") is None and store.problems == []
     store.write_pack("cat", ["h2"], np.ones((1, 3), np.float32))  # new contents: the old blob is dropped
     assert sorted(p.suffix for p in (tmp_path / "v1" / "fp" / "packs").iterdir()) == [".vec"]
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_cache_files_get_ordinary_permissions_from_the_umask(tmp_path, umask, mode):
+    """A cache built by one user must be readable by an app run by another (mkstemp alone gives 0600)."""
+    import shirtsim.store
+
+    old = os.umask(umask)
+    shirtsim.store._umask.cache_clear()
+    try:
+        write_matrix(tmp_path / "m.vec", np.ones((1, 3), np.float32))
+    finally:
+        os.umask(old)
+        shirtsim.store._umask.cache_clear()
+    assert stat.S_IMODE((tmp_path / "m.vec").stat().st_mode) == mode
