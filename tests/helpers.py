@@ -38,6 +38,31 @@ def png_bytes(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
     return buf.getvalue()
 
 
+# Shirt names that are markdown, HTML, links, a colour directive, an emoji code and maths.
+HOSTILE = [
+    "[sale](https:evil.example)",
+    "**bold**",
+    "![x](https:evil.example.png)",
+    ":red[alert] :smile:",
+    "$x^2$",
+    "<b>html<b> <img src=x onerror=alert(1)>",
+    "www.evil.example",
+]
+
+
+def make_hostile_catalog(cat: Path) -> Path:
+    """Demo shirts under :data:`HOSTILE` names, one more whose name is not valid UTF-8 (its id is
+    ``caf%E9``), and a ``labels.csv`` whose column names and values are markdown too."""
+    cat.mkdir(parents=True)
+    for n, name in enumerate(HOSTILE):
+        shutil.copy(DEMO / f"{1001 + n}.jpg", cat / f"{name}.jpg")
+    with open(os.fsencode(cat) + b"/caf\xe9.jpg", "wb") as f:
+        f.write((DEMO / "1020.jpg").read_bytes())
+    rows = "".join(f'"{name}",**loud**,[x](https:evil.example)\n' for name in HOSTILE)
+    (cat / "labels.csv").write_text("id,**Colour**,[col](https:evil.example)\n" + rows, encoding="utf-8")
+    return cat
+
+
 def need_browser() -> None:
     """Skip (locally) or fail (in CI) when Debian's chromium or playwright is missing."""
     missing = not os.path.exists(CHROMIUM) or shutil.which("streamlit") is None

@@ -4,11 +4,10 @@ The page runs in this process with the fake model (``fake_model``): these tests 
 page, not about VGG16, and take seconds. Expected results come from an engine with the same model.
 """
 
-import os
 import shutil
 
 import pytest
-from helpers import DEMO, ROOT, png_bytes
+from helpers import DEMO, HOSTILE, ROOT, make_hostile_catalog, png_bytes
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -139,29 +138,9 @@ def test_reindex_picks_up_a_new_file_and_new_labels(warm, small_catalog, monkeyp
     assert len(result_buttons(at, "res")) == 6  # every other shirt of the 7
 
 
-HOSTILE = [
-    "[sale](https:evil.example)",
-    "**bold**",
-    "![x](https:evil.example.png)",
-    ":red[alert] :smile:",
-    "$x^2$",
-    "<b>html<b> <img src=x onerror=alert(1)>",
-    "www.evil.example",
-]
-
-
 @pytest.fixture
 def hostile_catalog(tmp_path, fake_model, monkeypatch):
-    """Shirts whose file names, labels and label columns are markdown, HTML, links and maths,
-    plus one name that is not valid UTF-8."""
-    cat = tmp_path / "hostile"
-    cat.mkdir()
-    for n, name in enumerate(HOSTILE):
-        shutil.copy(DEMO / f"{1001 + n}.jpg", cat / f"{name}.jpg")
-    with open(os.fsencode(cat) + b"/caf\xe9.jpg", "wb") as f:
-        f.write((DEMO / "1020.jpg").read_bytes())
-    rows = "".join(f'"{name}",**loud**,[x](https:evil.example)\n' for name in HOSTILE)
-    (cat / "labels.csv").write_text("id,**Colour**,[col](https:evil.example)\n" + rows, encoding="utf-8")
+    cat = make_hostile_catalog(tmp_path / "hostile")
     monkeypatch.setenv("SHIRTSIM_CATALOG", str(cat))
     return cat
 

@@ -1,7 +1,16 @@
 """A real browser (Debian's chromium, driven by Playwright) against ``streamlit run app.py``."""
 
 import pytest
-from helpers import ARTIFACTS, DEMO, READY, launch_chromium, need_browser, start_streamlit
+from helpers import (
+    ARTIFACTS,
+    DEMO,
+    HOSTILE,
+    READY,
+    launch_chromium,
+    make_hostile_catalog,
+    need_browser,
+    start_streamlit,
+)
 
 from shirtsim.engine import get_mode
 
@@ -60,3 +69,66 @@ def test_click_a_shirt_then_upload_a_photo(page, demo_engine):
     labels = result_labels(page)
     assert len(labels) == 10 and labels[0] == "1150 · 1.000"
     page.screenshot(path=str(ARTIFACTS / "browser-upload.png"), full_page=False)
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory, session_cache):
+    need_browser()
+    cat = make_hostile_catalog(tmp_path_factory.mktemp("hostile") / "shop")
+    proc, url = start_streamlit(session_cache, SHIRTSIM_CATALOG=str(cat))
+    yield url
+    proc.terminate()
+    log = proc.communicate(timeout=30)[0].decode()
+    assert "Traceback" not in log, log[-3000:]
+
+
+def dom_made_from_outside_text(page) -> dict:
+    """Links, images and bold/colour elements that text from outside could have produced."""
+    return page.evaluate(
+        """() => ({
+            links: [...document.querySelectorAll('a')].map(a => a.getAttribute('href'))
+                .filter(h => h && !h.startsWith('#')),
+            images: [...document.querySelectorAll('img')].map(i => new URL(i.getAttribute('src'), location.href))
+                .filter(u => u.origin !== location.origin || !u.pathname.startsWith('/media/'))
+                .map(u => u.href),
+            bold: [...document.querySelectorAll('strong, b')].map(e => e.textContent),
+            coloured: [...document.querySelectorAll('[class*="colored"], span[style*="color"]')].map(e => e.textContent)
+                .filter(t => t.includes('alert')),
+            maths: document.querySelectorAll('.katex').length,
+        })"""
+    )
+
+
+def test_hostile_names_and_labels_render_as_plain_text_in_the_browser(hostile_server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.set_default_timeout(120_000)
+        page.goto(hostile_server)
+        page.wait_for_selector(READY)
+        page.get_by_role("button", name="**bold**", exact=True).wait_for()
+        text = page.inner_text("body")
+        for name in [*HOSTILE, "caf%E9", "**Colour**", "[col](https:evil.example)"]:
+            assert name in text, text
+        assert dom_made_from_outside_text(page) == {"links": [], "images": [], "bold": [], "coloured": [], "maths": 0}
+        page.get_by_role("button", name="[sale](https:evil.example)", exact=True).click()
+        page.get_by_text("Most similar to [sale](https:evil.example)").wait_for()
+        page.wait_for_selector(READY)
+        assert "**Colour**: **loud**" in page.inner_text("body")
+        assert dom_made_from_outside_text(page) == {"links": [], "images": [], "bold": [], "coloured": [], "maths": 0}
+        page.locator("input[type=file]").set_input_files(
+            files=[{"name": "**x** [y](https:evil.example).jpg", "mimeType": "image/jpeg", "buffer": b"not a jpeg"}]
+        )
+        page.get_by_text("**x** [y](https:evil.example).jpg: this is a text file").wait_for()
+        page.wait_for_selector(READY)
+        assert dom_made_from_outside_text(page) == {"links": [], "images": [], "bold": [], "coloured": [], "maths": 0}
+        page.goto(hostile_server + "/?shirt=caf%25E9")
+        page.get_by_text("Most similar to caf%E9").wait_for()
+        page.wait_for_selector(READY)
+        sizes = page.evaluate("() => [...document.querySelectorAll('img')].map(i => [i.naturalWidth, i.naturalHeight])")
+        page.screenshot(path=str(ARTIFACTS / "browser-hostile.png"), full_page=False)
+        browser.close()
+    # every picture is a cached thumbnail: the selection at most 512 px, tiles at most 256 px
+    assert max(max(s) for s in sizes) <= 512 and sorted(max(s) for s in sizes)[:-1] == [250] * (len(sizes) - 1)
