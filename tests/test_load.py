@@ -1,5 +1,7 @@
 """Many users at once: 20 browser sessions (Debian's chromium via Playwright) against one
-``streamlit run app.py``, each clicking shirts and uploading a photo at the same time.
+``streamlit run app.py``, each clicking shirts and uploading a photo at the same time; once on the
+demo catalog and once on 200 real photos of 1800x2400 px (``benchmarks.catalogs``), the size a
+store's photos have.
 
 Every session must see exactly the library's results; the model must load once; the server's
 memory must stay bounded and its log free of errors. Prints the figures the README quotes:
@@ -16,9 +18,9 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from helpers import DEMO, READY, launch_chromium, need_browser, start_streamlit
+from helpers import DEMO, READY, REAL_SHIRTS, launch_chromium, need_browser, start_streamlit
 
-from shirtsim.engine import get_mode
+from shirtsim.engine import Engine, get_mode
 from shirtsim.settings import LOAD_SESSIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -39,11 +41,35 @@ def rss_bytes(pid: int) -> int:
         return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1)) * 1024
 
 
-@pytest.fixture
-def server(demo_engine, session_cache):
+@pytest.fixture(scope="module")
+def large_catalog(tmp_path_factory):
+    if not REAL_SHIRTS.is_dir():
+        pytest.skip(f"the large catalog is made from real photos, absent here: {REAL_SHIRTS}")
+    from benchmarks.catalogs import make_large_catalog
+
+    dest = tmp_path_factory.mktemp("large-catalog")
+    make_large_catalog(REAL_SHIRTS, dest)
+    return dest
+
+
+@pytest.fixture(params=["demo", "large"])
+def catalog(request, demo_engine, weights, embedder, session_cache):
+    """The catalog under load: its name, folder, an engine on it sharing the session's model and
+    cache (the expected results), and the server's environment."""
     need_browser()
-    demo_engine.index(get_mode("balanced").kind)  # warm cache: what a demo machine has
-    proc, url = start_streamlit(session_cache)
+    if request.param == "demo":
+        return SimpleNamespace(name="demo", dir=DEMO, engine=demo_engine, env={})
+    folder = request.getfixturevalue("large_catalog")
+    engine = Engine(
+        folder, weights=weights, cache_dir=session_cache, get_embedder=lambda w: embedder, index_backend="memory"
+    )
+    return SimpleNamespace(name="large", dir=folder, engine=engine, env={"SHIRTSIM_CATALOG": str(folder)})
+
+
+@pytest.fixture
+def server(catalog, session_cache):
+    catalog.engine.index(get_mode("balanced").kind)  # warm cache: what a demo machine has
+    proc, url = start_streamlit(session_cache, **catalog.env)
     peak = [0]
     stop_watching = threading.Event()
 
@@ -69,7 +95,7 @@ def server(demo_engine, session_cache):
     stop()
 
 
-async def one_session(browser, url, n, expected_click, expected_upload, latencies, errors):
+async def one_session(browser, url, folder, n, expected_click, expected_upload, latencies, errors):
     rng = random.Random(n)
     context = await browser.new_context(viewport={"width": 1400, "height": 1800})
     page = await context.new_page()
@@ -87,7 +113,7 @@ async def one_session(browser, url, n, expected_click, expected_upload, latencie
                 errors.append(f"session {n}: wrong results for {shirt}")
         photo = sorted(expected_upload)[n % len(expected_upload)]
         t0 = time.perf_counter()
-        await page.locator("input[type=file]").set_input_files(str(DEMO / photo))
+        await page.locator("input[type=file]").set_input_files(str(folder / photo))
         await page.get_by_text("Most similar to your photo").wait_for()
         await page.wait_for_selector(READY)
         latencies.append(time.perf_counter() - t0)
@@ -107,7 +133,7 @@ async def labels(page) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-async def run_sessions(url, expected_click, expected_upload):
+async def run_sessions(url, folder, expected_click, expected_upload):
     from playwright.async_api import async_playwright
 
     latencies, errors = [], []
@@ -116,7 +142,7 @@ async def run_sessions(url, expected_click, expected_upload):
         try:
             await asyncio.gather(
                 *(
-                    one_session(browser, url, n, expected_click, expected_upload, latencies, errors)
+                    one_session(browser, url, folder, n, expected_click, expected_upload, latencies, errors)
                     for n in range(SESSIONS)
                 )
             )
@@ -125,18 +151,18 @@ async def run_sessions(url, expected_click, expected_upload):
     return latencies, errors
 
 
-def test_twenty_concurrent_sessions_click_and_upload(server, demo_engine):
+def test_twenty_concurrent_sessions_click_and_upload(server, catalog):
     url, peak, stop = server.url, server.peak, server.stop
-    mode = get_mode("balanced")
-    first_page = [f"{n}" for n in range(1001, 1021)]  # the browse grid's first page
-    expected_click = {s: page_order(demo_engine.similar_to_id(s, mode, 10)) for s in first_page}
-    photos = [f"{n}.jpg" for n in range(1150, 1155)]
+    engine, mode = catalog.engine, get_mode("balanced")
+    ids = engine.index(mode.kind).ids  # in the browse grid's order
+    expected_click = {s: page_order(engine.similar_to_id(s, mode, 10)) for s in ids[:20]}  # its first page
+    photos = [f"{i}.jpg" for i in ids[149:154]]  # past the first page (the demo's 1150-1154)
     expected_upload = {
-        p: page_order(demo_engine.similar_to_image_bytes((DEMO / p).read_bytes(), p, mode, 10)) for p in photos
+        p: page_order(engine.similar_to_image_bytes((catalog.dir / p).read_bytes(), p, mode, 10)) for p in photos
     }
 
     t0 = time.perf_counter()
-    latencies, errors = asyncio.run(run_sessions(url, expected_click, expected_upload))
+    latencies, errors = asyncio.run(run_sessions(url, catalog.dir, expected_click, expected_upload))
     wall = time.perf_counter() - t0
     with open(f"/proc/{server.pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -145,7 +171,7 @@ def test_twenty_concurrent_sessions_click_and_upload(server, demo_engine):
     ms = sorted(x * 1000 for x in latencies)
     p99 = ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))] if ms else float("nan")
     print(
-        f"\nload test: {SESSIONS} concurrent sessions, {len(latencies)} requests "
+        f"\nload test ({catalog.name} catalog): {SESSIONS} concurrent sessions, {len(latencies)} requests "
         f"({SESSIONS * CLICKS_PER_SESSION} clicks, {SESSIONS} uploads) in {wall:.0f} s; "
         f"click/upload-to-results p50 {statistics.median(ms) if ms else float('nan'):.0f} ms, "
         f"p99 {p99:.0f} ms; server peak RSS {peak[0] / 1024**2:.0f} MB, server CPU {server_cpu:.0f} s"
