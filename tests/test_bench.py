@@ -2,12 +2,14 @@
 
 import json
 
+import pytest
 from test_cli import run
 
 from shirtsim.bench import SEED_DIM, seed_nxn_limit
 from shirtsim.descriptors import STYLE_KIND
 
 
+@pytest.mark.slow
 def test_bench_json_has_every_figure_the_readme_quotes():
     out = run("bench", "--images", "4", "--sizes", "1000,2000", "--cold-start-items", "3000", "--json")
     assert out.returncode == 0, out.stderr

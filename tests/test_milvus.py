@@ -15,6 +15,7 @@ from shirtsim.engine import Engine
 from shirtsim.errors import ShirtsimError
 from shirtsim.index import fingerprint
 from shirtsim.store import VectorStore, content_hash
+from shirtsim.text import markdown_literal as plain
 
 pytest.importorskip("pymilvus", reason="pip install -r requirements.txt (pymilvus, milvus-lite)")
 milvus = pytest.importorskip("shirtsim.milvus")
@@ -24,6 +25,7 @@ def lite(tmp_path) -> str:
     return f"milvus:{tmp_path / 'shirts.db'}"
 
 
+@pytest.mark.slow
 def test_demo_top_10_ids_and_scores_match_the_memory_backend(demo_engine, embedder, session_cache, tmp_path):
     engine = Engine(
         DEMO,
@@ -147,19 +149,20 @@ def test_unreachable_server_cli_exits_2_with_one_line_quickly():
     assert out.stderr.count("\n") == 1 and time.time() - t0 < 60
 
 
-def test_app_works_unchanged_on_milvus_and_says_so(demo_engine, tmp_path, monkeypatch):
+def test_app_works_unchanged_on_milvus_and_says_so(fake_model, fake_demo_engine, tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    demo_engine.index(STYLE_KIND)  # warm embedding cache: the app only syncs and searches
+    fake_demo_engine.index(STYLE_KIND)  # warm embedding cache: the app only syncs and searches
     monkeypatch.setenv("SHIRTSIM_INDEX", lite(tmp_path))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
     assert not at.exception and not at.error
     assert any(
-        c.value.startswith("Milvus shirtsim_") and c.value.endswith("200 upserted, 0 deleted, 0 unchanged")
+        c.value.startswith(plain("Milvus shirtsim_"))
+        and c.value.endswith(plain("200 upserted, 0 deleted, 0 unchanged"))
         for c in at.sidebar.caption
     )
     at.button(key="pick-1009").click().run()
-    expected = demo_engine.similar_to_id("1009", MODES["balanced"], 10)
+    expected = fake_demo_engine.similar_to_id("1009", MODES["balanced"], 10)
     labels = sorted(
         (b.label for b in at.button if (b.key or "").startswith("res-")),
         key=lambda label: -float(label.split(" · ")[1]),
@@ -177,8 +180,10 @@ def test_app_with_an_unreachable_milvus_shows_one_error(monkeypatch):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
     assert not at.exception
     assert [e.value for e in at.error] == [
-        f"Cannot reach Milvus at http://127.0.0.1:{port}: Fail connecting to server on 127.0.0.1:{port}, "
-        "illegal connection params or server unavailable"
+        plain(
+            f"Cannot reach Milvus at http://127.0.0.1:{port}: Fail connecting to server on 127.0.0.1:{port}, "
+            "illegal connection params or server unavailable"
+        )
     ]
 
 

@@ -2,8 +2,8 @@
 
 import subprocess
 import sys
-
 import tomllib
+
 from helpers import ROOT
 
 

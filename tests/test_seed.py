@@ -1,6 +1,7 @@
 """Mode ``seed`` is the notebook's method: same images, same weights, same top-10 ids."""
 
 import numpy as np
+import pytest
 from helpers import DEMO
 
 from shirtsim.catalog import discover
@@ -26,6 +27,7 @@ def notebook_top10(paths, model):
     return {i: list(np.argsort(-sim[i])[1:11]) for i in range(len(paths))}
 
 
+@pytest.mark.slow
 def test_seed_mode_returns_the_notebooks_top10(tmp_path, weights, embedder):
     import shutil
 

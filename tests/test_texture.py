@@ -24,6 +24,7 @@ def test_shipped_basis_is_an_orthonormal_pca_basis_for_the_packaged_weights(weig
     np.testing.assert_array_equal(basis_for(embedder).components, basis.components)
 
 
+@pytest.mark.slow
 def test_other_weights_get_a_basis_fitted_on_the_demo_catalog_and_their_own_cache(tmp_path, weights, embedder):
     # The packaged network saved as a weights file: the same channels, but not the weights the
     # shipped basis was fitted with, so shirtsim must fit one (on the demo catalog) itself.
@@ -58,6 +59,7 @@ def test_fit_texture_basis_command_is_deterministic(tmp_path):
     assert_orthonormal(load_basis(tmp_path / "basis1.npy").components)
 
 
+@pytest.mark.slow
 def test_fit_texture_basis_refuses_bad_requests_in_one_line(tmp_path, embedder):
     path = tmp_path / "my.weights.h5"
     embedder.vgg.save_weights(str(path))
@@ -67,7 +69,9 @@ def test_fit_texture_basis_refuses_bad_requests_in_one_line(tmp_path, embedder):
         done.stderr
         == "shirtsim: The shipped basis is for the packaged weights, not file my.weights.h5: pass --out FILE.\n"
     )
-    assert run("fit-texture-basis", "--every", "0").stderr == "shirtsim: --every must be at least 1.\n"
+    assert run("fit-texture-basis", "--every", "0").stderr == (
+        "shirtsim: fit-texture-basis: argument --every: 0 is out of range: use 1 to 1,000,000 (see --help)\n"
+    )
     few = run("fit-texture-basis", "--every", "300", "--out", str(tmp_path / "b.npy"))
     assert (few.returncode, few.stderr) == (2, f"shirtsim: {DEMO}: too few images to fit a basis (1).\n")
     assert not (tmp_path / "b.npy").exists()
