@@ -48,7 +48,7 @@ LAB_RANGES = ((0.0, 100.0), (-80.0, 80.0), (-80.0, 80.0))
 HSV_BINS = (12, 4, 4)  # hue, saturation, value (PIL's 0..255 scale)
 COLOUR_DIM = int(np.prod(LAB_BINS)) + int(np.prod(HSV_BINS))
 COLOUR_PIXELS = (48, 48)  # the crop is resized to this before the histogram: same work for any photo
-STYLE_VERSION = "style4"  # part of the cache fingerprint: change it whenever the recipe above changes
+STYLE_VERSION = "style5"  # part of the cache fingerprint: change it whenever the recipe above (or decoding) changes
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class Kind:
     bfloat16: bool = False
 
 
-SEED_KIND = Kind("seed", ("block5_pool",), 7 * 7 * 512, "seed1")
+SEED_KIND = Kind("seed", ("block5_pool",), 7 * 7 * 512, "seed2")  # seed2: photos of 2048+ px decode reduced
 _LAB_END = TEXTURE_DIM + int(np.prod(LAB_BINS))
 STYLE_KIND = Kind(
     "style",

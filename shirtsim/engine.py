@@ -227,7 +227,7 @@ class Engine:
             return None
         try:
             data = read_limited(item.path)
-            img = decode_image(data, shirt_id)
+            img = decode_image(data, shirt_id, at_least=(PREVIEW, PREVIEW))  # pictures need no more
         except BadImageError:
             self.stale[shirt_id] = "its file is missing or unreadable"
             return None

@@ -23,11 +23,11 @@ def test_only_the_style_kind_may_use_bfloat16_and_its_cache_says_so(weights, mon
     assert uses_bfloat16(STYLE_KIND) == bf16_supported()
     basis = basis_id(weights)
     assert basis.startswith("tb") and len(basis) == 10  # the shipped basis, named by its digest
-    assert fingerprint(weights, STYLE_KIND).endswith(f"-style4-{basis}-bf16") == bf16_supported()
+    assert fingerprint(weights, STYLE_KIND).endswith(f"-style5-{basis}-bf16") == bf16_supported()
     bf16_supported.cache_clear()
     monkeypatch.setenv("SHIRTSIM_FLOAT32", "1")
     try:
-        assert not uses_bfloat16(STYLE_KIND) and fingerprint(weights, STYLE_KIND).endswith(f"-style4-{basis}")
+        assert not uses_bfloat16(STYLE_KIND) and fingerprint(weights, STYLE_KIND).endswith(f"-style5-{basis}")
     finally:
         monkeypatch.delenv("SHIRTSIM_FLOAT32")
         bf16_supported.cache_clear()
