@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import script_runner
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from shirtsim import settings
@@ -41,6 +42,17 @@ FILTER_COLUMNS = 4  # label columns offered as filters above the browse grid
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp"]
 MODE_LABELS = {"balanced": "overall", "pattern": "pattern", "colour": "colour", "seed": "seed (notebook)"}
 log = logging.getLogger("shirtsim.app")
+
+
+def keep_the_model_loaded() -> None:
+    """Stands in for Streamlit's after-run clean-up of "problem modules", which calls
+    ``keras.backend.clear_session()`` after every run (for apps that build a model per run): a full
+    garbage collection and TensorFlow's kernel cache dropped each time, ~0.5 s per click and a slower
+    next upload (benchmarks/latency.py). This app loads one model per server and keeps it."""
+
+
+# Streamlit's private hook; tests/test_app.py fails if a Streamlit upgrade moves it.
+script_runner._clean_problem_modules = keep_the_model_loaded
 if not logging.getLogger("shirtsim").handlers:  # the library's info lines (model loads) go to the server log
     _handler = logging.StreamHandler()
     _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

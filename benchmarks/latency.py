@@ -28,20 +28,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from catalogs import make_large_catalog  # run as a script, so benchmarks/ is on sys.path
+from chromium import launch_chromium
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "assets" / "demo-catalog"
 REAL_SHIRTS = ROOT.parent / "shared" / "data" / "real-shirts-dev"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 RESULTS = 10  # the page's default number of results
 GRID = 20  # shirts on a page of the browse grid (app.PAGE_SIZE)
 STEP_MS = 120_000  # the longest any one page load, click or upload may take
@@ -274,7 +266,7 @@ def main():
             log(f"large catalog {skipped['large']}")
         results = {}
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
+            browser = launch_chromium(p, timeout=60_000)
             try:
                 for name, catalog in catalogs.items():
                     try:

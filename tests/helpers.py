@@ -16,20 +16,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.chromium import CHROMIUM, launch_chromium  # noqa: F401 (the tests' launcher too)
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "assets" / "demo-catalog"
 REAL_SHIRTS = ROOT.parent / "shared" / "data" / "real-shirts-dev"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def png_bytes(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -74,11 +67,6 @@ def need_browser() -> None:
         if os.environ.get("CI"):
             pytest.fail("CI must run the browser test: install chromium (apt) and playwright (pip)")
         pytest.skip("needs Debian's chromium at /usr/bin/chromium and the playwright package")
-
-
-def launch_chromium(playwright):
-    """Debian's chromium through Playwright's sync or async API (the caller awaits the latter)."""
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
 def free_port() -> int:

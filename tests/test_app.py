@@ -208,3 +208,16 @@ def test_files_deleted_while_the_app_runs_show_their_picture_or_a_placeholder(tm
     assert not at.warning and "23 images" in [m.value for m in at.sidebar.markdown]
     assert [b.key for b in at.main.button] == ["pick-1022", "pick-1023", "pick-1025"]  # page 2 of 23
     assert [e.value for e in at.error] == [plain("No shirt with id '1003' in this catalog.")]
+
+
+def test_streamlit_no_longer_resets_keras_after_every_run(warm):
+    """Streamlit's after-run hook would clear the Keras session (a full garbage collection and
+    TensorFlow's kernel cache) after every click; app.py replaces it. If a Streamlit upgrade moves
+    the hook, this fails rather than the page silently slowing down again."""
+    import inspect
+
+    from streamlit.runtime.scriptrunner import script_runner
+
+    app()
+    assert script_runner._clean_problem_modules.__name__ == "keep_the_model_loaded"
+    assert "_log_if_error(_clean_problem_modules)" in inspect.getsource(script_runner.ScriptRunner._run_script)
