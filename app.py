@@ -78,14 +78,14 @@ def main() -> None:
         st.error(plain(e))
         st.stop()
     mode, k, reindex = sidebar()
+    # Load the model in the background from the first page on, so the first upload does not wait for it.
+    engine.warm_up_in_background(mode.kind)
     index, report = load_index(engine, mode, rebuild=reindex)
     sidebar_status(engine, report)
     if len(index) == 0:
         st.warning(plain(f"The catalog {engine.catalog.root} has no readable images. Add some and press Re-index."))
         return
     shop(engine, index, mode, k)
-    # The grid is on its way to the browser: load the model meanwhile, so the first upload is quick.
-    engine.warm_up_in_background(mode.kind)
 
 
 def sidebar() -> tuple[Mode, int, bool]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -26,6 +28,7 @@ from .thumbnails import PREVIEW, TILE, ThumbnailStore, make_thumbnail
 from .weights import Weights, resolve_weights
 
 MAX_K = 100  # the most results one query returns (the CLI refuses more)
+WARM_UP_NICENESS = 10  # the background model load yields the CPU to the page's own work
 PICTURES_IN_MEMORY = 4096  # thumbnails kept in this process (~15 KB each): the pages people look at
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,9 @@ class Engine:
         self._warm_up.start()
 
     def _warm(self, kind: Kind) -> None:
+        with contextlib.suppress(AttributeError, OSError):  # Linux: lowers this thread (and TF's pools) only
+            # The page is being drawn and clicked meanwhile: on two cores, its work comes first.
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WARM_UP_NICENESS)
         try:
             embed(self.embedder, kind, np.zeros((1, 224, 224, 3), np.uint8))  # loads, traces, fits the basis
         except Exception as e:  # noqa: BLE001 (an upload will meet the same problem and report it)

@@ -219,3 +219,31 @@ def test_make_demo_catalog_is_deterministic_and_matches_the_committed_labels(cli
     committed = (DEMO / "labels.csv").read_text().splitlines()[:5]
     assert (tmp_path / "a" / "labels.csv").read_text().splitlines() == committed
     assert Image.open(tmp_path / "a" / "1001.jpg").size == (200, 250)
+
+
+@pytest.mark.parametrize(
+    "code, advice",
+    [
+        (errno.EROFS, "the file system is read-only. Point SHIRTSIM_CACHE_DIR at a writable folder"),
+        (errno.EACCES, "permission denied. Check the owner and permissions, or point SHIRTSIM_CACHE_DIR elsewhere"),
+        (
+            errno.EDQUOT,
+            "the disk quota is used up. Free some space and run it again (the cache holds no half-written file)",
+        ),
+    ],
+)
+def test_a_cache_that_cannot_be_written_is_one_line_that_says_what_to_do(
+    fake_model, cli, small_catalog, tmp_path, monkeypatch, code, advice
+):
+    import shirtsim.store
+
+    monkeypatch.setenv("SHIRTSIM_CACHE_DIR", str(tmp_path / "cache"))
+
+    def refuse(src, dst):  # as root, chmod cannot make a folder unwritable: refuse the rename instead
+        raise OSError(code, os.strerror(code), dst)
+
+    monkeypatch.setattr(shirtsim.store.os, "replace", refuse)
+    status, out, err = cli("index", "--catalog", small_catalog)
+    assert status == 2 and out == "" and err.splitlines()[-1].endswith(f": {advice}.")
+    assert err.splitlines()[-1].startswith(f"shirtsim: {tmp_path / 'cache'}/v1/")
+    assert not list((tmp_path / "cache").rglob(".tmp-*"))  # nothing half-written left behind
