@@ -29,6 +29,9 @@ from .weights import Weights, resolve_weights
 
 MAX_K = 100  # the most results one query returns (the CLI refuses more)
 WARM_UP_NICENESS = 10  # the background model load yields the CPU to the page's own work
+# Photos from outside decoded and embedded at once: the CPU has two cores, and each decode may take
+# up to ~160 MB (shirtsim.images), so the server's memory stays bounded however many upload together.
+UPLOADS_AT_ONCE = 2
 PICTURES_IN_MEMORY = 4096  # thumbnails kept in this process (~15 KB each): the pages people look at
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,7 @@ class Engine:
         self._lock = threading.Lock()  # index builds
         self._model_lock = threading.Lock()  # not the same lock: building an index may load the model
         self._warm_up: threading.Thread | None = None
+        self._upload_slots = threading.BoundedSemaphore(UPLOADS_AT_ONCE)
         self.thumbnails = ThumbnailStore(self.cache_dir)
         self._pictures: OrderedDict[tuple[str, int], bytes | None] = OrderedDict()
         self._pictures_lock = threading.Lock()
@@ -196,8 +200,9 @@ class Engine:
     def read_upload(self, data: bytes, name: str, kind: Kind) -> Upload:
         """Decode and embed a photo from outside (never stored), with a preview to show it.
         The app keeps the result per upload, so a rerun (another mode, another k) does not embed again."""
-        img = decode_image(data, name)
-        return Upload(embed_images(self.embedder, kind, [img])[0], make_thumbnail(img, PREVIEW))
+        with self._upload_slots:  # twenty sessions uploading at once decode two photos at a time, not twenty
+            img = decode_image(data, name)
+            return Upload(embed_images(self.embedder, kind, [img])[0], make_thumbnail(img, PREVIEW))
 
     def similar_to_vector(
         self, raw: np.ndarray, mode: Mode, k: int = 10, filters: dict[str, list[str]] | None = None

@@ -82,6 +82,9 @@ def hostile_server(tmp_path_factory, session_cache):
     assert "Traceback" not in log, log[-3000:]
 
 
+IMAGES_PAINTED = "n => document.images.length >= n && [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+
+
 def dom_made_from_outside_text(page) -> dict:
     """Links, images and bold/colour elements that text from outside could have produced."""
     return page.evaluate(
@@ -108,7 +111,9 @@ def test_hostile_names_and_labels_render_as_plain_text_in_the_browser(hostile_se
         page.set_default_timeout(120_000)
         page.goto(hostile_server)
         page.wait_for_selector(READY)
-        page.get_by_role("button", name="**bold**", exact=True).wait_for()
+        # Streamlit loads some widgets' code on first use: wait for the last of them, not just the run
+        page.get_by_text("[col](https:evil.example)", exact=True).wait_for()
+        page.wait_for_function(IMAGES_PAINTED, arg=8)
         text = page.inner_text("body")
         for name in [*HOSTILE, "caf%E9", "**Colour**", "[col](https:evil.example)"]:
             assert name in text, text
@@ -127,6 +132,7 @@ def test_hostile_names_and_labels_render_as_plain_text_in_the_browser(hostile_se
         page.goto(hostile_server + "/?shirt=caf%25E9")
         page.get_by_text("Most similar to caf%E9").wait_for()
         page.wait_for_selector(READY)
+        page.wait_for_function(IMAGES_PAINTED, arg=1 + 7 + 8)  # the selection, its 7 results, the grid
         sizes = page.evaluate("() => [...document.querySelectorAll('img')].map(i => [i.naturalWidth, i.naturalHeight])")
         page.screenshot(path=str(ARTIFACTS / "browser-hostile.png"), full_page=False)
         browser.close()

@@ -93,3 +93,29 @@ def test_the_model_warms_up_in_the_background_once(small_catalog, tmp_path, weig
     got = engine.embedder  # an upload arriving meanwhile waits for that load instead of starting another
     engine._warm_up.join(5)
     assert len(loads) == 1 and got is engine.embedder and got.images == 1  # one warm-up image through the network
+
+
+def test_at_most_two_uploads_are_decoded_and_embedded_at_once(small_catalog, tmp_path, weights):
+    active, most = [0], [0]
+    lock = threading.Lock()
+
+    class SlowFake(FakeEmbedder):
+        def forward(self, batch, layers, bfloat16=False):
+            with lock:
+                active[0] += 1
+                most[0] = max(most[0], active[0])
+            time.sleep(0.1)
+            with lock:
+                active[0] -= 1
+            return super().forward(batch, layers, bfloat16)
+
+    engine = Engine(small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=lambda w: SlowFake())
+    photo = (small_catalog / "1001.jpg").read_bytes()
+    threads = [
+        threading.Thread(target=engine.read_upload, args=(photo, "p.jpg", MODES["balanced"].kind)) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 2

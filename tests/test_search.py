@@ -71,3 +71,15 @@ def test_unknown_mode_kind_is_refused():
     index = seed_index([[1, 0]])
     with pytest.raises(ValueError, match="needs style descriptors"):
         index.search(np.array([1.0, 0.0]), MODES["balanced"])
+
+
+def test_the_in_memory_and_the_milvus_index_share_one_interface():
+    from shirtsim.milvus import MilvusIndex
+    from shirtsim.search import VectorIndex
+
+    memory = SearchIndex.build(SEED_KIND, ["a", "b"], np.eye(2, 4, dtype=np.float32))
+    milvus = MilvusIndex(None, "shirtsim_x", SEED_KIND, ["a", "b"], np.zeros(4, np.float32))
+    assert isinstance(memory, VectorIndex) and isinstance(milvus, VectorIndex)
+    assert not isinstance(object(), VectorIndex)
+    # seed vectors are not centred: an outside vector is prepared the same way by both
+    np.testing.assert_array_equal(memory.prepare(np.ones(4)), milvus.prepare(np.ones(4)))
