@@ -1,5 +1,7 @@
 """A real browser (Debian's chromium, driven by Playwright) against ``streamlit run app.py``."""
 
+from contextlib import contextmanager
+
 import pytest
 from helpers import (
     ARTIFACTS,
@@ -21,25 +23,37 @@ pytestmark = pytest.mark.browser
 def server(demo_engine, session_cache):
     need_browser()
     demo_engine.index(get_mode("balanced").kind)  # warm cache: the server starts in seconds
-    proc, url = start_streamlit(session_cache)
+    yield from serve(session_cache)
+
+
+def serve(cache_dir, **env):
+    """``streamlit run app.py`` for a module's tests; afterwards its log must hold no traceback."""
+    proc, url = start_streamlit(cache_dir, **env)
     yield url
     proc.terminate()
     log = proc.communicate(timeout=30)[0].decode()
     assert "Traceback" not in log, log[-3000:]
 
 
-@pytest.fixture
-def page(server):
+@contextmanager
+def open_page(url):
+    """Chromium at ``url``, once the app has run."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         page.set_default_timeout(120_000)
-        page.goto(server)
+        page.goto(url)
         page.wait_for_selector(READY)
         yield page
         browser.close()
+
+
+@pytest.fixture
+def page(server):
+    with open_page(server) as page:
+        yield page
 
 
 def result_labels(page) -> list[str]:
@@ -75,11 +89,7 @@ def test_click_a_shirt_then_upload_a_photo(page, demo_engine):
 def hostile_server(tmp_path_factory, session_cache):
     need_browser()
     cat = make_hostile_catalog(tmp_path_factory.mktemp("hostile") / "shop")
-    proc, url = start_streamlit(session_cache, SHIRTSIM_CATALOG=str(cat))
-    yield url
-    proc.terminate()
-    log = proc.communicate(timeout=30)[0].decode()
-    assert "Traceback" not in log, log[-3000:]
+    yield from serve(session_cache, SHIRTSIM_CATALOG=str(cat))
 
 
 IMAGES_PAINTED = "n => document.images.length >= n && [...document.images].every(i => i.complete && i.naturalWidth > 0)"
@@ -103,14 +113,7 @@ def dom_made_from_outside_text(page) -> dict:
 
 
 def test_hostile_names_and_labels_render_as_plain_text_in_the_browser(hostile_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_page(viewport={"width": 1400, "height": 1800})
-        page.set_default_timeout(120_000)
-        page.goto(hostile_server)
-        page.wait_for_selector(READY)
+    with open_page(hostile_server) as page:
         # Streamlit loads some widgets' code on first use: wait for the last of them, not just the run
         page.get_by_text("[col](https:evil.example)", exact=True).wait_for()
         page.wait_for_function(IMAGES_PAINTED, arg=8)
@@ -135,6 +138,5 @@ def test_hostile_names_and_labels_render_as_plain_text_in_the_browser(hostile_se
         page.wait_for_function(IMAGES_PAINTED, arg=1 + 7 + 8)  # the selection, its 7 results, the grid
         sizes = page.evaluate("() => [...document.querySelectorAll('img')].map(i => [i.naturalWidth, i.naturalHeight])")
         page.screenshot(path=str(ARTIFACTS / "browser-hostile.png"), full_page=False)
-        browser.close()
     # every picture is a cached thumbnail: the selection at most 512 px, tiles at most 256 px
     assert max(max(s) for s in sizes) <= 512 and sorted(max(s) for s in sizes)[:-1] == [250] * (len(sizes) - 1)
