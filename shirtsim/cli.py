@@ -301,6 +301,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise ShirtsimError(f"No labels file: {labels_path} (pass --labels CSV).")
     index = engine.index(mode.kind, progress=ProgressBar())
     labels = load_labels(labels_path, set(index.ids))
+    for problem in labels.problems:  # the rest of the file is still used: say what was left out
+        print(f"note: {problem}", file=sys.stderr)
     columns = args.columns.split(",") if args.columns else [c for c in labels.columns if c not in ("id", "name")]
     unknown = [c for c in columns if c not in labels.columns]
     if unknown:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import DEMO, ROOT
+from helpers import DEMO, HOSTILE, ROOT, make_hostile_catalog
 from PIL import Image
 
 from shirtsim.cli import main
@@ -247,3 +247,33 @@ def test_a_cache_that_cannot_be_written_is_one_line_that_says_what_to_do(
     assert status == 2 and out == "" and err.splitlines()[-1].endswith(f": {advice}.")
     assert err.splitlines()[-1].startswith(f"shirtsim: {tmp_path / 'cache'}/v1/")
     assert not list((tmp_path / "cache").rglob(".tmp-*"))  # nothing half-written left behind
+
+
+def test_json_output_never_holds_nan_or_infinity():
+    from shirtsim.cli import to_json
+
+    assert (
+        to_json({"a": [1.5, float("nan")], "b": float("-inf"), "c": "x"}) == '{"a": [1.5, null], "b": null, "c": "x"}'
+    )
+
+
+def test_printable_ids_work_in_the_cli_and_its_json(fake_model, cli, tmp_path):
+    cat = make_hostile_catalog(tmp_path / "hostile")
+    code, out, _ = cli("similar", "caf%E9", "--catalog", cat, "--json", "-k", "3")
+    got = json.loads(out)
+    assert code == 0 and len(got) == 3 and "caf%E9" not in [r["id"] for r in got]
+    assert {r["id"] for r in got} <= set(HOSTILE)
+    code, out, _ = cli("similar", "**bold**", "--catalog", cat, "-k", "7", "--json")
+    assert code == 0 and "caf%E9" in [r["id"] for r in json.loads(out)]
+
+
+def test_evaluate_says_which_label_rows_it_left_out(fake_model, cli, small_catalog):
+    (small_catalog / "labels.csv").write_text(
+        "id,pattern\n1001,solid\n1002,check\n1001,dots\n1003,solid,extra\n1004,check\n", encoding="utf-8"
+    )
+    code, out, err = cli("evaluate", "--catalog", small_catalog, "-k", "1")
+    assert code == 0 and out.startswith("precision@1, mode balanced, 3 labelled shirts")
+    assert err.splitlines()[-2:] == [
+        "note: labels.csv: wrong number of columns on line 5 (the header has 2); ignored",
+        "note: labels.csv: id repeated on line 4 (first kept); ignored",
+    ]
