@@ -81,6 +81,7 @@ class Engine:
         self._lock = threading.Lock()  # index builds
         self._model_lock = threading.Lock()  # not the same lock: building an index may load the model
         self._warm_up: threading.Thread | None = None
+        self._warm_up_lock = threading.Lock()
         self._upload_slots = threading.BoundedSemaphore(UPLOADS_AT_ONCE)
         self.thumbnails = ThumbnailStore(self.cache_dir)
         self._pictures: OrderedDict[tuple[str, int], bytes | None] = OrderedDict()
@@ -100,8 +101,9 @@ class Engine:
 
     def warm_up_in_background(self, kind: Kind) -> None:
         """Load the model and prepare ``kind``'s network in a thread, once, so the first upload
-        does not wait for it (the app calls this as soon as it has drawn the grid)."""
-        with self._model_lock:
+        does not wait for it (the app asks on every run, from the first page on; this returns at once)."""
+        # Not the model lock: the warm-up thread holds that for the whole load, and every page run asks.
+        with self._warm_up_lock:
             if self._warm_up is not None or self._embedder is not None:
                 return
             self._warm_up = threading.Thread(target=self._warm, args=(kind,), name="shirtsim-warm-up", daemon=True)
@@ -139,6 +141,7 @@ class Engine:
                 with self._pictures_lock:
                     self._pictures.clear()
                 self.stale = {}
+                self._contents = {}
             if kind.name not in self._indexes:
                 if self.milvus_uri and self._milvus is None:  # fail fast, before a long local build
                     from .milvus import connect  # noqa: PLC0415

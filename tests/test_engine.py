@@ -119,3 +119,17 @@ def test_at_most_two_uploads_are_decoded_and_embedded_at_once(small_catalog, tmp
     for t in threads:
         t.join()
     assert most[0] == 2
+
+
+def test_asking_for_the_warm_up_again_never_waits_for_the_load(small_catalog, tmp_path, weights):
+    def slow_model(w):
+        time.sleep(1.0)
+        return FakeEmbedder()
+
+    engine = Engine(small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=slow_model)
+    engine.warm_up_in_background(MODES["balanced"].kind)
+    time.sleep(0.2)  # the load is under way, holding the model lock
+    t0 = time.perf_counter()
+    engine.warm_up_in_background(MODES["balanced"].kind)  # every page run asks again
+    assert time.perf_counter() - t0 < 0.1
+    engine._warm_up.join(5)
