@@ -61,9 +61,15 @@ if not logging.getLogger("shirtsim").handlers:  # the library's info lines (mode
 
 
 @st.cache_resource(show_spinner="Opening the catalog…")
-def get_engine(catalog_dir: str, weights_spec: str, cache_dir: str, index_spec: str) -> Engine:
+def get_engine(catalog_dir: str, weights_spec: str, cache_dir: str, index_spec: str, projection_spec: str) -> Engine:
     """One engine (catalog, model, indexes) per server process, shared by every session."""
-    return Engine(catalog_dir, weights=resolve_weights(weights_spec), cache_dir=cache_dir, index_backend=index_spec)
+    return Engine(
+        catalog_dir,
+        weights=resolve_weights(weights_spec),
+        cache_dir=cache_dir,
+        index_backend=index_spec,
+        projection=projection_spec,
+    )
 
 
 def main() -> None:
@@ -72,7 +78,11 @@ def main() -> None:
     st.caption("Pick a shirt or upload a photo: the most visually similar shirts in the catalog, best first.")
     try:
         engine = get_engine(
-            str(default_catalog_dir()), settings.WEIGHTS.get(), str(default_cache_dir()), settings.INDEX.get()
+            str(default_catalog_dir()),
+            settings.WEIGHTS.get(),
+            str(default_cache_dir()),
+            settings.INDEX.get(),
+            settings.PROJECTION.get(),
         )
     except ShirtsimError as e:
         st.error(plain(e))
@@ -131,6 +141,9 @@ def sidebar_status(engine: Engine, report: IndexReport) -> None:
         st.write(f"VGG16, weights: {plain(engine.weights.label)}")
         if engine.weights.note:
             st.info(plain(engine.weights.note))
+        st.write(f"Learned projection: {plain(engine.projection_choice.label)}")
+        if engine.projection_choice.note:
+            st.info(plain(engine.projection_choice.note))
 
 
 def load_index(engine: Engine, mode: Mode, rebuild: bool) -> tuple[VectorIndex, IndexReport]:

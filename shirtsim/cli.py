@@ -155,6 +155,11 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument(
             "--weights", metavar="W", help="auto, imagenet, packaged or a file (default: $SHIRTSIM_WEIGHTS)"
         )
+        sp.add_argument(
+            "--projection",
+            metavar="P",
+            help="learned projection: auto, none or a file from fit-projection (default: $SHIRTSIM_PROJECTION)",
+        )
 
     sp = sub.add_parser("index", help="build or update the embedding cache for a catalog")
     catalog_opts(sp)
@@ -198,6 +203,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     sp.set_defaults(run=cmd_fit_texture_basis)
 
+    sp = sub.add_parser(
+        "fit-projection", help="learn which descriptor directions matter from a labelled catalog (labels.csv)"
+    )
+    catalog_opts(sp)
+    sp.add_argument("--labels", metavar="CSV", help="labels file (default: the catalog's labels.csv)")
+    sp.add_argument(
+        "--columns",
+        help="comma-separated label columns to learn; prefix texture: or colour: to say which part learns it "
+        "(default: every column but id and name; colour names from the colour parts, the rest from texture)",
+    )
+    sp.add_argument("--out", metavar="FILE", help="where to write it (default: in the cache; never in the catalog)")
+    sp.set_defaults(run=cmd_fit_projection)
+
     sp = sub.add_parser("make-demo-catalog", help="draw the procedural demo catalog into DIR")
     sp.add_argument("dir")
     sp.add_argument("--count", type=int_between(1, 10_000), default=200, help="how many shirts (default 200)")
@@ -219,9 +237,13 @@ def _engine(args: argparse.Namespace, index_backend: str | None = None) -> Engin
     from .engine import Engine  # noqa: PLC0415
     from .weights import resolve_weights  # noqa: PLC0415
 
-    engine = Engine(args.catalog, weights=resolve_weights(args.weights), index_backend=index_backend)
-    if engine.weights.note:
-        print(f"note: {engine.weights.note}", file=sys.stderr)
+    projection = getattr(args, "projection", None)
+    engine = Engine(
+        args.catalog, weights=resolve_weights(args.weights), index_backend=index_backend, projection=projection
+    )
+    for note in (engine.weights.note, engine.projection_choice.note):
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     return engine
 
 
@@ -340,6 +362,43 @@ def cmd_fit_texture_basis(args: argparse.Namespace) -> int:
     with open(out, "wb") as f:
         np.save(f, basis, allow_pickle=False)
     print(f"fitted on {len(items)} images of {engine.catalog.root}; wrote {out}")
+    return 0
+
+
+def cmd_fit_projection(args: argparse.Namespace) -> int:
+    from .catalog import load_labels  # noqa: PLC0415
+    from .descriptors import STYLE_KIND  # noqa: PLC0415
+    from .projection import descriptor_id, fit_projection, parse_columns  # noqa: PLC0415
+    from .store import catalog_key  # noqa: PLC0415
+
+    args.projection = "none"  # fitted on the raw vectors, whatever projection is set
+    engine = _engine(args, index_backend="memory")
+    root = engine.catalog.root.resolve()
+    out = (
+        Path(args.out).expanduser()
+        if args.out
+        else engine.cache_dir / "projections" / f"{root.name[:60]}-{catalog_key(root)[:12]}.npz"
+    )
+    if out.resolve().is_relative_to(root):
+        raise ShirtsimError(f"{out}: inside the catalog folder; the catalog is never written to. Choose another --out.")
+    labels_path = Path(args.labels) if args.labels else engine.catalog.root / "labels.csv"
+    if not labels_path.is_file():
+        raise ShirtsimError(f"No labels file: {labels_path} (pass --labels CSV).")
+    ids, raw = engine.raw_vectors(STYLE_KIND, progress=ProgressBar())
+    labels = load_labels(labels_path, set(ids))
+    for problem in labels.problems:
+        print(f"note: {problem}", file=sys.stderr)
+    columns = parse_columns(args.columns, labels.columns)
+    keep = [n for n, i in enumerate(ids) if i in labels.rows]
+    values = {c: [labels.rows[ids[n]].get(c, "") for n in keep] for c, _ in columns}
+    source = f"{root.name[:60]} ({len(keep)} labelled photos)"
+    try:
+        projection = fit_projection(raw[keep], values, columns, descriptor_id(engine.weights), source)
+    except ValueError as e:
+        raise ShirtsimError(f"Cannot fit a projection: {e}.") from None
+    projection.save(out)
+    print(f"fitted on {len(keep)} labelled photos of {root}: {projection.describe()}")
+    print(f"wrote {out}; use it with SHIRTSIM_PROJECTION={out} (or --projection {out})")
     return 0
 
 

@@ -22,10 +22,12 @@ Two descriptor kinds are stored per image:
     of the same pixels disagree on different borderline shades, so together they match colour
     better than either (measured: baseColour +0.02 at the same pattern precision).
 
-Every mode but ``seed`` reads the same ``style`` vectors: the mode only sets how much texture
-and colour count, ``w * cos(texture) + (1 - w) / 2 * (cos(lab) + cos(hsv))``, which is the plain
-cosine of the parts scaled by the square roots of their weights. So switching modes in the app
-re-weighs the query alone, never re-embeds the catalog.
+Every mode but ``seed`` reads the same ``style`` vectors: the mode only sets how much each part
+counts, ``w * cos(texture) + (1 - w) / 2 * (cos(lab) + cos(hsv))``, which is the plain cosine of
+the parts scaled by the square roots of their weights. So switching modes in the app re-weighs
+the query alone, never re-embeds the catalog. A learned projection (:mod:`shirtsim.projection`)
+appends two more named parts, ``texture_learned`` and ``colour_learned``, when the index is built;
+the cache keeps the raw vectors, so a new projection never re-embeds either.
 """
 
 from __future__ import annotations
@@ -62,10 +64,27 @@ class Kind:
     # approximate index clusters on); ``weigh`` divides them out, so scores do not depend on them.
     parts: tuple[slice, ...] = (slice(None),)
     part_lengths: tuple[float, ...] = (1.0,)
+    part_names: tuple[str, ...] = ("seed",)
     # May the network run in bfloat16 where the CPU has it natively? Several times faster; the
     # block4_conv3 activations move by ~0.3% and the quality figures did not change
     # (README, Quality). Never for ``seed``: it must be the notebook's float32 embedding.
     bfloat16: bool = False
+
+    @property
+    def layout(self) -> Layout:
+        """The parts of this kind's vectors as stored, before any learned projection."""
+        return Layout(self.part_names, self.parts, self.part_lengths, self.dim)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The named parts of a prepared vector: what is centred, normalised (to ``lengths``) and
+    weighed separately. A kind's own (:attr:`Kind.layout`) or a projection's (more parts)."""
+
+    names: tuple[str, ...]
+    parts: tuple[slice, ...]
+    lengths: tuple[float, ...]
+    dim: int
 
 
 SEED_KIND = Kind("seed", ("block5_pool",), 7 * 7 * 512, "seed2")  # seed2: photos of 2048+ px decode reduced
@@ -75,10 +94,11 @@ STYLE_KIND = Kind(
     (TEXTURE_LAYER,),
     TEXTURE_DIM + COLOUR_DIM,
     STYLE_VERSION,
-    parts=(slice(0, TEXTURE_DIM), slice(TEXTURE_DIM, _LAB_END), slice(_LAB_END, None)),
+    parts=(slice(0, TEXTURE_DIM), slice(TEXTURE_DIM, _LAB_END), slice(_LAB_END, TEXTURE_DIM + COLOUR_DIM)),
     # texture and colour as long as each other, as before colour had two histograms:
     # faiss IVF's recall in pattern mode fell from 0.96 to 0.90 with three unit parts
     part_lengths=(1.0, 0.5**0.5, 0.5**0.5),
+    part_names=("texture", "lab", "hsv"),
     bfloat16=True,
 )
 
@@ -90,27 +110,51 @@ class TextureBasis(NamedTuple):
 
 @dataclass(frozen=True)
 class Mode:
+    """How much each part of the descriptor counts. ``texture_weight`` is the texture side's
+    share of the score on the raw parts (the colour parts share the rest); with a learned
+    projection, ``learned`` = (texture side's share, the learned part's share of the texture
+    side, the learned part's share of the colour side), chosen by cross-fitting (README)."""
+
     name: str
     kind: Kind
     texture_weight: float  # ignored by ``seed``
     help: str
+    learned: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
-    def part_weights(self) -> tuple[float, ...]:
-        """The weight of each of ``kind.parts`` in the score: texture, then the colour parts."""
-        if len(self.kind.parts) == 1:
+    def part_weights(self, names: tuple[str, ...] | None = None) -> tuple[float, ...]:
+        """The weight of each named part in the score (``names``: a layout's, default the kind's
+        own). They sum to 1; a learned part that is absent gives its share back to its side."""
+        names = names or self.kind.part_names
+        if len(names) == 1:
             return (1.0,)
-        colour = (1.0 - self.texture_weight) / (len(self.kind.parts) - 1)
-        return (self.texture_weight,) + (colour,) * (len(self.kind.parts) - 1)
+        has = set(names)
+        texture_side, learned_t, learned_c = self.learned if has & LEARNED_PARTS else (self.texture_weight, 0.0, 0.0)
+        learned_t = learned_t if "texture_learned" in has else 0.0
+        learned_c = learned_c if "colour_learned" in has else 0.0
+        colour_side = 1.0 - texture_side
+        weights = {
+            "texture": texture_side * (1.0 - learned_t),
+            "texture_learned": texture_side * learned_t,
+            "lab": colour_side * (1.0 - learned_c) / 2,
+            "hsv": colour_side * (1.0 - learned_c) / 2,
+            "colour_learned": colour_side * learned_c,
+        }
+        return tuple(weights[n] for n in names)
 
 
-# Texture weights chosen on real-shirts-dev (README, Quality): 0.6-0.65 is a plateau of the mean
-# precision; 0.65 keeps pattern and colour equally far above the issue's floors.
+LEARNED_PARTS = {"texture_learned", "colour_learned"}
+# Raw-part texture weights chosen on real-shirts-dev (README, Quality): 0.6-0.65 is a plateau of
+# the mean precision; 0.65 keeps pattern and colour equally far above the issue's floors. The
+# ``learned`` weights were chosen by cross-fitting the two halves of real-shirts-dev
+# (``python benchmarks/crossfit.py`` prints them): balanced for the widest margin over the
+# quality goals of every column at once, pattern for pattern and cut, colour for colour, each
+# keeping the demo catalog's own figures for the columns it is about.
 MODES = {
     m.name: m
     for m in (
-        Mode("balanced", STYLE_KIND, 0.65, "pattern and colour together (default)"),
-        Mode("pattern", STYLE_KIND, 0.9, "mostly pattern and cut, any colour"),
-        Mode("colour", STYLE_KIND, 0.2, "mostly colour, any pattern"),
+        Mode("balanced", STYLE_KIND, 0.65, "pattern and colour together (default)", (0.7, 0.6, 0.4)),
+        Mode("pattern", STYLE_KIND, 0.9, "mostly pattern and cut, any colour", (0.9, 0.6, 0.2)),
+        Mode("colour", STYLE_KIND, 0.2, "mostly colour, any pattern", (0.2, 0.2, 0.2)),
         Mode("seed", SEED_KIND, 1.0, "the notebook's flattened block5_pool cosine"),
     )
 }

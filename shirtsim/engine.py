@@ -21,8 +21,9 @@ from .errors import BadImageError, CatalogError, ShirtsimError, UnknownShirtErro
 from .images import decode_image, read_limited
 from .index import IndexReport, build_index, embed, embed_images, fingerprint
 from .progress import ProgressFn
+from .projection import Projection, ProjectionChoice, resolve_projection
 from .search import Match, SearchIndex, VectorIndex
-from .settings import CATALOG
+from .settings import CATALOG, PROJECTION
 from .store import VectorStore, catalog_key, content_hash, default_cache_dir
 from .thumbnails import PREVIEW, TILE, ThumbnailStore, make_thumbnail
 from .weights import Weights, resolve_weights
@@ -66,14 +67,22 @@ class Engine:
         cache_dir: str | Path | None = None,
         get_embedder: Callable[[Weights], Embedder] | None = None,
         index_backend: str | None = None,
+        projection: str | Projection | None = None,
     ) -> None:
-        """``index_backend``: ``memory`` or ``milvus:<uri>``; None reads ``$SHIRTSIM_INDEX`` (default memory)."""
+        """``index_backend``: ``memory`` or ``milvus:<uri>``; None reads ``$SHIRTSIM_INDEX`` (default memory).
+        ``projection``: ``auto``, ``none``, a file, or a :class:`Projection`; None reads
+        ``$SHIRTSIM_PROJECTION`` (:func:`shirtsim.projection.resolve_projection`)."""
         from .milvus import parse_backend  # noqa: PLC0415
 
         self.milvus_uri = parse_backend(index_backend)
         self._milvus = None
         self._load_catalog(catalog_dir or default_catalog_dir())
         self.weights = weights or resolve_weights()
+        if isinstance(projection, Projection):
+            self.projection_choice = ProjectionChoice(projection, projection.source)
+        else:
+            self.projection_choice = resolve_projection(projection or PROJECTION.get(), self.weights)
+        self.projection = self.projection_choice.projection
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self._get_embedder = get_embedder or Embedder
         self._embedder: Embedder | None = None
@@ -148,7 +157,7 @@ class Engine:
 
                     self._milvus = connect(self.milvus_uri)
                 index, report = build_index(
-                    self.catalog, kind, self.weights, lambda: self.embedder, self.cache_dir, progress
+                    self.catalog, kind, self.weights, lambda: self.embedder, self.cache_dir, progress, self.projection
                 )
                 index.labels = self.labels.rows if self.labels else {}
                 remote = self._mirror_to_milvus(kind, index, report) if self.milvus_uri else None
@@ -163,9 +172,10 @@ class Engine:
         fp = fingerprint(self.weights, kind)
         store = VectorStore(self.cache_dir, fp)
         contents = report.contents
+        space = fp + (f"-{local.projection.id}" if local.projection is not None else "")
         remote, counts = milvus.sync(
             self._milvus,
-            milvus.collection_name(catalog_key(self.catalog.root), fp),
+            milvus.collection_name(catalog_key(self.catalog.root), space),
             local,
             contents,
             self.labels.rows if self.labels else {},
@@ -176,6 +186,18 @@ class Engine:
             f"{counts['kept']} unchanged"
         )
         return remote
+
+    def raw_vectors(self, kind: Kind, progress: ProgressFn | None = None) -> tuple[list[str], np.ndarray]:
+        """The catalog's ids and raw (cached, unprojected) descriptors, embedding what is missing."""
+        index, report = self.index_with_report(kind, progress)
+        store = VectorStore(self.cache_dir, fingerprint(self.weights, kind))
+        ids, rows = [], []
+        for shirt_id in index.ids:
+            vector = store.get(report.contents[shirt_id])
+            if vector is not None and vector.shape == (kind.dim,):
+                ids.append(shirt_id)
+                rows.append(vector)
+        return ids, np.stack(rows) if rows else np.zeros((0, kind.dim), np.float32)
 
     def check_id(self, shirt_id: str, index: VectorIndex) -> str:
         """``shirt_id`` if it is an indexed shirt, else :class:`UnknownShirtError` with a safe message."""

@@ -41,7 +41,7 @@ def evaluate(
     k = min(k, len(ids) - 1)
     top = np.empty((len(ids), k), dtype=np.int64)
     for start in range(0, len(ids), block):
-        queries = np.stack([weigh(index.kind, q, mode) for q in matrix[start : start + block]])
+        queries = np.stack([weigh(index.layout, q, mode) for q in matrix[start : start + block]])
         scores = queries @ matrix.T
         scores[np.arange(len(queries)), np.arange(start, start + len(queries))] = -np.inf
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]

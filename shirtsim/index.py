@@ -20,6 +20,7 @@ from .embedding import Embedder, batches, to_model_input, uses_bfloat16
 from .errors import BadImageError
 from .images import decode_image, read_limited
 from .progress import ProgressFn
+from .projection import Projection
 from .search import SearchIndex
 from .store import HashCache, VectorStore, catalog_key, content_hash, default_cache_dir
 from .texture import basis_for, basis_id
@@ -65,19 +66,25 @@ def build_index(
     get_embedder: Callable[[], Embedder],
     cache_dir: Path | None = None,
     progress: ProgressFn | None = None,
+    projection: Projection | None = None,
 ) -> tuple[SearchIndex, IndexReport]:
     """Index ``catalog`` for ``kind``, embedding only what the cache lacks.
 
     ``get_embedder`` is called only if something must be embedded. Unreadable images are
-    skipped and listed in the report, never fatal.
+    skipped and listed in the report, never fatal. ``projection`` (``style`` only) is applied
+    to the cached raw vectors; the pack of prepared vectors is kept per projection.
     """
+    projection = projection if kind is STYLE_KIND else None
+    layout = projection.layout if projection is not None else kind.layout
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     cache_dir.mkdir(parents=True, exist_ok=True)  # an unusable cache fails here, before minutes of embedding
     store = VectorStore(cache_dir, fingerprint(weights, kind))
     thumbnails = ThumbnailStore(cache_dir)
     hashes_cache = HashCache(cache_dir, catalog.root)
     report = IndexReport(skipped=list(catalog.skipped))
-    key = catalog_key(catalog.root)
+    # projected packs are named before the catalog key: writing one pack deletes only the
+    # older packs of its own name, so packs with and without a projection live side by side
+    key = (f"{projection.id}-" if projection is not None else "") + catalog_key(catalog.root)
 
     hashes: dict[str, str] = {}
     for n, item in enumerate(catalog.items):
@@ -96,11 +103,11 @@ def build_index(
     ordered = [item for item in catalog.items if item.id in hashes]
     wanted = [hashes[item.id] for item in ordered]
     packed = store.read_pack(key, wanted)
-    if packed is not None and packed.shape == (len(ordered) + 1, kind.dim):
+    if packed is not None and packed.shape == (len(ordered) + 1, layout.dim):
         report.reused = len(ordered)
         report.contents = {it.id: hashes[it.id] for it in ordered}
         hashes_cache.save({it.rel for it in catalog.items})
-        index = SearchIndex.from_packed(kind, [it.id for it in ordered], packed)
+        index = SearchIndex.from_packed(kind, [it.id for it in ordered], packed, projection)
         _attach_approx(index, store, key, wanted, report, progress)
         return index, report
 
@@ -145,7 +152,7 @@ def build_index(
     final = [item for item in ordered if item.id in vectors]
     ids = [item.id for item in final]
     matrix = np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, kind.dim), np.float32)
-    index = SearchIndex.build(kind, ids, matrix)
+    index = SearchIndex.build(kind, ids, matrix, projection)
     report.contents = {i: hashes[i] for i in ids}
     if ids:
         wanted = [hashes[i] for i in ids]
@@ -174,7 +181,7 @@ def _attach_approx(
             index.approx = approx.from_bytes(data)
         except RuntimeError:  # checksum fine but not a faiss index of this version: build anew
             index.approx = None
-        if index.approx is not None and index.approx.ntotal == len(index) and index.approx.d == index.kind.dim:
+        if index.approx is not None and index.approx.ntotal == len(index) and index.approx.d == index.layout.dim:
             return
     if progress:  # about a minute per million items: say so rather than look stuck
         progress(0, 1, "building the approximate index")

@@ -4,12 +4,13 @@
 ``./shirts.db`` (Milvus Lite, through ``pymilvus.MilvusClient``) or ``http://host:19530``
 (token from ``$SHIRTSIM_MILVUS_TOKEN``). One code path serves both.
 
-Collection layout, one per catalog and descriptor fingerprint
+Collection layout, one per catalog, descriptor fingerprint and learned projection
 (``shirtsim_<catalog key>_<fingerprint>``; the catalog key is a digest of its folder path):
 
 - ``id`` VARCHAR primary key: the shirt id;
-- ``vector`` FLOAT_VECTOR: the prepared descriptor (centred, each part normalised to its length), FLAT
-  index, inner product, so a mode's re-weighed query scores exactly as in memory;
+- ``vector`` FLOAT_VECTOR: the prepared descriptor (learned projection applied, centred, each
+  part normalised to its length), FLAT index, inner product, so a mode's re-weighed query
+  scores exactly as in memory;
 - ``version`` VARCHAR: digest of the image content and its labels: a row is upserted only when
   it changes;
 - ``labels`` JSON: the shirt's ``labels.csv`` row, for filters.
@@ -34,11 +35,13 @@ import numpy as np
 from .catalog import MAX_ID_LEN
 from .descriptors import Kind, Mode
 from .errors import ShirtsimError
-from .search import Match, SearchIndex, weigh
+from .search import Match, SearchIndex, prepare, weigh
 from .settings import INDEX, MILVUS_TOKEN
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
+
+    from .projection import Projection
 
 CONNECT_TIMEOUT_S = 5.0
 BATCH_BYTES = 16 * 1024**2  # vector bytes per upsert: well under Milvus' 64 MB message limit
@@ -104,8 +107,18 @@ def filter_expression(filters: dict[str, Iterable[str]] | None) -> str:
 class MilvusIndex:
     """The same search interface as :class:`~shirtsim.search.SearchIndex`, answered by Milvus."""
 
-    def __init__(self, client: MilvusClient, name: str, kind: Kind, ids: list[str], mean: np.ndarray) -> None:
+    def __init__(
+        self,
+        client: MilvusClient,
+        name: str,
+        kind: Kind,
+        ids: list[str],
+        mean: np.ndarray,
+        projection: Projection | None = None,
+    ) -> None:
         self.client, self.name, self.kind = client, name, kind
+        self.projection = projection
+        self.layout = projection.layout if projection is not None else kind.layout
         self.ids = list(ids)
         self.mean = mean
         self._order = {shirt_id: n for n, shirt_id in enumerate(self.ids)}  # ties broken by catalog order
@@ -123,7 +136,7 @@ class MilvusIndex:
         return np.asarray(rows[0]["vector"], dtype=np.float32)
 
     def prepare(self, raw: np.ndarray) -> np.ndarray:
-        return SearchIndex(self.kind, [], np.zeros((0, self.kind.dim), np.float32), self.mean).prepare(raw)
+        return prepare(self.kind, self.projection, self.mean, raw)
 
     def search(
         self,
@@ -142,7 +155,7 @@ class MilvusIndex:
         hits = self._call(
             self.client.search,
             collection_name=self.name,
-            data=[weigh(self.kind, query, mode).tolist()],
+            data=[weigh(self.layout, query, mode).tolist()],
             limit=k + 1,
             search_params={"metric_type": "IP"},
             **extra,
@@ -182,13 +195,13 @@ def sync(
             for n in (name, name + "_meta"):
                 if client.has_collection(n):
                     client.drop_collection(n)
-        mean = _ensure_collections(client, name, local.kind, local.mean)
+        mean = _ensure_collections(client, name, local.layout.dim, local.mean)
         existing = _versions(client, name)
         wanted = {i: _version(contents[i], labels.get(i, {})) for i in local.ids}
         changed = [i for i in local.ids if existing.get(i) != wanted[i]]
         same_mean = np.array_equal(mean, local.mean)
-        remote = MilvusIndex(client, name, local.kind, local.ids, mean)
-        batch = max(1, min(MAX_BATCH, BATCH_BYTES // (local.kind.dim * 4)))  # 500 style rows, 167 seed rows
+        remote = MilvusIndex(client, name, local.kind, local.ids, mean, local.projection)
+        batch = max(1, min(MAX_BATCH, BATCH_BYTES // (local.layout.dim * 4)))  # 500 style rows, 167 seed rows
         for start in range(0, len(changed), batch):
             rows = []
             for shirt_id in changed[start : start + batch]:
@@ -218,14 +231,14 @@ def sync(
     return remote, counts
 
 
-def _ensure_collections(client: MilvusClient, name: str, kind: Kind, mean: np.ndarray) -> np.ndarray:
+def _ensure_collections(client: MilvusClient, name: str, dim: int, mean: np.ndarray) -> np.ndarray:
     from pymilvus import DataType, MilvusClient  # noqa: PLC0415
 
     meta = name + "_meta"
     if not client.has_collection(meta):
         schema = MilvusClient.create_schema(auto_id=False)
         schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=32)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=kind.dim)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
         params = client.prepare_index_params()
         params.add_index("vector", index_type="FLAT", metric_type="IP")
         client.create_collection(meta, schema=schema, index_params=params)
@@ -240,7 +253,7 @@ def _ensure_collections(client: MilvusClient, name: str, kind: Kind, mean: np.nd
         schema.add_field(
             "id", DataType.VARCHAR, is_primary=True, max_length=4 * MAX_ID_LEN
         )  # Milvus counts bytes: 4 per character at most
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=kind.dim)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
         schema.add_field("version", DataType.VARCHAR, max_length=64)
         schema.add_field("labels", DataType.JSON)
         params = client.prepare_index_params()

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from . import approx as approximate
-from .descriptors import SEED_KIND, Kind, Mode
+from .descriptors import SEED_KIND, Kind, Layout, Mode
 
 if TYPE_CHECKING:
     import faiss
+
+    from .projection import Projection
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class VectorIndex(Protocol):
 
     kind: Kind
     ids: list[str]  # catalog order: ties between equal scores are broken by it
+    layout: Layout  # the parts of the prepared vectors (the kind's, or its learned projection's)
+    projection: Projection | None
 
     def __len__(self) -> int: ...
 
@@ -43,7 +47,7 @@ class VectorIndex(Protocol):
         ...
 
     def prepare(self, raw: np.ndarray) -> np.ndarray:
-        """Centre and normalise an outside descriptor (an upload) like the catalog's."""
+        """Project, centre and normalise an outside descriptor (an upload) like the catalog's."""
         ...
 
     def search(
@@ -62,35 +66,50 @@ class SearchIndex:
     """Normalised descriptors of one catalog for one descriptor kind, searched in this process."""
 
     def __init__(
-        self, kind: Kind, ids: list[str], matrix: np.ndarray, mean: np.ndarray, approx: faiss.Index | None = None
+        self,
+        kind: Kind,
+        ids: list[str],
+        matrix: np.ndarray,
+        mean: np.ndarray,
+        approx: faiss.Index | None = None,
+        projection: Projection | None = None,
     ) -> None:
         self.kind = kind
+        self.projection = projection  # applied to raw descriptors before centring (style only)
+        self.layout = projection.layout if projection is not None else kind.layout
         self.ids = list(ids)
-        self.matrix = matrix  # (N, D) float32, each part normalised to its kind.part_lengths; may be a memory map
+        self.matrix = matrix  # (N, D) float32, each part normalised to its layout length; may be a memory map
         self.mean = mean  # subtracted from every vector before normalising
         self.approx = approx  # a faiss IVF index over ``matrix`` for large catalogs, else None (exact)
         self.labels: dict[str, dict[str, str]] = {}  # id -> labels.csv row, for ``filters``
         self._row = {shirt_id: n for n, shirt_id in enumerate(self.ids)}
 
     @classmethod
-    def build(cls, kind: Kind, ids: list[str], raw: np.ndarray) -> SearchIndex:
-        """Index raw descriptors (N, D). ``style`` vectors are centred on the catalog mean first:
-        what every shirt shares (white background, model's skin) then stops counting."""
+    def build(cls, kind: Kind, ids: list[str], raw: np.ndarray, projection: Projection | None = None) -> SearchIndex:
+        """Index raw descriptors (N, D), through ``projection`` if given. ``style`` vectors are
+        centred on the catalog mean first: what every shirt shares (white background, model's
+        skin) then stops counting."""
         raw = np.asarray(raw, dtype=np.float32)
-        if kind is SEED_KIND or len(raw) == 0:
-            mean = np.zeros(raw.shape[1] if raw.ndim == 2 else kind.dim, np.float32)
+        layout = projection.layout if projection is not None else kind.layout
+        if raw.ndim != 2 or len(raw) == 0:
+            raw = np.zeros((0, kind.dim), np.float32)
+        vectors = projection.apply(raw) if projection is not None else raw
+        if kind is SEED_KIND or len(vectors) == 0:
+            mean = np.zeros(vectors.shape[1] if len(vectors) else layout.dim, np.float32)
         else:
-            mean = raw.mean(axis=0, dtype=np.float64).astype(np.float32)
-        return cls(kind, ids, _normalise_parts(kind, raw - mean), mean)
+            mean = vectors.mean(axis=0, dtype=np.float64).astype(np.float32)
+        return cls(kind, ids, _normalise_parts(layout, vectors - mean), mean, projection=projection)
 
     def packed(self) -> np.ndarray:
         """What the cache stores for this index: the mean as row 0, then the prepared vectors."""
         return np.vstack([self.mean[None, :], self.matrix])
 
     @classmethod
-    def from_packed(cls, kind: Kind, ids: list[str], packed: np.ndarray) -> SearchIndex:
+    def from_packed(
+        cls, kind: Kind, ids: list[str], packed: np.ndarray, projection: Projection | None = None
+    ) -> SearchIndex:
         """The index :meth:`packed` wrote (rows are views: a memory-mapped pack stays mapped)."""
-        return cls(kind, ids, packed[1:], np.array(packed[0]))
+        return cls(kind, ids, packed[1:], np.array(packed[0]), projection=projection)
 
     def memory_bytes(self) -> int:
         """Bytes the index needs to answer queries (the vectors, or the approximate index)."""
@@ -107,8 +126,8 @@ class SearchIndex:
         return self.matrix[self._row[shirt_id]]
 
     def prepare(self, raw: np.ndarray) -> np.ndarray:
-        """Centre and normalise an outside descriptor (an upload) like the catalog's."""
-        return _normalise_parts(self.kind, np.asarray(raw, np.float32)[None, :] - self.mean)[0]
+        """Project, centre and normalise an outside descriptor (an upload) like the catalog's."""
+        return prepare(self.kind, self.projection, self.mean, raw)
 
     def search(
         self,
@@ -128,8 +147,8 @@ class SearchIndex:
             raise ValueError(f"mode {mode.name} needs {mode.kind.name} descriptors, index has {self.kind.name}")
         allowed = self._allowed_rows(filters)
         if self.approx is not None and allowed is None:
-            return self._search_approx(weigh(self.kind, query, mode), k, exclude)
-        scores = self.matrix @ weigh(self.kind, query, mode)
+            return self._search_approx(weigh(self.layout, query, mode), k, exclude)
+        scores = self.matrix @ weigh(self.layout, query, mode)
         if allowed is not None:
             scores[~allowed] = -np.inf
         if exclude is not None and exclude in self._row:
@@ -154,19 +173,28 @@ class SearchIndex:
         return [Match(self.ids[r], -s) for s, r in found[: max(0, k)]]
 
 
-def weigh(kind: Kind, query: np.ndarray, mode: Mode) -> np.ndarray:
-    """Scale a query's parts (texture, colours) by the mode's weights (a no-op for ``seed``)."""
-    if len(kind.parts) == 1:
+def prepare(kind: Kind, projection: Projection | None, mean: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """A raw descriptor as an index with this projection and mean stores its vectors."""
+    vector = np.asarray(raw, np.float32).reshape(1, -1)
+    if projection is not None:
+        vector = projection.apply(vector)
+    layout = projection.layout if projection is not None else kind.layout
+    return _normalise_parts(layout, vector - mean)[0]
+
+
+def weigh(layout: Layout, query: np.ndarray, mode: Mode) -> np.ndarray:
+    """Scale a query's parts by the mode's weights (a no-op for ``seed``)."""
+    if len(layout.parts) == 1:
         return query
     q = np.array(query, dtype=np.float32, copy=True)
-    for part, weight, length in zip(kind.parts, mode.part_weights(), kind.part_lengths):
+    for part, weight, length in zip(layout.parts, mode.part_weights(layout.names), layout.lengths):
         q[part] *= weight / length**2  # query and catalog parts both have this length
     return q
 
 
-def _normalise_parts(kind: Kind, x: np.ndarray) -> np.ndarray:
+def _normalise_parts(layout: Layout, x: np.ndarray) -> np.ndarray:
     x = np.array(x, dtype=np.float32, copy=True)
-    for part, length in zip(kind.parts, kind.part_lengths):
+    for part, length in zip(layout.parts, layout.lengths):
         norms = np.linalg.norm(x[:, part], axis=1, keepdims=True)
         x[:, part] *= length / np.maximum(norms, 1e-12)
     return x

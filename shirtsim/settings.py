@@ -45,6 +45,12 @@ INDEX = Setting(
     "memory",
     "where the index lives: `memory`, or `milvus:<file.db>` (Milvus Lite) or `milvus:http://host:19530`",
 )
+PROJECTION = Setting(
+    "SHIRTSIM_PROJECTION",
+    "auto",
+    "the learned projection: `auto` (the packaged one for the packaged weights, else none), `none`, or a file "
+    "from `shirtsim fit-projection`",
+)
 MILVUS_TOKEN = Setting("SHIRTSIM_MILVUS_TOKEN", "", "Milvus credentials (`user:password` or a token)", "none")
 FLOAT32 = Setting(
     "SHIRTSIM_FLOAT32", "", "any value: run VGG16 in float32 even on CPUs with native bfloat16 (to compare)", "unset"
@@ -53,7 +59,7 @@ LOAD_SESSIONS = Setting(
     "SHIRTSIM_LOAD_SESSIONS", "20", "tests only: concurrent browser sessions in `tests/test_load.py`"
 )
 
-ALL = (CATALOG, WEIGHTS, CACHE_DIR, INDEX, MILVUS_TOKEN, FLOAT32, LOAD_SESSIONS)
+ALL = (CATALOG, WEIGHTS, PROJECTION, CACHE_DIR, INDEX, MILVUS_TOKEN, FLOAT32, LOAD_SESSIONS)
 
 
 def markdown_table() -> str:

@@ -24,6 +24,7 @@ def _isolated_env(monkeypatch, session_cache):
     monkeypatch.setenv("SHIRTSIM_WEIGHTS", "packaged")
     monkeypatch.delenv("SHIRTSIM_CATALOG", raising=False)
     monkeypatch.delenv("SHIRTSIM_INDEX", raising=False)
+    monkeypatch.delenv("SHIRTSIM_PROJECTION", raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +75,9 @@ def fake_model(monkeypatch, fake_cache) -> Path:
     gets :class:`FakeEmbedder` instead of VGG16, with the fake cache: seconds instead of minutes."""
     monkeypatch.setattr("shirtsim.engine.Embedder", FakeEmbedder)
     monkeypatch.setenv("SHIRTSIM_CACHE_DIR", str(fake_cache))
+    # The packaged projection learned real photos: on the fake model's vectors its texture part
+    # says the same for every shirt. The real-model tests run with it (auto).
+    monkeypatch.setenv("SHIRTSIM_PROJECTION", "none")
     return fake_cache
 
 
@@ -82,7 +86,14 @@ def fake_demo_engine(weights, fake_cache):
     """An engine on the demo catalog with the fake model: what the app and CLI see under ``fake_model``."""
     from shirtsim.engine import Engine
 
-    return Engine(DEMO, weights=weights, cache_dir=fake_cache, get_embedder=FakeEmbedder, index_backend="memory")
+    return Engine(
+        DEMO,
+        weights=weights,
+        cache_dir=fake_cache,
+        get_embedder=FakeEmbedder,
+        index_backend="memory",
+        projection="none",
+    )
 
 
 @pytest.fixture

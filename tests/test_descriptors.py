@@ -21,7 +21,11 @@ from shirtsim.descriptors import (
 def test_style_vectors_fit_the_4_kb_budget_and_parts_cover_them_in_order():
     assert STYLE_KIND.part_lengths == pytest.approx((1.0, 0.5**0.5, 0.5**0.5))
     assert STYLE_KIND.dim == TEXTURE_DIM + COLOUR_DIM == 528 + 245 + 192 and STYLE_KIND.dim * 4 <= 4096
-    assert [(p.start, p.stop) for p in STYLE_KIND.parts] == [(0, 528), (528, 773), (773, None)]
+    assert [(p.start, p.stop) for p in STYLE_KIND.parts] == [
+        (0, 528),
+        (528, 773),
+        (773, 965),
+    ]  # never open-ended: a projection appends parts
 
 
 def test_modes_split_the_colour_weight_evenly_between_the_two_histograms():

@@ -1,0 +1,374 @@
+"""The learned projection: what a catalog's labels say about the ``style`` descriptor.
+
+A projection keeps the raw parts (texture, lab, hsv) untouched and appends two small named parts:
+
+- ``texture_learned``: one head per label column learned from the texture part alone (the
+  packaged one: ``articleType`` and ``pattern``);
+- ``colour_learned``: one head per column learned from the two colour parts alone (``baseColour``).
+
+A head is an L2-regularised multinomial logistic regression (numpy, full-batch Adam from zeros:
+deterministic) whose output is the square root of its class probabilities at temperature 0.5,
+centred and scaled so that each head of a part weighs alike (``pattern`` twice: it is the
+column hand-tuning could not lift). Texture stays texture and colour stays colour, so the
+modes, the per-part explanation and "this pattern in that colour" can still take the parts
+apart. Every setting here was chosen by cross-fitting the two halves of real-shirts-dev, fitted
+on one half and scored on the other, both ways (``benchmarks/crossfit.py``, README "Quality").
+
+The cache keeps raw vectors: a projection is applied when an index is built and to each query,
+so changing it never re-embeds a photo. A projection file is plain arrays (``np.savez``, loaded
+with ``allow_pickle=False``: nothing in it can run) and names the descriptor it was fitted on
+(weights, recipe, texture basis): another model's vectors are refused, not silently mis-projected.
+
+Which projection is used (``SHIRTSIM_PROJECTION``, CLI ``--projection``): ``auto`` (default) is
+the packaged one, fitted on all of real-shirts-dev, when the weights are the packaged ones, else
+none, as the sidebar and the CLI say (not one fitted on the 200 drawn demo shirts at load: it
+would teach real photos the drawings' labels); ``none``; or a file written by
+``python -m shirtsim fit-projection``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .descriptors import STYLE_KIND, STYLE_VERSION, TEXTURE_DIM, Layout
+from .errors import ShirtsimError
+from .weights import Weights
+
+PACKAGED_FILE = Path(__file__).with_name("projection_packaged.npz")
+PACKAGED_SOURCE = "real-shirts-dev (1,691 labelled product photos)"
+SIDES = {"texture": slice(0, TEXTURE_DIM), "colour": slice(TEXTURE_DIM, STYLE_KIND.dim)}
+LEARNED_LENGTH = 0.5**0.5  # stored length of each learned part: IVF recall as before (README)
+MIN_PER_CLASS = 8  # a label with fewer photos is left out of the fit (too few to learn from)
+L2 = 0.03  # mean cross-entropy + L2 * |W|^2
+TEMPERATURE = 0.5
+STEPS = 400
+LEARNING_RATE = 0.05
+HEAD_SCALE = {"pattern": 2.0}  # a head named so weighs this much more inside its part
+FORMAT = "shirtsim-projection-1"
+MAX_FILE_BYTES = 64 * 1024**2
+
+
+class ProjectionError(ShirtsimError):
+    """A projection file that cannot be used (missing, damaged, or fitted for other vectors)."""
+
+
+@dataclass(frozen=True)
+class Head:
+    """One label column learned from one side (``texture`` or ``colour``) of the raw vector."""
+
+    column: str
+    side: str
+    classes: tuple[str, ...]
+    in_mean: np.ndarray  # (D,) the side's mean on the fitting photos
+    in_scale: float  # one RMS for the whole side
+    weights: np.ndarray  # (D, C), already divided by the temperature
+    bias: np.ndarray  # (C,)
+    out_mean: np.ndarray  # (C,) what the output is centred on
+    out_scale: float  # and scaled by: unit mean length on the fitting photos (/ HEAD_SCALE)
+
+    def output(self, raw: np.ndarray) -> np.ndarray:
+        """(N, C): square-rooted class probabilities, centred and scaled."""
+        z = (raw[:, SIDES[self.side]] - self.in_mean) / self.in_scale @ self.weights + self.bias
+        z = z - z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        return ((np.sqrt(p) - self.out_mean) / self.out_scale).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Projection:
+    heads: tuple[Head, ...]
+    descriptor: str  # the raw vectors it applies to: :func:`descriptor_id`
+    source: str  # what it was fitted on, for people
+
+    @functools.cached_property
+    def layout(self) -> Layout:
+        widths = {side: sum(len(h.classes) for h in self.heads if h.side == side) for side in SIDES}
+        end_t = STYLE_KIND.dim + widths["texture"]
+        names, parts, lengths = list(STYLE_KIND.part_names), list(STYLE_KIND.parts), list(STYLE_KIND.part_lengths)
+        for name, part in (
+            ("texture_learned", slice(STYLE_KIND.dim, end_t)),
+            ("colour_learned", slice(end_t, end_t + widths["colour"])),
+        ):
+            if part.stop > part.start:
+                names.append(name)
+                parts.append(part)
+                lengths.append(LEARNED_LENGTH)
+        return Layout(tuple(names), tuple(parts), tuple(lengths), end_t + widths["colour"])
+
+    @functools.cached_property
+    def id(self) -> str:
+        """Names this projection in cache packs and Milvus collections (a digest of its numbers)."""
+        return "p" + hashlib.sha256(self.to_bytes()).hexdigest()[:10]
+
+    def apply(self, raw: np.ndarray) -> np.ndarray:
+        """Raw ``style`` descriptors (N, 965) -> (N, layout.dim): raw parts, then the learned ones."""
+        raw = np.asarray(raw, np.float32).reshape(-1, STYLE_KIND.dim)
+        blocks = [raw] + [h.output(raw) for side in SIDES for h in self.heads if h.side == side]
+        return np.hstack(blocks)
+
+    def describe(self) -> str:
+        """One line for people: where it comes from and what it learned."""
+        columns = ", ".join(f"{h.column} ({h.side}, {len(h.classes)} labels)" for h in self.heads)
+        return f"{self.source}; learned {columns}"
+
+    def to_bytes(self) -> bytes:
+        arrays: dict[str, np.ndarray] = {
+            "format": np.array(FORMAT),
+            "descriptor": np.array(self.descriptor),
+            "source": np.array(self.source),
+            "heads": np.array([f"{h.side}:{h.column}" for h in self.heads] or [""])[: len(self.heads)],
+        }
+        for n, h in enumerate(self.heads):
+            arrays |= {
+                f"{n}.classes": np.array(h.classes),
+                f"{n}.in_mean": h.in_mean,
+                f"{n}.in_scale": np.float32(h.in_scale),
+                f"{n}.weights": h.weights,
+                f"{n}.bias": h.bias,
+                f"{n}.out_mean": h.out_mean,
+                f"{n}.out_scale": np.float32(h.out_scale),
+            }
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return buffer.getvalue()
+
+    def save(self, path: Path) -> None:
+        """Write atomically (a reader never sees half a file)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_bytes(self.to_bytes())
+        partial.replace(path)
+
+
+def load_projection(path: Path) -> Projection:
+    """A projection file, checked: :class:`ProjectionError` says what is wrong with it."""
+    path = Path(path)
+    name = path.name[:80]
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ProjectionError(f"{name}: too large for a projection file (over {MAX_FILE_BYTES >> 20} MB).")
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except ProjectionError:
+        raise
+    except FileNotFoundError:
+        raise ProjectionError(f"{name}: no such projection file.") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ProjectionError(f"{name}: not a projection file ({str(e)[:80] or type(e).__name__}).") from None
+    try:
+        return _from_arrays(arrays)
+    except (KeyError, ValueError, TypeError, IndexError) as e:
+        raise ProjectionError(f"{name}: a damaged projection file ({str(e)[:80] or type(e).__name__}).") from None
+
+
+def _from_arrays(a: dict[str, np.ndarray]) -> Projection:
+    if str(a["format"]) != FORMAT:
+        raise ValueError(f"format {str(a['format'])[:40]!r}, expected {FORMAT}")
+    heads = []
+    for n, spec in enumerate(a["heads"].tolist()):
+        side, _, column = str(spec).partition(":")
+        if side not in SIDES:
+            raise ValueError(f"head {n} learns from {side[:20]!r}")
+        classes = tuple(str(c) for c in a[f"{n}.classes"].tolist())
+        width = SIDES[side].stop - SIDES[side].start
+        shapes = {
+            "in_mean": (width,),
+            "weights": (width, len(classes)),
+            "bias": (len(classes),),
+            "out_mean": (len(classes),),
+            "in_scale": (),
+            "out_scale": (),
+        }
+        arrays = {k: np.asarray(a[f"{n}.{k}"], np.float32) for k in shapes}
+        for k, shape in shapes.items():
+            if arrays[k].shape != shape:
+                raise ValueError(f"head {n} {k} has shape {arrays[k].shape}, expected {shape}")
+            if not np.isfinite(arrays[k]).all():
+                raise ValueError(f"head {n} {k} is not finite")
+        if len(classes) < 2 or arrays["in_scale"] <= 0 or arrays["out_scale"] <= 0:
+            raise ValueError(f"head {n} is degenerate")
+        heads.append(
+            Head(
+                column,
+                side,
+                classes,
+                arrays["in_mean"],
+                float(arrays["in_scale"]),
+                arrays["weights"],
+                arrays["bias"],
+                arrays["out_mean"],
+                float(arrays["out_scale"]),
+            )
+        )
+    projection = Projection(tuple(heads), str(a["descriptor"]), str(a["source"]))
+    if projection.layout.dim * 4 > 4096:
+        raise ValueError(f"{projection.layout.dim} values per item: over 4,096 bytes")
+    return projection
+
+
+def descriptor_id(weights: Weights) -> str:
+    """The raw ``style`` vectors ``weights`` give: weights, recipe and texture basis (not the
+    arithmetic: bfloat16 and float32 vectors differ by far less than a projection can tell)."""
+    from .texture import basis_id  # noqa: PLC0415 (texture imports the model stack)
+
+    return f"vgg16-{weights.fingerprint}-{STYLE_VERSION}-{basis_id(weights)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Fitting
+# ---------------------------------------------------------------------------------------------
+
+
+def fit_softmax(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    l2: float = L2,
+    steps: int = STEPS,
+    lr: float = LEARNING_RATE,
+    sample_weight: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression with an L2 penalty, full-batch Adam from zeros
+    (deterministic). ``x`` (N, D) standardised, ``y`` (N,) class numbers. Returns W (D, C), b (C,)."""
+    n, d = x.shape
+    onehot = np.eye(n_classes)[y]
+    if sample_weight is not None:  # (benchmarks/crossfit.py tries class-balanced weights)
+        onehot = onehot * (sample_weight / sample_weight.mean())[:, None]
+    params = [np.zeros((d, n_classes)), np.zeros(n_classes)]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    for t in range(1, steps + 1):
+        logits = x @ params[0] + params[1]
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        g = (p * (onehot.sum(axis=1, keepdims=True)) - onehot) / n
+        grads = [x.T @ g + 2.0 * l2 * params[0], g.sum(axis=0)]
+        for i, grad in enumerate(grads):
+            m[i] = 0.9 * m[i] + 0.1 * grad
+            v[i] = 0.999 * v[i] + 0.001 * grad * grad
+            params[i] -= lr * (m[i] / (1 - 0.9**t)) / (np.sqrt(v[i] / (1 - 0.999**t)) + 1e-8)
+    return params[0], params[1]
+
+
+def learnable_classes(values: list[str], min_count: int = MIN_PER_CLASS) -> list[str]:
+    """The labels of a column with enough photos to learn from (empty labels never count), sorted."""
+    names, counts = np.unique([v for v in values if v], return_counts=True)
+    return [str(n) for n, c in zip(names, counts) if c >= min_count]
+
+
+def fit_head(raw: np.ndarray, values: list[str], column: str, side: str, **settings: float) -> Head:
+    """One head: ``column``'s labels (``values``, one per row of ``raw``; "" for none) learned
+    from ``side`` of the raw vectors. ValueError when fewer than two labels have enough photos."""
+    classes = learnable_classes(values)
+    if len(classes) < 2:
+        raise ValueError(
+            f"column {column!r} has {len(classes)} label(s) with at least {MIN_PER_CLASS} photos; it needs 2"
+        )
+    labels = np.asarray(values)
+    rows = np.isin(labels, classes)
+    x = np.asarray(raw, np.float64)[:, SIDES[side]]
+    in_mean = x[rows].mean(axis=0)
+    in_scale = float(np.sqrt(((x[rows] - in_mean) ** 2).sum(axis=1).mean() / x.shape[1])) + 1e-8
+    w, b = fit_softmax((x[rows] - in_mean) / in_scale, np.searchsorted(classes, labels[rows]), len(classes), **settings)
+    head = Head(column, side, tuple(classes), in_mean, in_scale, w / TEMPERATURE, b / TEMPERATURE, np.zeros(1), 1.0)
+    # centre and scale on every fitting photo (labelled or not): a head's block has unit mean length
+    out = head.output(np.asarray(raw, np.float32)).astype(np.float64)
+    out_mean = out.mean(axis=0)
+    spread = float(np.sqrt(((out - out_mean) ** 2).sum(axis=1).mean())) or 1.0
+    return Head(
+        column,
+        side,
+        tuple(classes),
+        in_mean.astype(np.float32),
+        in_scale,
+        (w / TEMPERATURE).astype(np.float32),
+        (b / TEMPERATURE).astype(np.float32),
+        out_mean.astype(np.float32),
+        spread / HEAD_SCALE.get(column, 1.0),
+    )
+
+
+def fit_projection(
+    raw: np.ndarray, labels: dict[str, list[str]], columns: list[tuple[str, str]], descriptor: str, source: str
+) -> Projection:
+    """Fit a head per ``(column, side)`` on raw ``style`` vectors (N, 965) and their labels
+    (column -> N strings, "" where a photo has none)."""
+    raw = np.asarray(raw, np.float32)
+    heads = tuple(fit_head(raw, labels[column], column, side) for column, side in columns)
+    return Projection(heads, descriptor, source)
+
+
+def side_of(column: str) -> str:
+    """Which side a column is learned from when not said: colour for colour names, else texture."""
+    return "colour" if any(word in column.lower() for word in ("colour", "color")) else "texture"
+
+
+def parse_columns(text: str | None, available: list[str]) -> list[tuple[str, str]]:
+    """``--columns`` (``pattern,articleType,colour:baseColour``) as (column, side) pairs; a
+    ``texture:`` or ``colour:`` prefix sets the side. None: every column but id and name."""
+    out = []
+    specs = [c.strip() for c in text.split(",")] if text else [c for c in available if c not in ("id", "name")]
+    for spec in specs:
+        side, sep, column = spec.partition(":")
+        if not sep:
+            side, column = side_of(spec), spec
+        if side not in SIDES:
+            raise ProjectionError(f"--columns {spec[:60]!r}: the prefix is texture: or colour:.")
+        if column not in available or column in ("id", "name"):
+            raise ProjectionError(f"No label column {column[:60]!r}; the labels have {', '.join(available)}.")
+        out.append((column, side))
+    if not out:
+        raise ProjectionError("No label columns to learn from.")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Choosing one
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectionChoice:
+    projection: Projection | None
+    label: str  # for the sidebar and the CLI
+    note: str = ""  # why there is none, when the user did not ask for none
+
+
+def resolve_projection(spec: str, weights: Weights) -> ProjectionChoice:
+    """``auto``, ``none`` or a projection file, for vectors made with ``weights``."""
+    spec = spec.strip() or "auto"
+    if spec == "none":
+        return ProjectionChoice(None, "none (unprojected descriptor)")
+    if spec == "auto":
+        packaged = _packaged()
+        if packaged.descriptor == descriptor_id(weights):
+            return ProjectionChoice(packaged, f"packaged: fitted on {PACKAGED_SOURCE}")
+        return ProjectionChoice(
+            None,
+            "none (unprojected descriptor)",
+            f"No learned projection for {weights.label} (the packaged one is for the packaged weights): "
+            "similarity uses the unprojected descriptor. `shirtsim fit-projection` fits one on a labelled catalog.",
+        )
+    projection = load_projection(Path(spec).expanduser())
+    wanted = descriptor_id(weights)
+    if projection.descriptor != wanted:
+        raise ProjectionError(
+            f"{Path(spec).name[:80]} was fitted on {projection.descriptor[:80]} vectors, but these weights give "
+            f"{wanted}: refit it with `shirtsim fit-projection`, or use SHIRTSIM_PROJECTION=none."
+        )
+    return ProjectionChoice(projection, f"file {Path(spec).name}: {projection.source}")
+
+
+@functools.lru_cache(maxsize=1)
+def _packaged() -> Projection:
+    return load_projection(PACKAGED_FILE)
