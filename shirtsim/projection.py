@@ -156,6 +156,9 @@ def load_projection(path: Path) -> Projection:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ProjectionError(f"{name}: too large for a projection file (over {MAX_FILE_BYTES >> 20} MB).")
+        with open(path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":  # np.load would try anything else as a pickle and say so
+                raise ProjectionError(f"{name}: not a projection file (not an .npz archive).")
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except ProjectionError:

@@ -77,6 +77,8 @@ class SearchIndex:
         self.kind = kind
         self.projection = projection  # applied to raw descriptors before centring (style only)
         self.layout = projection.layout if projection is not None else kind.layout
+        if matrix.ndim == 2 and len(matrix) and kind is not SEED_KIND and matrix.shape[1] != self.layout.dim:
+            raise ValueError(f"vectors of {matrix.shape[1]} values, but the layout has {self.layout.dim}")
         self.ids = list(ids)
         self.matrix = matrix  # (N, D) float32, each part normalised to its layout length; may be a memory map
         self.mean = mean  # subtracted from every vector before normalising

@@ -6,12 +6,14 @@ page, not about VGG16, and take seconds. Expected results come from an engine wi
 
 import shutil
 
+import numpy as np
 import pytest
 from helpers import DEMO, HOSTILE, ROOT, make_hostile_catalog, png_bytes
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from shirtsim.engine import get_mode
+from shirtsim.projection import descriptor_id, fit_projection
 from shirtsim.text import markdown_literal as plain
 
 APP = str(ROOT / "app.py")
@@ -221,3 +223,27 @@ def test_streamlit_no_longer_resets_keras_after_every_run(warm):
     app()
     assert script_runner._clean_problem_modules.__name__ == "keep_the_model_loaded"
     assert "_log_if_error(_clean_problem_modules)" in inspect.getsource(script_runner.ScriptRunner._run_script)
+
+
+def test_the_sidebar_says_which_projection_is_active(warm, tmp_path, monkeypatch):
+    at = app()
+    sidebar = [m.value for m in at.sidebar.markdown]
+    assert "Learned projection: " + plain("none (unprojected descriptor)") in sidebar
+    from shirtsim.descriptors import STYLE_KIND
+
+    raw = np.random.default_rng(0).normal(size=(40, STYLE_KIND.dim)).astype(np.float32)
+    values = ["a", "b"] * 20
+    mine = fit_projection(raw, {"fit": values}, [("fit", "texture")], descriptor_id(warm.weights), "my *tagged* shop")
+    mine.save(tmp_path / "mine.npz")
+    monkeypatch.setenv("SHIRTSIM_PROJECTION", str(tmp_path / "mine.npz"))
+    at = app()
+    assert not at.error and len(at.button) > 10
+    assert "Learned projection: " + plain("file mine.npz: my *tagged* shop") in [m.value for m in at.sidebar.markdown]
+
+
+def test_an_unusable_projection_file_is_one_error_not_a_traceback(warm, tmp_path, monkeypatch):
+    (tmp_path / "bad.npz").write_bytes(b"<b>not numbers</b>")
+    monkeypatch.setenv("SHIRTSIM_PROJECTION", str(tmp_path / "bad.npz"))
+    at = app()
+    assert [e.value for e in at.error] == [plain("bad.npz: not a projection file (not an .npz archive).")]
+    assert not at.exception

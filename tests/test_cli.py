@@ -17,6 +17,8 @@ from PIL import Image
 
 from shirtsim.cli import main
 from shirtsim.engine import get_mode
+from shirtsim.projection import load_projection
+from shirtsim.store import catalog_key
 
 
 def run(*args, timeout=600):
@@ -277,3 +279,46 @@ def test_evaluate_says_which_label_rows_it_left_out(fake_model, cli, small_catal
         "note: labels.csv: wrong number of columns on line 5 (the header has 2); ignored",
         "note: labels.csv: id repeated on line 4 (first kept); ignored",
     ]
+
+
+def test_fit_projection_writes_a_projection_that_similar_and_evaluate_then_use(fake_indexed, cli, tmp_path):
+    code, out, err = cli("fit-projection", "--columns", "pattern,colour")
+    written = fake_indexed.cache_dir / "projections" / f"demo-catalog-{catalog_key(DEMO.resolve())[:12]}.npz"
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"fitted on 200 labelled photos of {DEMO.resolve()}: demo-catalog (200 labelled photos); "
+        "learned pattern (texture, 7 labels), colour (colour, 16 labels)",
+        f"wrote {written}; use it with SHIRTSIM_PROJECTION={written} (or --projection {written})",
+    ]
+    assert load_projection(written).layout.names[-2:] == ("texture_learned", "colour_learned")
+    plain = json.loads(cli("similar", "1001", "--projection", "none", "--json")[1])
+    code, out, err = cli("similar", "1001", "--projection", written, "--json")
+    projected = json.loads(out)
+    assert code == 0 and len(projected) == 10 and projected != plain
+    q = json.loads(cli("evaluate", "--projection", written, "--json")[1])
+    assert q["n"] == 200 and q["precision"]["colour"] > 0
+
+
+def test_fit_projection_refuses_the_catalog_folder_and_unusable_labels(fake_indexed, cli, small_catalog, tmp_path):
+    code, _, err = cli("fit-projection", "--out", DEMO / "p.npz")
+    inside = "inside the catalog folder; the catalog is never written to. Choose another --out."
+    assert code == 2 and err == f"shirtsim: {DEMO / 'p.npz'}: {inside}\n"
+    assert not (DEMO / "p.npz").exists()
+    code, _, err = cli("fit-projection", "--catalog", small_catalog)
+    assert code == 2 and err == f"shirtsim: No labels file: {small_catalog / 'labels.csv'} (pass --labels CSV).\n"
+    (small_catalog / "labels.csv").write_text("id,pattern\n1001,check\n1002,check\n1003,stripe\n", encoding="utf-8")
+    code, _, err = cli("fit-projection", "--catalog", small_catalog, "--out", tmp_path / "p.npz")
+    assert code == 2 and err == (
+        "shirtsim: Cannot fit a projection: column 'pattern' has 0 label(s) with at least 8 photos; it needs 2.\n"
+    )
+    code, _, err = cli("fit-projection", "--columns", "sleeve", "--out", tmp_path / "p.npz")
+    assert code == 2 and err == "shirtsim: No label column 'sleeve'; the labels have style, pattern, colour.\n"
+
+
+def test_an_unusable_projection_setting_is_one_line_with_status_2(fake_model, cli, tmp_path, monkeypatch):
+    (tmp_path / "p.npz").write_bytes(b"PK\x03\x04 not really")
+    code, out, err = cli("similar", "1001", "--projection", tmp_path / "p.npz")
+    assert (code, out) == (2, "") and err.startswith("shirtsim: p.npz: not a projection file (")
+    monkeypatch.setenv("SHIRTSIM_PROJECTION", str(tmp_path / "missing.npz"))
+    code, out, err = cli("similar", "1001")
+    assert (code, out, err) == (2, "", "shirtsim: missing.npz: no such projection file.\n")

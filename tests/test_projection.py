@@ -99,7 +99,8 @@ def _npz(**arrays):
     "content, message",
     [
         (None, "p.npz: no such projection file."),
-        (b"not a zip", "p.npz: not a projection file"),
+        (b"not a zip", "p.npz: not a projection file (not an .npz archive)."),
+        (b"PK\x03\x04 but no archive", "p.npz: not a projection file ("),
         (_npz(format=np.array([{"a": 1}], dtype=object)), "p.npz: not a projection file (Object arrays cannot be"),
         (_npz(format=np.array("other-format")), "p.npz: a damaged projection file (format 'other-format'"),
     ],
