@@ -19,6 +19,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 
+import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.runtime.uploaded_file_manager import UploadedFile
@@ -26,8 +27,9 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from shirtsim import settings
 from shirtsim.catalog import printable
 from shirtsim.descriptors import DEFAULT_MODE, MODES, Mode
-from shirtsim.engine import Engine, Upload, default_catalog_dir
+from shirtsim.engine import Engine, Query, Upload, default_catalog_dir
 from shirtsim.errors import ShirtsimError
+from shirtsim.explain import swatch_strip
 from shirtsim.images import MAX_BYTES
 from shirtsim.index import IndexReport
 from shirtsim.search import Match, VectorIndex
@@ -41,6 +43,14 @@ PAGE_SIZE = 20
 FILTER_COLUMNS = 4  # label columns offered as filters above the browse grid
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp"]
 MODE_LABELS = {"balanced": "overall", "pattern": "pattern", "colour": "colour", "seed": "seed (notebook)"}
+NO_COMPARISON = "(none)"
+DEFAULT_COLOUR = "#1f3a93"
+PART_LABELS = {
+    "texture": "texture",
+    "colour": "colour",
+    "texture_learned": "learned texture",
+    "colour_learned": "learned colour",
+}
 log = logging.getLogger("shirtsim.app")
 
 
@@ -109,6 +119,13 @@ def sidebar() -> tuple[Mode, int, bool]:
             key="mode",
             format_func=lambda n: MODE_LABELS[n],
             help="\n".join(f"- **{MODE_LABELS[m.name]}**: {m.help}" for m in MODES.values()),
+        )
+        st.selectbox(
+            "Compare with",
+            [NO_COMPARISON] + names,
+            key="compare",
+            format_func=lambda n: MODE_LABELS.get(n, n),
+            help="Show the results of a second mode beside the first, for the same query.",
         )
         k = st.slider("Number of results", 1, 30, 10, key="k")
         reindex = st.button("Re-index catalog", help="Re-read the folder and embed new or changed images.")
@@ -179,11 +196,13 @@ def query_and_browse(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> 
         st.session_state.source = "upload"
 
     if upload is not None and st.session_state.get("source") == "upload":
-        show_upload_results(engine, upload, mode, k)
+        photo = read_upload(engine, upload, mode)
+        if photo is not None:
+            show_results(engine, photo, mode, k)
     else:
         shirt = selected_shirt(engine, index)
         if shirt is not None:
-            show_shirt_results(engine, shirt, mode, k)
+            show_results(engine, shirt, mode, k)
     browse(engine, index)
     if len(engine.stale) > st.session_state.get("stale_shown", 0):
         st.rerun()  # a file vanished or changed while pictures were drawn: let the sidebar say so
@@ -205,49 +224,158 @@ def select(shirt_id: str) -> None:
     st.session_state.source = "shirt"
 
 
-def show_shirt_results(engine: Engine, shirt: str, mode: Mode, k: int) -> None:
-    left, right = st.columns([1, 3])
-    with left:
-        st.image(engine.picture(shirt, PREVIEW) or placeholder(), caption=plain(f"Selected: {shirt}"), width="stretch")
-        labels = engine.labels.rows.get(shirt) if engine.labels else None
-        if labels:
-            st.text("\n".join(f"{c}: {v}" for c, v in labels.items() if v))
-        if not engine.file_present(shirt):
-            st.warning(
-                plain(f"The file of shirt {shirt} is no longer in the catalog folder; results come from the index.")
-                + " Press **Re-index catalog** to update it."
-            )
-    with right:
-        st.subheader(plain(f"Most similar to {shirt}"))
-        results_grid(engine, engine.similar_to_id(shirt, mode, k), "res")
-
-
-def show_upload_results(engine: Engine, upload: UploadedFile, mode: Mode, k: int) -> None:
+def read_upload(engine: Engine, upload: UploadedFile, mode: Mode) -> Upload | None:
     data = upload.getvalue()
     if len(data) > MAX_BYTES:
         st.error(plain(f"{upload.name}: file is too large (limit {MAX_BYTES // (1024 * 1024)} MB)."))
-        return
+        return None
     key = (hashlib.sha256(data).hexdigest(), mode.kind.name)
     if st.session_state.get("upload_key") != key:  # decode and embed once per upload, not per rerun
         try:
             st.session_state.upload = engine.read_upload(data, upload.name, mode.kind)
         except ShirtsimError as e:
             st.error(plain(e))
-            return
+            return None
         st.session_state.upload_key = key
-    photo: Upload = st.session_state.upload
-    matches = engine.similar_to_vector(photo.vector, mode, k)
+    return st.session_state.upload
+
+
+def show_results(engine: Engine, query: Query, mode: Mode, k: int) -> None:
+    """The query (a catalog shirt or an upload), how it is steered, and its results (in two
+    modes side by side when the sidebar asks for a comparison)."""
+    query_key = query if isinstance(query, str) else st.session_state.get("upload_key")
+    if st.session_state.get("steer_for") != query_key:  # a new query starts unsteered
+        st.session_state.steer_for = query_key
+        st.session_state.liked, st.session_state.unliked = [], []
     left, right = st.columns([1, 3])
     with left:
-        st.image(photo.preview, caption="Your photo", width="stretch")
+        if isinstance(query, str):
+            show_selected(engine, query)
+        else:
+            st.image(query.preview, caption="Your photo", width="stretch")
+        colour = steering_controls()
+    name = plain(query) if isinstance(query, str) else "your photo"
+    second = st.session_state.get("compare", NO_COMPARISON)
+    modes = [mode] + ([MODES[second]] if second in MODES and MODES[second] is not mode else [])
     with right:
-        st.subheader("Most similar to your photo")
-        results_grid(engine, matches, "up")
+        grids = st.columns(len(modes)) if len(modes) > 1 else [st.container()]
+        prefixes = ["res" if isinstance(query, str) else "up", "cmp"]  # tests find the tiles by these keys
+        for grid, grid_mode, prefix in zip(grids, modes, prefixes):
+            with grid:
+                title = f"Most similar to {name}" + (f" · {MODE_LABELS[grid_mode.name]}" if len(modes) > 1 else "")
+                st.subheader(title)
+                steered_grid(engine, query, grid_mode, k, colour, prefix)
 
 
-def results_grid(engine: Engine, matches: list[Match], key_prefix: str) -> None:
-    tiles = [(m.id, f"{plain(m.id)} · {m.score:.3f}") for m in matches]
-    shirt_grid(engine, tiles, key_prefix, "Find shirts like this one")
+def show_selected(engine: Engine, shirt: str) -> None:
+    st.image(engine.picture(shirt, PREVIEW) or placeholder(), caption=plain(f"Selected: {shirt}"), width="stretch")
+    labels = engine.labels.rows.get(shirt) if engine.labels else None
+    if labels:
+        st.text("\n".join(f"{c}: {v}" for c, v in labels.items() if v))
+    if not engine.file_present(shirt):
+        st.warning(
+            plain(f"The file of shirt {shirt} is no longer in the catalog folder; results come from the index.")
+            + " Press **Re-index catalog** to update it."
+        )
+
+
+def steering_controls() -> str | None:
+    """Like/unlike marks (set on the result tiles) and "this pattern in that colour"; returns the
+    colour asked for, or None."""
+    liked, unliked = st.session_state.liked, st.session_state.unliked
+    if liked or unliked:
+        st.caption("Steered by your marks (they are left out of the results):")
+        if liked:
+            st.text("more like: " + ", ".join(liked))
+        if unliked:
+            st.text("less like: " + ", ".join(unliked))
+        st.button("Clear marks", key="clear-marks", on_click=clear_marks)
+    recolour = st.toggle("This pattern in another colour", key="recolour")
+    return st.color_picker("Colour", DEFAULT_COLOUR, key="colour") if recolour else None
+
+
+def clear_marks() -> None:
+    st.session_state.liked, st.session_state.unliked = [], []
+
+
+def mark(shirt_id: str, liked: bool) -> None:
+    target, other = ("liked", "unliked") if liked else ("unliked", "liked")
+    if shirt_id not in st.session_state[target]:
+        st.session_state[target] = st.session_state[target] + [shirt_id]
+    st.session_state[other] = [i for i in st.session_state[other] if i != shirt_id]
+
+
+def steered_grid(engine: Engine, query: Query, mode: Mode, k: int, colour: str | None, key_prefix: str) -> None:
+    liked, unliked = st.session_state.liked, st.session_state.unliked
+    try:
+        vector, weights = engine.steered_query(mode, [query] + liked, unliked, colour)
+    except ShirtsimError as e:
+        st.error(plain(e))
+        return
+    exclude = liked + unliked + ([query] if isinstance(query, str) else [])
+    results_grid(engine, engine.search_prepared(vector, weights, k, exclude), key_prefix, query, vector, weights)
+
+
+def results_grid(
+    engine: Engine, matches: list[Match], key_prefix: str, query: Query, vector: np.ndarray, mode: Mode
+) -> None:
+    """Result tiles: the shirt, its score, what the score is made of, 👍 / 👎 and "Why?"."""
+    cols = st.columns(COLUMNS)
+    for n, m in enumerate(matches):
+        with cols[n % COLUMNS]:
+            st.image(engine.picture(m.id) or placeholder(), width="stretch")
+            st.button(
+                f"{plain(m.id)} · {m.score:.3f}",
+                key=f"{key_prefix}-{m.id}",
+                on_click=select,
+                args=(m.id,),
+                help="Find shirts like this one",
+                width="stretch",
+            )
+            parts = engine.explain_prepared(vector, None, m.id, mode, colours=False).parts
+            st.caption(" · ".join(f"{PART_LABELS.get(p.name, p.name)} {p.contribution:+.2f}" for p in parts))
+            like, unlike, why = st.columns(3, gap="small")
+            like.button("👍", key=f"like-{key_prefix}-{m.id}", on_click=mark, args=(m.id, True), help="More like this")
+            unlike.button(
+                "👎", key=f"unlike-{key_prefix}-{m.id}", on_click=mark, args=(m.id, False), help="Less like this"
+            )
+            if why.button("Why?", key=f"why-{key_prefix}-{m.id}", help="Why this shirt matched"):
+                why_dialog(engine, query, vector, m.id, mode)
+
+
+@st.dialog("Why this match?", width="large")
+def why_dialog(engine: Engine, query: Query, vector: np.ndarray, result_id: str, mode: Mode) -> None:
+    """The score part by part, both palettes, and where the textures agree (computed now, ~0.5 s)."""
+    shielded(why_view, engine, query, vector, result_id, mode)
+
+
+def why_view(engine: Engine, query: Query, vector: np.ndarray, result_id: str, mode: Mode) -> None:
+    picture = query.preview if isinstance(query, Upload) else engine.picture(query)
+    explanation = engine.explain_prepared(vector, picture, result_id, mode)
+    st.text(
+        f"score {explanation.score:.3f} ({mode.name})\n"
+        + "\n".join(
+            f"{PART_LABELS.get(p.name, p.name):<16} cosine {p.cosine:+.3f} x {p.weight:.2f} = {p.contribution:+.3f}"
+            for p in explanation.parts
+        )
+    )
+    left, right = st.columns(2)
+    with left:
+        st.caption("Query colours")
+        st.image(swatch_strip(explanation.query_colours), width="stretch")
+        st.text("  ".join(f"{c.hex} {c.share:.0%}" for c in explanation.query_colours))
+    with right:
+        st.caption(plain(f"Colours of {result_id}"))
+        st.image(swatch_strip(explanation.result_colours), width="stretch")
+        st.text("  ".join(f"{c.hex} {c.share:.0%}" for c in explanation.result_colours))
+    if mode.kind.name != "seed":
+        with st.spinner("Finding where the textures agree…"):
+            maps = engine.texture_heat_maps(query, result_id, mode)
+        left, right = st.columns(2)
+        left.image(maps[0], caption="The query: bright where its texture agrees with the result", width="stretch")
+        right.image(
+            maps[1], caption=plain(f"{result_id}: bright where its texture agrees with the query"), width="stretch"
+        )
 
 
 def shirt_grid(engine: Engine, tiles: list[tuple[str, str]], key_prefix: str, help_text: str) -> None:

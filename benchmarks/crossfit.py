@@ -51,7 +51,7 @@ from shirtsim.descriptors import (  # noqa: E402
     TEXTURE_BOX,
     TEXTURE_DIM,
     TEXTURE_LAYER,
-    _box,
+    box_slices,
     colour_histograms,
     garment_activations,
     texture_gram,
@@ -363,7 +363,7 @@ def activations(paths, embedder):
 def as_maps(cells):
     """block4_conv3-shaped maps whose garment activations are ``cells`` (sqrt(x^2) == x), so the
     library's own ``fit_texture_basis`` and ``texture_gram`` can run on kept activations."""
-    rows, cols = _box(28, 28, box=TEXTURE_BOX)
+    rows, cols = box_slices(28, 28, box=TEXTURE_BOX)
     maps = np.zeros((len(cells), 28, 28, cells.shape[-1]), np.float32)
     maps[:, rows, cols] = (cells**2).reshape(len(cells), rows.stop - rows.start, cols.stop - cols.start, -1)
     return maps

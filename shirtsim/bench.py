@@ -31,10 +31,12 @@ from .descriptors import DEFAULT_MODE, MODES, SEED_KIND, STYLE_KIND
 from .embedding import BATCH_SIZE, Embedder
 from .engine import Engine, default_catalog_dir
 from .images import decode_image, read_limited
-from .index import build_index, embed_images, fingerprint, uses_bfloat16
+from .index import build_index, embed_images, fingerprint, pack_key, uses_bfloat16
 from .milvus import parse_backend
+from .projection import resolve_projection
 from .search import SearchIndex
-from .store import HashCache, VectorStore, catalog_key, content_hash
+from .settings import PROJECTION
+from .store import HashCache, VectorStore, content_hash
 from .weights import Weights, resolve_weights
 
 SEED_DIM = 7 * 7 * 512
@@ -295,10 +297,11 @@ def bench_cold_start(weights: Weights, n: int) -> dict:
         memo.save(set(by_name))
         store = VectorStore(cache, fingerprint(weights, STYLE_KIND))
         raw = _synthetic_raw(n, np.random.default_rng(3))
+        projection = resolve_projection(PROJECTION.get(), weights).projection  # as the app's engine will
         store.write_pack(
-            catalog_key(catalog),
+            pack_key(catalog, projection),
             [by_name[i.rel] for i in cat.items],
-            SearchIndex.build(STYLE_KIND, cat.ids, raw).packed(),
+            SearchIndex.build(STYLE_KIND, cat.ids, raw, projection).packed(),
         )
         del raw
 

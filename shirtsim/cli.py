@@ -20,7 +20,8 @@ from .engine import MAX_K
 from .errors import ShirtsimError
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .descriptors import Mode
+    from .engine import Engine, Query
 
 EXIT_BAD_INPUT = 2
 
@@ -167,10 +168,14 @@ def _parser() -> argparse.ArgumentParser:
     sp.set_defaults(run=cmd_index)
 
     sp = sub.add_parser("similar", help="the shirts most like a catalog id or an image file")
-    sp.add_argument("query", help="a catalog id, or the path of an image file")
+    sp.add_argument("query", nargs="?", help="a catalog id, or the path of an image file (optional with --like)")
     catalog_opts(sp)
     sp.add_argument("-k", type=int_between(1, MAX_K), default=10, help=f"number of results, 1 to {MAX_K} (default 10)")
     sp.add_argument("--mode", default=None, help="balanced (default), pattern, colour or seed")
+    sp.add_argument("--like", action="append", default=[], metavar="ID", help="more like this shirt; repeat for more")
+    sp.add_argument("--unlike", action="append", default=[], metavar="ID", help="less like this shirt; repeat")
+    sp.add_argument("--colour", metavar="#RRGGBB", help="the query's pattern in this colour")
+    sp.add_argument("--colour-of", metavar="ID", help="the query's pattern in this catalog shirt's colours")
     sp.add_argument(
         "--filter",
         action="append",
@@ -180,6 +185,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--json", action="store_true", help="print a JSON list of {id, score}")
     sp.set_defaults(run=cmd_similar)
+
+    sp = sub.add_parser("explain", help="why RESULT matches QUERY: the score part by part, and both palettes")
+    sp.add_argument("query", help="a catalog id, or the path of an image file")
+    sp.add_argument("result", help="a catalog id")
+    catalog_opts(sp)
+    sp.add_argument("--mode", default=None, help="balanced (default), pattern, colour or seed")
+    sp.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    sp.set_defaults(run=cmd_explain)
 
     sp = sub.add_parser("evaluate", help="precision@k of same-label results over a labelled catalog")
     catalog_opts(sp)
@@ -265,28 +278,62 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_similar(args: argparse.Namespace) -> int:
     from .engine import get_mode  # noqa: PLC0415
-    from .errors import BadImageError, UnknownShirtError  # noqa: PLC0415
-    from .images import read_limited  # noqa: PLC0415
 
     mode = get_mode(args.mode)
+    if args.query is None and not args.like:
+        raise ShirtsimError("Give a QUERY, or --like ID.")
+    if args.colour is not None and args.colour_of is not None:
+        raise ShirtsimError("Give --colour or --colour-of, not both.")
     engine = _engine(args)
     filters = _filters(args.filter, engine)
     index = engine.index(mode.kind, progress=ProgressBar())
-    if args.query in index:
-        matches = engine.similar_to_id(args.query, mode, args.k, filters)
+    query = _query(args.query, engine, mode) if args.query is not None else None
+    if args.like or args.unlike or args.colour is not None or args.colour_of is not None:
+        like = ([query] if query is not None else []) + [engine.check_id(i, index) for i in args.like]
+        unlike = [engine.check_id(i, index) for i in args.unlike]
+        matches = engine.steered(mode, like, unlike, args.colour, args.colour_of, args.k, filters)
+    elif isinstance(query, str):
+        matches = engine.similar_to_id(query, mode, args.k, filters)
     else:
-        path = Path(args.query)
-        if path.is_file():
-            matches = engine.similar_to_image_bytes(read_limited(path), path.name, mode, args.k, filters)
-        elif path.exists():
-            raise BadImageError(f"{args.query}: not a file.")
-        else:
-            raise UnknownShirtError(f"{args.query[:80]!r} is neither a catalog id nor an image file.")
+        matches = engine.similar_to_vector(query.vector, mode, args.k, filters)
     if args.json:
         print(to_json([{"id": m.id, "score": round(m.score, 6)} for m in matches]))
     else:
         for rank, m in enumerate(matches, 1):
             print(f"{rank:3d}  {m.id:<24} {m.score:.4f}")
+    return 0
+
+
+def _query(text: str, engine: Engine, mode: Mode) -> Query:
+    """A catalog id, else an image file read as an upload."""
+    from .errors import BadImageError, UnknownShirtError  # noqa: PLC0415
+    from .images import read_limited  # noqa: PLC0415
+
+    if text in engine.index(mode.kind):
+        return text
+    path = Path(text)
+    if path.is_file():
+        return engine.read_upload(read_limited(path), path.name, mode.kind)
+    if path.exists():
+        raise BadImageError(f"{text}: not a file.")
+    raise UnknownShirtError(f"{text[:80]!r} is neither a catalog id nor an image file.")
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .engine import get_mode  # noqa: PLC0415
+
+    mode = get_mode(args.mode)
+    engine = _engine(args)
+    engine.index(mode.kind, progress=ProgressBar())
+    explanation = engine.explain(_query(args.query, engine, mode), args.result, mode)
+    if args.json:
+        print(to_json(explanation.as_json()))
+        return 0
+    print(f"score {explanation.score:.4f} ({mode.name})")
+    for p in explanation.parts:
+        print(f"  {p.name:<16} cosine {p.cosine:+.4f} x weight {p.weight:.3f} = {p.contribution:+.4f}")
+    for who, colours in (("query", explanation.query_colours), ("result", explanation.result_colours)):
+        print(f"  {who + ' colours':<16} " + "  ".join(f"{c.hex} {c.share:.0%}" for c in colours))
     return 0
 
 

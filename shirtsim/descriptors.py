@@ -161,7 +161,8 @@ MODES = {
 DEFAULT_MODE = "balanced"
 
 
-def _box(height: int, width: int, box: tuple[float, float, float, float] = GARMENT_BOX) -> tuple[slice, slice]:
+def box_slices(height: int, width: int, box: tuple[float, float, float, float] = GARMENT_BOX) -> tuple[slice, slice]:
+    """The rows and columns of a ``height`` x ``width`` grid (picture or feature map) inside ``box``."""
     left, top, right, bottom = box
     rows = slice(int(top * height), max(int(top * height) + 1, int(bottom * height)))
     cols = slice(int(left * width), max(int(left * width) + 1, int(right * width)))
@@ -183,7 +184,7 @@ def describe(
 
 def garment_activations(feature_maps: np.ndarray) -> np.ndarray:
     """Square-rooted ``block4_conv3`` activations of the garment cells: (B, cells, 512)."""
-    rows, cols = _box(*feature_maps.shape[1:3], box=TEXTURE_BOX)
+    rows, cols = box_slices(*feature_maps.shape[1:3], box=TEXTURE_BOX)
     cells = np.asarray(feature_maps[:, rows, cols], np.float32)
     return np.sqrt(np.maximum(cells, 0.0)).reshape(len(cells), -1, cells.shape[-1])
 
@@ -201,7 +202,7 @@ def texture_gram(feature_maps: np.ndarray, basis: TextureBasis) -> np.ndarray:
 
 def colour_histograms(pixels: np.ndarray) -> np.ndarray:
     """The colour parts (COLOUR_DIM,) of an RGB uint8 picture (H, W, 3): Lab, then HSV."""
-    rows, cols = _box(*pixels.shape[:2])
+    rows, cols = box_slices(*pixels.shape[:2])
     small = Image.fromarray(np.ascontiguousarray(pixels[rows, cols])).resize(COLOUR_PIXELS, Image.BILINEAR)
     lab_hist = _smooth(_histogram(rgb_to_lab(np.asarray(small)).reshape(-1, 3), LAB_BINS, LAB_RANGES))
     hsv = np.asarray(small.convert("HSV")).reshape(-1, 3)

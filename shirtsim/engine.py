@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import threading
@@ -12,19 +13,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from . import steer
 from .catalog import MAX_ID_LEN, Catalog, Labels, discover, find_labels
 from .demo import DEMO_CATALOG
-from .descriptors import DEFAULT_MODE, MODES, Kind, Mode
-from .embedding import Embedder
+from .descriptors import DEFAULT_MODE, MODES, STYLE_KIND, TEXTURE_DIM, TEXTURE_LAYER, Kind, Mode, texture_gram
+from .embedding import Embedder, to_model_input, uses_bfloat16
 from .errors import BadImageError, CatalogError, ShirtsimError, UnknownShirtError
+from .explain import PartScore, Swatch, heat_map, palette, part_scores, texture_agreement
 from .images import decode_image, read_limited
-from .index import IndexReport, build_index, embed, embed_images, fingerprint
+from .index import IndexReport, build_index, embed, fingerprint
 from .progress import ProgressFn
 from .projection import Projection, ProjectionChoice, resolve_projection
-from .search import Match, SearchIndex, VectorIndex
+from .search import Match, SearchIndex, VectorIndex, weigh
 from .settings import CATALOG, PROJECTION
 from .store import VectorStore, catalog_key, content_hash, default_cache_dir
+from .texture import basis_for
 from .thumbnails import PREVIEW, TILE, ThumbnailStore, make_thumbnail
 from .weights import Weights, resolve_weights
 
@@ -55,6 +60,37 @@ class Upload:
 
     vector: np.ndarray  # raw descriptor of the kind it was read for
     preview: bytes  # JPEG, PREVIEW px on the long side
+    pixels: np.ndarray  # the model's input (224x224x3 uint8), for an explanation's heat map
+
+
+Query = str | Upload  # a catalog shirt's id, or a photo from outside
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why ``result`` matched ``query``: :func:`shirtsim.explain.part_scores` and both palettes."""
+
+    score: float
+    parts: list[PartScore]
+    query_colours: list[Swatch]
+    result_colours: list[Swatch]
+
+    def as_json(self) -> dict:
+        return {
+            "score": round(self.score, 6),
+            "parts": {
+                p.name: {
+                    "cosine": round(p.cosine, 6),
+                    "weight": round(p.weight, 6),
+                    "contribution": round(p.contribution, 6),
+                }
+                for p in self.parts
+            },
+            "colours": {
+                "query": [{"hex": c.hex, "share": c.share} for c in self.query_colours],
+                "result": [{"hex": c.hex, "share": c.share} for c in self.result_colours],
+            },
+        }
 
 
 class Engine:
@@ -227,7 +263,8 @@ class Engine:
         The app keeps the result per upload, so a rerun (another mode, another k) does not embed again."""
         with self._upload_slots:  # twenty sessions uploading at once decode two photos at a time, not twenty
             img = decode_image(data, name)
-            return Upload(embed_images(self.embedder, kind, [img])[0], make_thumbnail(img, PREVIEW))
+            pixels = to_model_input(img)
+            return Upload(embed(self.embedder, kind, pixels[None])[0], make_thumbnail(img, PREVIEW), pixels)
 
     def similar_to_vector(
         self, raw: np.ndarray, mode: Mode, k: int = 10, filters: dict[str, list[str]] | None = None
@@ -235,6 +272,110 @@ class Engine:
         """The ``k`` catalog shirts most like a raw descriptor from :meth:`read_upload`."""
         index = self.index(mode.kind)
         return index.search(index.prepare(raw), mode, _clamp(k), filters=filters)
+
+    def prepared(self, query: Query, index: VectorIndex) -> np.ndarray:
+        """A query as ``index`` stores vectors: a catalog shirt's own, or an upload prepared like them."""
+        if isinstance(query, Upload):
+            return index.prepare(query.vector)
+        return index.stored(self.check_id(query, index))
+
+    def steered_query(
+        self,
+        mode: Mode,
+        like: list[Query],
+        unlike: list[Query] = (),
+        colour: str | None = None,
+        colour_of: str | None = None,
+    ) -> tuple[np.ndarray, Mode]:
+        """One prepared query vector from liked and unliked shirts or photos, optionally in a colour
+        (``#rrggbb``) or in another shirt's colours, and the weights to rank it by."""
+        index = self.index(mode.kind)
+        layout = index.layout
+        liked = [self.prepared(q, index) for q in like]
+        query = steer.combine(layout, liked, [self.prepared(q, index) for q in unlike])
+        if colour is None and colour_of is None:
+            return query, mode
+        if mode.kind is not STYLE_KIND:
+            raise ShirtsimError(f"Mode {mode.name} has no colour part to change: use balanced, pattern or colour.")
+        if colour_of is not None:
+            donor = index.stored(self.check_id(colour_of, index))
+        else:
+            donor = index.prepare(steer.colour_swatch(steer.parse_hex(colour or "")))
+        return steer.with_colour_of(layout, query, donor), steer.recoloured(mode)
+
+    def steered(
+        self,
+        mode: Mode,
+        like: list[Query],
+        unlike: list[Query] = (),
+        colour: str | None = None,
+        colour_of: str | None = None,
+        k: int = 10,
+        filters: dict[str, list[str]] | None = None,
+    ) -> list[Match]:
+        """The ``k`` shirts most like the liked ones and least like the unliked ones (the marked
+        catalog shirts themselves left out), optionally in a colour or another shirt's colours."""
+        query, weights = self.steered_query(mode, like, unlike, colour, colour_of)
+        marked = [q for q in list(like) + list(unlike) if isinstance(q, str)]
+        return self.search_prepared(query, weights, k, marked, filters)
+
+    def search_prepared(
+        self,
+        query: np.ndarray,
+        mode: Mode,
+        k: int = 10,
+        exclude: list[str] = (),
+        filters: dict[str, list[str]] | None = None,
+    ) -> list[Match]:
+        """The ``k`` best matches for a prepared query vector, ``exclude``'d shirts left out."""
+        index = self.index(mode.kind)
+        k, skip = _clamp(k), set(exclude)
+        found = index.search(query, mode, min(len(index), k + len(skip)), filters=filters)
+        return [m for m in found if m.id not in skip][:k]
+
+    def explain(self, query: Query, result_id: str, mode: Mode) -> Explanation:
+        """Why ``result_id`` is a match for ``query`` under ``mode`` (no model needed)."""
+        index = self.index(mode.kind)
+        prepared = self.prepared(query, index)
+        picture = query.preview if isinstance(query, Upload) else self.picture(query)
+        return self.explain_prepared(prepared, picture, result_id, mode)
+
+    def explain_prepared(
+        self, query: np.ndarray, query_picture: bytes | None, result_id: str, mode: Mode, colours: bool = True
+    ) -> Explanation:
+        """:meth:`explain` for a prepared (possibly steered) query; ``colours`` False skips the palettes."""
+        index = self.index(mode.kind)
+        result = index.stored(self.check_id(result_id, index))
+        score = float(np.dot(weigh(index.layout, query, mode), result))
+        return Explanation(
+            score,
+            part_scores(index.layout, mode, query, result),
+            _palette(query_picture) if colours else [],
+            _palette(self.picture(result_id)) if colours else [],
+        )
+
+    def texture_heat_maps(self, query: Query, result_id: str, mode: Mode) -> tuple[bytes, bytes]:
+        """Both pictures with where their textures agree painted over them (JPEGs, about 0.5 s:
+        one forward pass for the two). Never stored."""
+        if mode.kind is not STYLE_KIND:
+            raise ShirtsimError(f"Mode {mode.name} has no texture part to show: use balanced, pattern or colour.")
+        index = self.index(mode.kind)
+        self.check_id(result_id, index)
+        first = query.pixels if isinstance(query, Upload) else self._model_input(query)
+        pictures = [first, self._model_input(result_id)]
+        maps = self.embedder.forward(np.stack(pictures), STYLE_KIND.layers, bfloat16=uses_bfloat16(STYLE_KIND))
+        maps = maps[TEXTURE_LAYER]
+        basis = basis_for(self.embedder)
+        texture = texture_gram(maps, basis) - index.mean[:TEXTURE_DIM]
+        return tuple(
+            heat_map(Image.fromarray(pictures[n]), texture_agreement(maps[n], texture[1 - n], basis)) for n in (0, 1)
+        )
+
+    def _model_input(self, shirt_id: str) -> np.ndarray:
+        item = self.catalog.get(shirt_id)
+        if item is None:
+            raise UnknownShirtError(f"No shirt with id {shirt_id[:60]!r} in this catalog.")
+        return to_model_input(decode_image(read_limited(item.path), shirt_id))
 
     def picture(self, shirt_id: str, size: int = TILE) -> bytes | None:
         """A JPEG of a catalog shirt, ``size`` px on its long side (``TILE`` or ``PREVIEW``), for
@@ -280,6 +421,10 @@ class Engine:
         if not present:
             self.stale[shirt_id] = "its file is missing or unreadable"
         return present
+
+
+def _palette(jpeg: bytes | None) -> list[Swatch]:
+    return palette(Image.open(io.BytesIO(jpeg))) if jpeg else []
 
 
 def _clamp(k: int) -> int:

@@ -48,6 +48,13 @@ def fingerprint(weights: Weights, kind: Kind) -> str:
     return f"vgg16-{weights.fingerprint}-{kind.fingerprint}{basis}" + ("-bf16" if uses_bfloat16(kind) else "")
 
 
+def pack_key(catalog_root: Path, projection: Projection | None) -> str:
+    """Names a catalog's pack of prepared vectors. Projected packs are named before the catalog
+    key: writing a pack deletes only older packs of its own name, so packs with and without a
+    projection live side by side."""
+    return (f"{projection.id}-" if projection is not None else "") + catalog_key(catalog_root)
+
+
 def embed(embedder: Embedder, kind: Kind, inputs: np.ndarray) -> np.ndarray:
     """Descriptors (B, dim) for a batch of model inputs (B, 224, 224, 3) uint8."""
     basis = basis_for(embedder) if kind is STYLE_KIND else None
@@ -82,9 +89,7 @@ def build_index(
     thumbnails = ThumbnailStore(cache_dir)
     hashes_cache = HashCache(cache_dir, catalog.root)
     report = IndexReport(skipped=list(catalog.skipped))
-    # projected packs are named before the catalog key: writing one pack deletes only the
-    # older packs of its own name, so packs with and without a projection live side by side
-    key = (f"{projection.id}-" if projection is not None else "") + catalog_key(catalog.root)
+    key = pack_key(catalog.root, projection)
 
     hashes: dict[str, str] = {}
     for n, item in enumerate(catalog.items):

@@ -4,6 +4,7 @@ The page runs in this process with the fake model (``fake_model``): these tests 
 page, not about VGG16, and take seconds. Expected results come from an engine with the same model.
 """
 
+import re
 import shutil
 
 import numpy as np
@@ -247,3 +248,59 @@ def test_an_unusable_projection_file_is_one_error_not_a_traceback(warm, tmp_path
     at = app()
     assert [e.value for e in at.error] == [plain("bad.npz: not a projection file (not an .npz archive).")]
     assert not at.exception
+
+
+def test_like_and_unlike_steer_the_results_and_clear_starts_over(warm):
+    at = app(shirt="1009")
+    plain_ids = [b.key.split("-", 1)[1] for b in result_buttons(at, "res")]
+    liked, unliked = plain_ids[3], plain_ids[0]
+    at.button(key=f"like-res-{liked}").click().run()
+    at.button(key=f"unlike-res-{unliked}").click().run()
+    assert "more like: " + liked in [t.value for t in at.text] and "less like: " + unliked in [t.value for t in at.text]
+    got = [b.key.split("-", 1)[1] for b in result_buttons(at, "res")]
+    expected = warm.steered(get_mode("balanced"), ["1009", liked], [unliked])
+    assert got == [m.id for m in expected] and not {liked, unliked, "1009"} & set(got) and got != plain_ids
+    at.button(key="clear-marks").click().run()
+    assert [b.key.split("-", 1)[1] for b in result_buttons(at, "res")] == plain_ids and not at.error
+
+
+def test_each_result_says_what_its_score_is_made_of(warm):
+    at = app(shirt="1009")
+    captions = [c.value for c in at.caption if c.value.startswith("texture ")]
+    scores = sorted((float(b.label.split(" · ")[1]) for b in result_buttons(at, "res")), reverse=True)
+    assert len(captions) == 10
+    sums = sorted((sum(float(v) for v in re.findall(r"[+-]\d\.\d\d", c)) for c in captions), reverse=True)
+    assert sums == pytest.approx(scores, abs=0.011)  # each side rounded to 2 decimals
+
+
+def test_this_pattern_in_another_colour_and_an_error_in_seed_mode(warm):
+    at = app(shirt="1009")
+    at.toggle(key="recolour").set_value(True).run()
+    at.color_picker(key="colour").set_value("#e6c828").run()
+    got = [b.key.split("-", 1)[1] for b in result_buttons(at, "res")]
+    assert got == [m.id for m in warm.steered(get_mode("balanced"), ["1009"], colour="#e6c828")] and not at.error
+    at.sidebar.radio(key="mode").set_value("seed").run()
+    assert [e.value for e in at.error] == [
+        plain("Mode seed has no colour part to change: use balanced, pattern or colour.")
+    ]
+    assert not at.exception and len([b for b in at.button if (b.key or "").startswith("pick-")]) == 20
+
+
+def test_two_modes_side_by_side(warm):
+    at = app(shirt="1009")
+    at.sidebar.selectbox(key="compare").set_value("pattern").run()
+    left = [b.key.split("-", 1)[1] for b in result_buttons(at, "res")]
+    right = [b.key.split("-", 1)[1] for b in result_buttons(at, "cmp")]
+    assert left == [m.id for m in warm.similar_to_id("1009", get_mode("balanced"), 10)]
+    assert right == [m.id for m in warm.similar_to_id("1009", get_mode("pattern"), 10)]
+    assert [h.value for h in at.subheader][:2] == ["Most similar to 1009 · overall", "Most similar to 1009 · pattern"]
+
+
+def test_why_shows_the_parts_the_palettes_and_where_the_textures_agree(warm):
+    at = app(shirt="1009")
+    first = result_buttons(at, "res")[0].key.split("-", 1)[1]
+    at.button(key=f"why-res-{first}").click().run()
+    assert not at.error and not at.exception
+    lines = next(t.value for t in at.text if t.value.startswith("score ")).splitlines()
+    assert lines[0].startswith("score ") and lines[0].endswith("(balanced)")
+    assert [line.split()[0] for line in lines[1:]] == ["texture", "colour"]

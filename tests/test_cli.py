@@ -8,6 +8,7 @@ subprocess where the process is what is tested (exit status, what reaches stderr
 import errno
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -134,10 +135,9 @@ def test_unknown_mode_and_missing_catalog_are_one_line_errors_with_status_2(tmp_
             ["download-seed-shirts", "d", "--timeout", "inf"],
             "download-seed-shirts: argument --timeout: inf is out of range: use more than 0 and at most 600 seconds",
         ),
-        (["similar"], "similar: the following arguments are required: query"),
         (
             ["frobnicate"],
-            "argument COMMAND: invalid choice: 'frobnicate' (choose from 'index', 'similar', 'evaluate', "
+            "argument COMMAND: invalid choice: 'frobnicate' (choose from 'index', 'similar', 'explain', 'evaluate', "
             "'fit-texture-basis', 'fit-projection', 'make-demo-catalog', 'download-seed-shirts', 'bench')",
         ),
     ],
@@ -322,3 +322,63 @@ def test_an_unusable_projection_setting_is_one_line_with_status_2(fake_model, cl
     monkeypatch.setenv("SHIRTSIM_PROJECTION", str(tmp_path / "missing.npz"))
     code, out, err = cli("similar", "1001")
     assert (code, out, err) == (2, "", "shirtsim: missing.npz: no such projection file.\n")
+
+
+def test_explain_splits_the_similar_score_into_parts_that_add_up(fake_indexed, cli):
+    top = json.loads(cli("similar", "1001", "--json")[1])[2]
+    code, out, err = cli("explain", "1001", top["id"], "--json")
+    got = json.loads(out)
+    assert code == 0, err
+    assert list(got) == ["score", "parts", "colours"] and list(got["parts"]) == ["texture", "colour"]
+    assert got["score"] == pytest.approx(top["score"], abs=1e-4)
+    assert sum(p["contribution"] for p in got["parts"].values()) == pytest.approx(top["score"], abs=1e-4)
+    for p in got["parts"].values():
+        assert p["contribution"] == pytest.approx(p["cosine"] * p["weight"], abs=1e-6)
+    assert [p["weight"] for p in got["parts"].values()] == [0.65, 0.35]
+    for swatches in got["colours"].values():
+        assert swatches and all(re.fullmatch(r"#[0-9a-f]{6}", s["hex"]) for s in swatches)
+        assert 0.5 < sum(s["share"] for s in swatches) <= 1.0001
+    seed = json.loads(cli("explain", "1001", top["id"], "--mode", "seed", "--json")[1])
+    assert list(seed["parts"]) == ["seed"] and seed["parts"]["seed"]["weight"] == 1.0
+    code, out, _ = cli("explain", DEMO / "1001.jpg", "1002")
+    assert code == 0 and out.splitlines()[0].startswith("score ") and "query colours" in out
+
+
+def test_explain_refuses_what_is_not_a_catalog_shirt(fake_indexed, cli):
+    code, out, err = cli("explain", "1001", "zzz")
+    assert (code, out, err) == (2, "", "shirtsim: No shirt with id 'zzz' in this catalog.\n")
+
+
+def test_like_and_unlike_steer_and_leave_the_marked_shirts_out(fake_indexed, cli):
+    code, out, err = cli("similar", "1001", "--like", "1002", "--unlike", "1003", "--json")
+    got = [r["id"] for r in json.loads(out)]
+    expected = fake_indexed.steered(get_mode("balanced"), ["1001", "1002"], ["1003"])
+    assert code == 0 and got == [m.id for m in expected] and len(got) == 10
+    assert not {"1001", "1002", "1003"} & set(got)
+    assert got != [r["id"] for r in json.loads(cli("similar", "1001", "--json")[1])]
+    alone = json.loads(cli("similar", "--like", "1002", "--json")[1])  # QUERY is optional with --like
+    assert [r["id"] for r in alone] == [m.id for m in fake_indexed.similar_to_id("1002", get_mode("balanced"), 10)]
+    assert cli("similar")[2] == "shirtsim: Give a QUERY, or --like ID.\n"
+    assert cli("similar", "1001", "--unlike", "nope")[2] == "shirtsim: No shirt with id 'nope' in this catalog.\n"
+
+
+def test_this_pattern_in_that_colour(fake_indexed, cli):
+    plain = [r["id"] for r in json.loads(cli("similar", "1001", "--json")[1])]
+    code, out, err = cli("similar", "1001", "--colour", "#1f3a93", "--json")
+    navy = [r["id"] for r in json.loads(out)]
+    expected = fake_indexed.steered(get_mode("balanced"), ["1001"], colour="#1f3a93")
+    assert code == 0 and navy == [m.id for m in expected] and navy != plain and "1001" not in navy
+    code, out, _ = cli("similar", "1001", "--colour-of", "1005", "--json")
+    assert code == 0 and [r["id"] for r in json.loads(out)] == [
+        m.id for m in fake_indexed.steered(get_mode("balanced"), ["1001"], colour_of="1005")
+    ]
+    for args, message in (
+        (["--colour", "navy"], "--colour 'navy': write a colour as #rrggbb, for example '#1f3a93'."),
+        (
+            ["--colour", "#1f3a93", "--mode", "seed"],
+            "Mode seed has no colour part to change: use balanced, pattern or colour.",
+        ),
+        (["--colour", "#1f3a93", "--colour-of", "1005"], "Give --colour or --colour-of, not both."),
+        (["--colour-of", "nope"], "No shirt with id 'nope' in this catalog."),
+    ):
+        assert cli("similar", "1001", *args) == (2, "", f"shirtsim: {message}\n")

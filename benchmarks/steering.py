@@ -1,0 +1,95 @@
+""""This pattern in that colour", measured on the demo catalog.
+
+    python benchmarks/steering.py [--json]
+
+Every demo shirt is a query, once for every colour label of the catalog; the colour is given
+as that label's typical hex (the colour the demo generator draws it with, ``shirtsim.demo.COLOURS``).
+The ten results (``balanced`` mode, k = 10, the query left out) come from the app's own path,
+``Engine.steered_query`` then one search. Reported: the share of results carrying the requested
+colour label and the share carrying the query's pattern label, averaged over all query x colour
+pairs, and for scale what the query's plain results score.
+"""
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from shirtsim.demo import COLOURS, DEMO_CATALOG  # noqa: E402
+from shirtsim.descriptors import MODES  # noqa: E402
+from shirtsim.engine import Engine  # noqa: E402
+from shirtsim.weights import packaged_weights  # noqa: E402
+
+K = 10
+GOAL = {"colour": 0.55, "pattern": 0.45}
+
+
+def hex_of(rgb):
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def measure(engine, mode_name="balanced"):
+    mode = MODES[mode_name]
+    with open(DEMO_CATALOG / "labels.csv", newline="", encoding="utf-8") as f:
+        labels = {row["id"]: row for row in csv.DictReader(f)}
+    index = engine.index(mode.kind)
+    colours = sorted({labels[i]["colour"] for i in index.ids})
+    colour_hits = pattern_hits = plain_colour = plain_pattern = results = 0
+    per_colour = {}
+    for colour in colours:
+        hits = 0
+        for shirt in index.ids:
+            vector, weights = engine.steered_query(mode, [shirt], colour=hex_of(COLOURS[colour]))
+            found = [labels[m.id] for m in engine.search_prepared(vector, weights, K, [shirt])]
+            hits += sum(r["colour"] == colour for r in found)
+            colour_hits += sum(r["colour"] == colour for r in found)
+            pattern_hits += sum(r["pattern"] == labels[shirt]["pattern"] for r in found)
+            results += len(found)
+        per_colour[colour] = hits / (K * len(index.ids))
+    for shirt in index.ids:  # the same queries unsteered, for scale
+        found = [labels[m.id] for m in engine.similar_to_id(shirt, mode, K)]
+        plain_colour += sum(r["colour"] == labels[shirt]["colour"] for r in found)
+        plain_pattern += sum(r["pattern"] == labels[shirt]["pattern"] for r in found)
+    return {
+        "mode": mode_name,
+        "k": K,
+        "queries": len(index.ids) * len(colours),
+        "requested_colour": round(colour_hits / results, 4),
+        "query_pattern": round(pattern_hits / results, 4),
+        "goal": GOAL,
+        "unsteered": {
+            "own_colour": round(plain_colour / (K * len(index.ids)), 4),
+            "own_pattern": round(plain_pattern / (K * len(index.ids)), 4),
+        },
+        "per_colour": {c: round(v, 3) for c, v in per_colour.items()},
+        "projection": engine.projection_choice.label,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    start = time.time()
+    engine = Engine(DEMO_CATALOG, weights=packaged_weights(), index_backend="memory")
+    r = measure(engine)
+    if args.json:
+        print(json.dumps(r, indent=1))
+        return
+    print(f"demo catalog, {r['mode']} mode, k={r['k']}, {r['queries']} query x colour pairs ({r['projection']})")
+    print(f"  results with the requested colour label: {r['requested_colour']:.1%} (goal {GOAL['colour']:.0%})")
+    print(f"  results with the query's pattern label:  {r['query_pattern']:.1%} (goal {GOAL['pattern']:.0%})")
+    u = r["unsteered"]
+    print(f"  unsteered, for scale: own colour {u['own_colour']:.1%}, own pattern {u['own_pattern']:.1%}")
+    print("  per colour: " + ", ".join(f"{c} {v:.0%}" for c, v in r["per_colour"].items()))
+    print(f"  {time.time() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Steering a query: like / unlike results, and "this pattern in that colour".
+
+Both work on prepared vectors (centred, each part at its layout length), so they serve the
+in-memory index and Milvus alike: the result is one query vector, ranked by the mode's weights
+in one search.
+
+- :func:`combine`: several liked (and unliked) shirts become one query, Qdrant's average-vector
+  rule ``2 x mean(liked) - mean(unliked)`` (``mean(liked)`` alone without unliked shirts), part
+  by part, each part then brought back to its length so the scores stay cosines.
+- :func:`with_colour_of`: the texture side of one query (``texture``, ``texture_learned``) with
+  the colour side (``lab``, ``hsv``, ``colour_learned``) of another vector: another shirt's, or
+  a colour's (:func:`colour_swatch`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import numpy as np
+from PIL import Image
+
+from .descriptors import STYLE_KIND, TEXTURE_DIM, Layout, Mode, colour_histograms
+from .errors import ShirtsimError
+
+COLOUR_SIDE = ("lab", "hsv", "colour_learned")
+# (texture side's share, learned part's share of it, learned part's share of the colour side) when
+# the colour is asked for. The learned colour part knows real photos' colour names, not a colour.
+RECOLOURED = (0.4, 0.3, 0.0)
+HEX = re.compile(r"#?([0-9a-fA-F]{6})")
+
+
+def combine(layout: Layout, liked: list[np.ndarray], unliked: list[np.ndarray]) -> np.ndarray:
+    """One prepared query from prepared liked and unliked vectors (at least one liked)."""
+    if not liked:
+        raise ShirtsimError("Like at least one shirt to steer by.")
+    query = np.mean(np.stack(liked).astype(np.float64), axis=0)
+    if unliked:
+        query = 2 * query - np.mean(np.stack(unliked).astype(np.float64), axis=0)
+    return renormalise(layout, query)
+
+
+def with_colour_of(layout: Layout, query: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """``query`` with its colour side replaced by ``colour``'s (both prepared)."""
+    out = np.array(query, np.float32, copy=True)
+    for name, part in zip(layout.names, layout.parts):
+        if name in COLOUR_SIDE:
+            out[part] = colour[part]
+    return out
+
+
+def recoloured(mode: Mode) -> Mode:
+    """The weights for a query whose colour side comes from elsewhere, whatever ``mode`` was: the
+    colour asked for must win over the query's own, so the colour side weighs more than in any
+    mode (chosen with ``python benchmarks/steering.py``: one setting for every query)."""
+    share, learned_texture, learned_colour = RECOLOURED
+    return replace(
+        mode, name=f"{mode.name}, recoloured", texture_weight=share, learned=(share, learned_texture, learned_colour)
+    )
+
+
+def renormalise(layout: Layout, vector: np.ndarray) -> np.ndarray:
+    out = np.array(vector, np.float32, copy=True)
+    for part, length in zip(layout.parts, layout.lengths):
+        norm = float(np.linalg.norm(out[part]))
+        out[part] *= length / norm if norm > 1e-12 else 0.0
+    return out
+
+
+def parse_hex(text: str) -> tuple[int, int, int]:
+    """``#1f3a93`` (or ``1f3a93``) as (r, g, b); ShirtsimError for anything else."""
+    match = HEX.fullmatch(text.strip())
+    if not match:
+        raise ShirtsimError(f"--colour {text[:40]!r}: write a colour as #rrggbb, for example '#1f3a93'.")
+    value = match.group(1)
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def colour_swatch(rgb: tuple[int, int, int]) -> np.ndarray:
+    """A raw ``style`` descriptor whose colour parts are those of a shirt of colour ``rgb`` in a
+    product photo: that colour on a white background, as the garment box of a photo sees it
+    (its texture part is zero: only the colour side of it is ever used)."""
+    picture = Image.new("RGB", (224, 224), (255, 255, 255))
+    shirt = Image.new("RGB", (140, 170), rgb)
+    picture.paste(shirt, (42, 34))
+    raw = np.zeros(STYLE_KIND.dim, np.float32)
+    raw[TEXTURE_DIM:] = colour_histograms(np.asarray(picture))
+    return raw

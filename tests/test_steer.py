@@ -1,0 +1,49 @@
+"""Steering a query (shirtsim.steer): like / unlike, and a colour from elsewhere."""
+
+import numpy as np
+import pytest
+
+from shirtsim.descriptors import MODES, STYLE_KIND, TEXTURE_DIM
+from shirtsim.errors import ShirtsimError
+from shirtsim.search import SearchIndex
+from shirtsim.steer import colour_swatch, combine, parse_hex, recoloured, with_colour_of
+
+
+@pytest.fixture(scope="module")
+def index():
+    rng = np.random.default_rng(0)
+    return SearchIndex.build(STYLE_KIND, [str(i) for i in range(20)], rng.normal(size=(20, STYLE_KIND.dim)))
+
+
+def test_liked_and_unliked_follow_the_average_vector_rule_part_by_part(index):
+    a, b, c = index.stored("1"), index.stored("2"), index.stored("3")
+    got = combine(index.layout, [a, b], [c])
+    for part, length in zip(index.layout.parts, index.layout.lengths):
+        expected = 2 * (a[part] + b[part]) / 2 - c[part]
+        assert np.allclose(got[part], expected / np.linalg.norm(expected) * length, atol=1e-6)
+    assert np.allclose(combine(index.layout, [a], []), a, atol=1e-6)  # one liked shirt is itself
+    with pytest.raises(ShirtsimError, match="Like at least one shirt"):
+        combine(index.layout, [], [c])
+
+
+def test_a_colour_from_elsewhere_replaces_the_colour_side_only(index):
+    query, donor = index.stored("1"), index.stored("2")
+    got = with_colour_of(index.layout, query, donor)
+    assert np.array_equal(got[:TEXTURE_DIM], query[:TEXTURE_DIM])
+    assert np.array_equal(got[TEXTURE_DIM:], donor[TEXTURE_DIM:])
+
+
+def test_colours_are_written_as_hex_and_become_colour_parts():
+    assert parse_hex("#1f3A93") == (31, 58, 147) and parse_hex(" 1f3a93 ") == (31, 58, 147)
+    for bad in ("navy", "#12345", "#1234567", "#ggggggg", ""):
+        with pytest.raises(ShirtsimError, match="write a colour as #rrggbb"):
+            parse_hex(bad)
+    red, blue = colour_swatch((200, 20, 20)), colour_swatch((20, 20, 200))
+    assert not red[:TEXTURE_DIM].any() and red[TEXTURE_DIM:].any()
+    assert float(red[TEXTURE_DIM:] @ blue[TEXTURE_DIM:]) < 0.7 * float(red[TEXTURE_DIM:] @ red[TEXTURE_DIM:])
+
+
+def test_a_recoloured_query_weighs_the_colour_side_more_than_any_mode():
+    for name in ("balanced", "pattern", "colour"):
+        weights = recoloured(MODES[name]).part_weights(("texture", "lab", "hsv", "texture_learned", "colour_learned"))
+        assert weights == pytest.approx((0.28, 0.3, 0.3, 0.12, 0.0))
