@@ -319,7 +319,8 @@ def steered_grid(engine: Engine, query: Query, mode: Mode, k: int, colour: str |
 def results_grid(
     engine: Engine, matches: list[Match], key_prefix: str, query: Query, vector: np.ndarray, mode: Mode
 ) -> None:
-    """Result tiles: the shirt, its score, what the score is made of, 👍 / 👎 and "Why?"."""
+    """Result tiles: the shirt, its score, what the score is made of (texture and colour sides),
+    more like / less like this, and "Why?"."""
     cols = st.columns(COLUMNS)
     for n, m in enumerate(matches):
         with cols[n % COLUMNS]:
@@ -333,13 +334,27 @@ def results_grid(
                 width="stretch",
             )
             parts = engine.explain_prepared(vector, None, m.id, mode, colours=False).parts
-            st.caption(" · ".join(f"{PART_LABELS.get(p.name, p.name)} {p.contribution:+.2f}" for p in parts))
-            like, unlike, why = st.columns(3, gap="small")
-            like.button("👍", key=f"like-{key_prefix}-{m.id}", on_click=mark, args=(m.id, True), help="More like this")
-            unlike.button(
-                "👎", key=f"unlike-{key_prefix}-{m.id}", on_click=mark, args=(m.id, False), help="Less like this"
-            )
-            if why.button("Why?", key=f"why-{key_prefix}-{m.id}", help="Why this shirt matched"):
+            sides = {"texture": 0.0, "colour": 0.0}  # a learned part counts with its own side
+            for p in parts:
+                sides["colour" if "colour" in p.name else "texture"] += p.contribution
+            st.caption(f"texture {sides['texture']:+.2f} · colour {sides['colour']:+.2f}")
+            like, unlike, why = st.columns(3, gap="xxsmall")
+            for column, key, icon, liked, tip in (
+                (like, "like", ":material/thumb_up:", True, "More like this"),
+                (unlike, "unlike", ":material/thumb_down:", False, "Less like this"),
+            ):
+                column.button(
+                    "",
+                    icon=icon,
+                    key=f"{key}-{key_prefix}-{m.id}",
+                    on_click=mark,
+                    args=(m.id, liked),
+                    help=tip,
+                    width="stretch",
+                )
+            if why.button(
+                "", icon=":material/help:", key=f"why-{key_prefix}-{m.id}", help="Why this match?", width="stretch"
+            ):
                 why_dialog(engine, query, vector, m.id, mode)
 
 

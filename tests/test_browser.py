@@ -1,5 +1,6 @@
 """A real browser (Debian's chromium, driven by Playwright) against ``streamlit run app.py``."""
 
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -17,6 +18,7 @@ from helpers import (
 from shirtsim.engine import get_mode
 
 pytestmark = pytest.mark.browser
+PARTS = ("texture", "colour", "learned texture", "learned colour")  # the Why? dialog's rows, in order
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +147,36 @@ def test_hostile_names_and_labels_render_as_plain_text_in_the_browser(hostile_se
         page.screenshot(path=str(ARTIFACTS / "browser-hostile.png"), full_page=False)
     # every picture is a cached thumbnail: the selection at most 512 px, tiles at most 256 px
     assert max(max(s) for s in sizes) <= 512 and sorted(max(s) for s in sizes)[:-1] == [250] * (len(sizes) - 1)
+
+
+def test_why_shows_parts_palettes_and_heat_maps_and_a_like_steers(page, demo_engine):
+    page.get_by_role("button", name="1009", exact=True).click()
+    page.get_by_text("Most similar to 1009").wait_for()
+    page.wait_for_selector(READY)
+    first = demo_engine.similar_to_id("1009", get_mode("balanced"), 10)[0]
+    page.locator(f".st-key-why-res-{first.id} button").first.click()
+    dialog = page.locator("[data-testid='stDialog']")
+    dialog.get_by_text("bright where its texture agrees with the query").wait_for()
+    text = dialog.inner_text()
+    assert f"score {first.score:.3f} (balanced)" in text
+    rows = [
+        re.search(rf"^{part} +cosine [+-]\d\.\d{{3}} x \d\.\d\d = ([+-]\d\.\d{{3}})$", text, re.M) for part in PARTS
+    ]
+    assert all(rows), text
+    assert sum(float(r.group(1)) for r in rows) == pytest.approx(first.score, abs=0.003)
+    pictures = dialog.evaluate(
+        "d => [...d.querySelectorAll('img')].map(i => [i.complete && i.naturalWidth > 0, i.naturalWidth])"
+    )
+    assert len(pictures) == 4 and all(ok for ok, _ in pictures)  # two palettes, two heat maps
+    assert sorted(w for _, w in pictures) == [320, 320, 512, 512]
+    assert dialog.locator("a").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "browser-why.png"), full_page=False)
+    page.keyboard.press("Escape")
+
+    liked = demo_engine.similar_to_id("1009", get_mode("balanced"), 10)[4].id
+    page.locator(f".st-key-like-res-{liked} button").first.click()
+    page.get_by_text(f"more like: {liked}").wait_for()
+    page.wait_for_selector(READY)
+    expected = demo_engine.steered(get_mode("balanced"), ["1009", liked])
+    assert sorted(result_labels(page)) == sorted(f"{m.id} · {m.score:.3f}" for m in expected)
+    assert not any(label.startswith(f"{liked} · ") for label in result_labels(page))

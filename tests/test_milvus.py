@@ -51,6 +51,16 @@ def test_demo_top_10_ids_and_scores_match_the_memory_backend(demo_engine, embedd
     want = demo_engine.similar_to_image_bytes(photo, "1150.jpg", MODES["balanced"], 10)
     got = engine.similar_to_image_bytes(photo, "1150.jpg", MODES["balanced"], 10)
     assert [m.id for m in got] == [m.id for m in want] and got[0].id == "1150"
+    # the packaged projection's learned parts are in the collection too; steering and
+    # explanations read the same vectors
+    assert engine.index(STYLE_KIND).layout.dim == 989 == demo_engine.index(STYLE_KIND).layout.dim
+    balanced = MODES["balanced"]
+    for steer in ({"unlike": ["1005"]}, {"colour": "#1f3a93"}, {"colour_of": "1100"}):
+        want = demo_engine.steered(balanced, ["1001", "1002"], **steer)
+        got = engine.steered(balanced, ["1001", "1002"], **steer)
+        assert [m.id for m in got] == [m.id for m in want], steer
+        np.testing.assert_allclose([m.score for m in got], [m.score for m in want], atol=1e-5)
+    assert engine.explain("1001", "1002", balanced).as_json() == demo_engine.explain("1001", "1002", balanced).as_json()
 
 
 def test_add_change_and_delete_are_mirrored_after_re_index(small_catalog, tmp_path, weights):

@@ -1,0 +1,70 @@
+"""The README's screenshots of the app (assets/screenshots/), taken in chromium on the demo catalog.
+
+    python benchmarks/screenshots.py
+
+Starts ``streamlit run app.py`` with the packaged weights and the default cache, then takes:
+the results of a shirt, its "Why?" dialog, the same pattern in another colour, and two modes
+side by side. Needs Debian's chromium (``apt-get install chromium``).
+"""
+
+import io
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for path in (ROOT, ROOT / "tests"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from PIL import Image  # noqa: E402
+
+from benchmarks.chromium import launch_chromium  # noqa: E402
+from shirtsim.store import default_cache_dir  # noqa: E402
+
+OUT = ROOT / "assets" / "screenshots"
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+SHIRT = "1009"
+
+
+def save(page, name):
+    time.sleep(1.5)  # pictures fade in
+    png = page.screenshot(full_page=False)
+    Image.open(io.BytesIO(png)).convert("RGB").save(OUT / f"{name}.jpg", quality=80, optimize=True)
+    print(f"wrote {OUT / name}.jpg")
+
+
+def main():
+    from helpers import start_streamlit  # tests/helpers.py: the one way the project starts the app
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    proc, url = start_streamlit(default_cache_dir())
+    try:
+        with sync_playwright() as p:
+            browser = launch_chromium(p)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(180_000)
+            page.goto(f"{url}/?shirt={SHIRT}")
+            page.wait_for_selector(READY)
+            save(page, "results")
+            page.locator("[class*='st-key-why-res-'] button").first.click()
+            page.locator("[data-testid='stDialog']").get_by_text("bright where").first.wait_for()
+            save(page, "why")
+            page.keyboard.press("Escape")
+            page.get_by_text("This pattern in another colour").click()
+            page.wait_for_selector(READY)
+            save(page, "colour")
+            page.get_by_text("This pattern in another colour").click()
+            page.wait_for_selector(READY)
+            page.locator("[data-testid='stSelectbox']").first.click()
+            page.get_by_role("option", name="pattern").click()
+            page.wait_for_selector(READY)
+            save(page, "compare")
+            browser.close()
+    finally:
+        proc.terminate()
+
+
+if __name__ == "__main__":
+    main()
