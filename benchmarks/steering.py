@@ -1,4 +1,4 @@
-""""This pattern in that colour", measured on the demo catalog.
+""" "This pattern in that colour", measured on the demo catalog.
 
     python benchmarks/steering.py [--json]
 
@@ -7,12 +7,14 @@ as that label's typical hex (the colour the demo generator draws it with, ``shir
 The ten results (``balanced`` mode, k = 10, the query left out) come from the app's own path,
 ``Engine.steered_query`` then one search. Reported: the share of results carrying the requested
 colour label and the share carrying the query's pattern label, averaged over all query x colour
-pairs, and for scale what the query's plain results score.
+pairs, and for scale what the query's plain results score. Also timed: the "Why?" view's
+explanation and texture heat maps for 20 (query, result) pairs, the model already loaded.
 """
 
 import argparse
 import csv
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -72,6 +74,26 @@ def measure(engine, mode_name="balanced"):
     }
 
 
+def time_why(engine, pairs=20):
+    """Median milliseconds of Engine.explain and Engine.texture_heat_maps (what "Why?" computes)."""
+    mode = MODES["balanced"]
+    ids = engine.index(mode.kind).ids
+    engine.texture_heat_maps(ids[0], ids[1], mode)  # the model loads and traces once
+    explain, heat = [], []
+    for n in range(pairs):
+        query, result = ids[(7 * n) % len(ids)], ids[(7 * n + 3) % len(ids)]
+        t0 = time.perf_counter()
+        engine.explain(query, result, mode)
+        t1 = time.perf_counter()
+        engine.texture_heat_maps(query, result, mode)
+        heat.append(time.perf_counter() - t1)
+        explain.append(t1 - t0)
+    return {
+        "explain_ms": round(1000 * statistics.median(explain)),
+        "heat_maps_ms": round(1000 * statistics.median(heat)),
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
@@ -79,6 +101,7 @@ def main():
     start = time.time()
     engine = Engine(DEMO_CATALOG, weights=packaged_weights(), index_backend="memory")
     r = measure(engine)
+    r["why"] = time_why(engine)
     if args.json:
         print(json.dumps(r, indent=1))
         return
@@ -88,6 +111,8 @@ def main():
     u = r["unsteered"]
     print(f"  unsteered, for scale: own colour {u['own_colour']:.1%}, own pattern {u['own_pattern']:.1%}")
     print("  per colour: " + ", ".join(f"{c} {v:.0%}" for c, v in r["per_colour"].items()))
+    w = r["why"]
+    print(f"  Why? (median of 20 pairs): explanation {w['explain_ms']} ms, texture heat maps {w['heat_maps_ms']} ms")
     print(f"  {time.time() - start:.1f} s")
 
 
