@@ -1,8 +1,9 @@
-"""Learned projections of the ``style`` descriptor, judged by cross-fitting on real-shirts-dev.
+"""The learned projection of the ``style`` descriptor, judged (and its settings chosen) by
+cross-fitting on real-shirts-dev.
 
-    python benchmarks/crossfit.py [--json] [--cache DIR] [--quick]
+    python benchmarks/crossfit.py [--json] [--cache DIR] [--quick | --explore]
 
-Protocol (every setting below is chosen by it and nothing else):
+Protocol (every setting is chosen by it and nothing else):
 
 - real-shirts-dev's ids, sorted as numbers, are shuffled with ``numpy.random.default_rng(SPLIT_SEED)``;
   the first half of the shuffled list (846 photos) is half A, the rest (845) half B.
@@ -12,24 +13,19 @@ Protocol (every setting below is chosen by it and nothing else):
   half's vectors and labels, and the other half alone is indexed and ranked exactly as
   ``shirtsim.evaluate`` does (centred on its own mean, parts L2-normalised, precision@10 of the
   same label per column, empty labels skipped, mean over articleType, baseColour, pattern).
-- The figure that chooses is the average of the two directions, balanced mode.
+- The figures are the average of the two directions.
 
 One VGG16 pass over the 1,691 photos serves both bases: the garment activations are kept and
 fed back through the library's own ``fit_texture_basis`` and ``texture_gram``. Raw descriptors
 are cached (``--cache``) so a rerun only refits the projections.
 
-The projection (:func:`fit_projection`, :func:`apply_projection`) keeps the raw parts and
-appends two small named parts: ``texture_learned`` (class scores of heads fitted on the texture
-part only: articleType, pattern, ...) and ``colour_learned`` (a baseColour head fitted on the
-Lab and HSV parts only). Each is centred and L2-normalised like the raw parts; a mode weighs
-them on the query only, so the score stays one dot product.
-
-What it found (packaged weights, bfloat16, cross-fit average, balanced): baseline 0.796 / 0.420
-/ 0.479, mean 0.565; chosen (softmax heads, sqrt-probabilities at temperature 0.5, L2 0.03,
-weights texture 0.325, lab 0.0875, hsv 0.0875, texture_learned 0.325, colour_learned 0.175)
-0.866 / 0.490 / 0.530, mean 0.629, demo catalog pattern 0.646 and colour 0.206 (today 0.642 /
-0.199). About 28% of a pattern query's results are photos without a pattern label (counted as
-misses), which caps the pattern figure; among labelled results it rose from 0.66 to 0.74.
+Default: the product's own projection (``shirtsim.projection.fit_projection`` with the shipped
+columns) and modes (``shirtsim.descriptors.MODES``): cross-fit figures per mode and direction,
+the demo catalog's figures (projection fitted on all of real-shirts-dev), approximate-index
+recall, and the learned-part weights this protocol would choose for each mode ("suggested":
+balanced for the widest margin over the issue's held-out goals, each mode keeping the demo's
+own figures). ``--quick`` leaves out the choosing (the CI test); ``--explore`` adds the search
+over head designs (LDA, MLP, outputs, temperatures...), kept here to reproduce the README.
 """
 
 import argparse

@@ -262,9 +262,7 @@ class Engine:
         """Decode and embed a photo from outside (never stored), with a preview to show it.
         The app keeps the result per upload, so a rerun (another mode, another k) does not embed again."""
         with self._upload_slots:  # twenty sessions uploading at once decode two photos at a time, not twenty
-            img = decode_image(data, name)
-            pixels = to_model_input(img)
-            return Upload(embed(self.embedder, kind, pixels[None])[0], make_thumbnail(img, PREVIEW), pixels)
+            return read_photo(self.embedder, kind, data, name)
 
     def similar_to_vector(
         self, raw: np.ndarray, mode: Mode, k: int = 10, filters: dict[str, list[str]] | None = None
@@ -421,6 +419,13 @@ class Engine:
         if not present:
             self.stale[shirt_id] = "its file is missing or unreadable"
         return present
+
+
+def read_photo(embedder: Embedder, kind: Kind, data: bytes, name: str) -> Upload:
+    """Decode (reduced for large photos: :func:`shirtsim.images.decode_image`) and embed a photo."""
+    img = decode_image(data, name)
+    pixels = to_model_input(img)
+    return Upload(embed(embedder, kind, pixels[None])[0], make_thumbnail(img, PREVIEW), pixels)
 
 
 def _palette(jpeg: bytes | None) -> list[Swatch]:

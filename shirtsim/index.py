@@ -61,11 +61,6 @@ def embed(embedder: Embedder, kind: Kind, inputs: np.ndarray) -> np.ndarray:
     return describe(kind, embedder.forward(inputs, kind.layers, bfloat16=uses_bfloat16(kind)), inputs, basis)
 
 
-def embed_images(embedder: Embedder, kind: Kind, images: list) -> np.ndarray:
-    """Descriptors (B, dim) for decoded RGB images (used for uploads and query files)."""
-    return embed(embedder, kind, np.stack([to_model_input(img) for img in images]))
-
-
 def build_index(
     catalog: Catalog,
     kind: Kind,
