@@ -396,6 +396,7 @@ def cmd_fit_texture_basis(args: argparse.Namespace) -> int:
 
     from .texture import SHIPPED_BASIS_FILE, SHIPPED_BASIS_WEIGHTS, fit_texture_basis, texture_maps  # noqa: PLC0415
 
+    args.projection = "none"  # the basis is fitted below any projection
     engine = _engine(args, index_backend="memory")
     if not args.out and engine.weights.fingerprint != SHIPPED_BASIS_WEIGHTS:
         raise ShirtsimError(

@@ -13,13 +13,23 @@ import string
 
 from .catalog import printable
 
-_LINE_BREAKS = re.compile(r"[\r\n\t\v\f]")
+# GitHub-flavoured markdown (which Streamlit renders) turns www.x, http://x and a@b.c into links
+# after escapes are resolved, so escaping cannot stop it: an invisible WORD JOINER (U+2060) after
+# "www", "@" and ":" breaks each pattern and displays nothing.
+AUTOLINK_TRIGGERS = re.compile(r"(?i)(www(?=\.)|@|:)")
+WORD_JOINER = "\u2060"
 
 
 def markdown_literal(text: object) -> str:
     """``text`` as markdown that displays exactly ``text``: every ASCII punctuation character is
     backslash-escaped (CommonMark allows that for all of them, and Streamlit's directives, emoji
-    codes and maths then stay text too), line breaks become spaces, and names that are not valid
-    UTF-8 take the catalog's printable form."""
-    flat = _LINE_BREAKS.sub(" ", printable(str(text)))
+    codes and maths then stay text too), web and mail addresses are not linked (see
+    :data:`WORD_JOINER`), and undecodable bytes and control characters (line breaks too) take the
+    catalog's printable ``%XX`` form, as ids do."""
+    flat = unlinked(printable(str(text)))
     return "".join("\\" + ch if ch in string.punctuation else ch for ch in flat)
+
+
+def unlinked(text: str) -> str:
+    """``text`` with a :data:`WORD_JOINER` after each autolink trigger: what the page displays."""
+    return AUTOLINK_TRIGGERS.sub(lambda m: m.group(0) + WORD_JOINER, text)

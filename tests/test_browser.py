@@ -16,6 +16,7 @@ from helpers import (
 )
 
 from shirtsim.engine import get_mode
+from shirtsim.text import WORD_JOINER, unlinked
 
 pytestmark = pytest.mark.browser
 PARTS = ("texture", "colour", "learned texture", "learned colour")  # the Why? dialog's rows, in order
@@ -117,9 +118,9 @@ def dom_made_from_outside_text(page) -> dict:
 def test_hostile_names_and_labels_render_as_plain_text_in_the_browser(hostile_server):
     with open_page(hostile_server) as page:
         # Streamlit loads some widgets' code on first use: wait for the last of them, not just the run
-        page.get_by_text("[col](https:evil.example)", exact=True).wait_for()
+        page.get_by_text(unlinked("[col](https:evil.example)"), exact=True).wait_for()
         page.wait_for_function(IMAGES_PAINTED, arg=8)
-        text = page.inner_text("body")
+        text = page.inner_text("body").replace(WORD_JOINER, "")  # what a reader sees
         for name in [*HOSTILE, "caf%E9", "**Colour**", "[col](https:evil.example)"]:
             assert name in text, text
         assert dom_made_from_outside_text(page) == {"links": [], "images": [], "bold": [], "coloured": [], "maths": 0}
@@ -127,15 +128,26 @@ def test_hostile_names_and_labels_render_as_plain_text_in_the_browser(hostile_se
         page.get_by_role("option", name="[x](https:evil.example)").wait_for()
         assert dom_made_from_outside_text(page) == {"links": [], "images": [], "bold": [], "coloured": [], "maths": 0}
         page.keyboard.press("Escape")
-        page.get_by_role("button", name="[sale](https:evil.example)", exact=True).click()
-        page.get_by_text("Most similar to [sale](https:evil.example)").wait_for()
+        page.get_by_role("button", name=unlinked("[sale](https:evil.example)"), exact=True).click()
+        page.get_by_text(unlinked("Most similar to [sale](https:evil.example)")).wait_for()
         page.wait_for_selector(READY)
         assert "**Colour**: **loud**" in page.inner_text("body")
         assert dom_made_from_outside_text(page) == {"links": [], "images": [], "bold": [], "coloured": [], "maths": 0}
+        # steering marks and the Why? dialog name shirts too
+        page.locator("[class*='st-key-like-res-'] button").first.click()
+        page.get_by_text("more like: ").wait_for()
+        page.wait_for_selector(READY)
+        page.locator("[class*='st-key-why-res-'] button").first.click()
+        page.locator("[data-testid='stDialog']").get_by_text(
+            "bright where its texture agrees with the query"
+        ).wait_for()
+        assert dom_made_from_outside_text(page) == {"links": [], "images": [], "bold": [], "coloured": [], "maths": 0}
+        page.keyboard.press("Escape")
+        page.locator("[data-testid='stDialog']").wait_for(state="detached")
         page.locator("input[type=file]").set_input_files(
             files=[{"name": "**x** [y](https:evil.example).jpg", "mimeType": "image/jpeg", "buffer": b"not a jpeg"}]
         )
-        page.get_by_text("**x** [y](https:evil.example).jpg: this is a text file").wait_for()
+        page.get_by_text(unlinked("**x** [y](https:evil.example).jpg: this is a text file")).wait_for()
         page.wait_for_selector(READY)
         assert dom_made_from_outside_text(page) == {"links": [], "images": [], "bold": [], "coloured": [], "maths": 0}
         page.goto(hostile_server + "/?shirt=caf%25E9")
@@ -180,3 +192,24 @@ def test_why_shows_parts_palettes_and_heat_maps_and_a_like_steers(page, demo_eng
     expected = demo_engine.steered(get_mode("balanced"), ["1009", liked])
     assert sorted(result_labels(page)) == sorted(f"{m.id} · {m.score:.3f}" for m in expected)
     assert not any(label.startswith(f"{liked} · ") for label in result_labels(page))
+
+
+def test_a_colour_and_a_second_mode_change_the_results(page, demo_engine):
+    page.get_by_role("button", name="1009", exact=True).click()
+    page.get_by_text("Most similar to 1009").wait_for()
+    page.wait_for_selector(READY)
+    page.get_by_text("This pattern in another colour").click()
+    page.get_by_text("Colour", exact=True).wait_for()
+    page.wait_for_selector(READY)
+    expected = demo_engine.steered(get_mode("balanced"), ["1009"], colour="#1f3a93")  # the picker's default
+    assert sorted(result_labels(page)) == sorted(f"{m.id} · {m.score:.3f}" for m in expected)
+    page.get_by_text("This pattern in another colour").click()
+    page.wait_for_selector(READY)
+    page.locator("[data-testid='stSelectbox']").first.click()
+    page.get_by_role("option", name="pattern").click()
+    page.get_by_text("Most similar to 1009 · pattern").wait_for()
+    page.wait_for_selector(READY)
+    both = [*demo_engine.similar_to_id("1009", get_mode("balanced"), 10)]
+    both += demo_engine.similar_to_id("1009", get_mode("pattern"), 10)
+    grids = page.locator("[class*='st-key-res-'] button, [class*='st-key-cmp-'] button").all_inner_texts()
+    assert sorted(set(grids)) == sorted({f"{m.id} · {m.score:.3f}" for m in both})
