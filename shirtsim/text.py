@@ -15,8 +15,8 @@ from .catalog import printable
 
 # GitHub-flavoured markdown (which Streamlit renders) turns www.x, http://x and a@b.c into links
 # after escapes are resolved, so escaping cannot stop it: an invisible WORD JOINER (U+2060) after
-# "www", "@" and ":" breaks each pattern and displays nothing.
-AUTOLINK_TRIGGERS = re.compile(r"(?i)(www(?=\.)|@|:)")
+# "www" (before "."), "@" and ":" (before "/") breaks each pattern and displays nothing.
+AUTOLINK_TRIGGERS = re.compile(r"(?i)(www(?=\.)|@|:(?=/))")
 WORD_JOINER = "\u2060"
 
 

@@ -16,4 +16,5 @@ def test_web_and_mail_addresses_are_never_linked():
     assert markdown_literal("a@b.example") == f"a\\@{WORD_JOINER}b\\.example"
     assert markdown_literal("https://x.example") == f"https\\:{WORD_JOINER}\\/\\/x\\.example"
     assert markdown_literal("wwwx.example") == "wwwx\\.example"  # not a trigger: unchanged
-    assert unlinked("mailto:a@b.c") == f"mailto:{WORD_JOINER}a@{WORD_JOINER}b.c"
+    assert unlinked("mailto:a@b.c") == f"mailto:a@{WORD_JOINER}b.c"
+    assert unlinked("Selected: 1050") == "Selected: 1050"  # other colons stay as they are
