@@ -47,6 +47,8 @@ def main():
             page.set_default_timeout(180_000)
             page.goto(f"{url}/?shirt={SHIRT}")
             page.wait_for_selector(READY)
+            page.get_by_text("Steer and explain results").click()
+            page.wait_for_selector(READY)
             save(page, "results")
             page.locator("[class*='st-key-why-res-'] button").first.click()
             page.locator("[data-testid='stDialog']").get_by_text("bright where").first.wait_for()

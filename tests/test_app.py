@@ -252,6 +252,8 @@ def test_an_unusable_projection_file_is_one_error_not_a_traceback(warm, tmp_path
 
 def test_like_and_unlike_steer_the_results_and_clear_starts_over(warm):
     at = app(shirt="1009")
+    assert not [b for b in at.button if (b.key or "").startswith(("like-", "unlike-", "why-"))]  # off by default
+    at.sidebar.toggle(key="tools").set_value(True).run()
     plain_ids = [b.key.split("-", 1)[1] for b in result_buttons(at, "res")]
     liked, unliked = plain_ids[3], plain_ids[0]
     at.button(key=f"like-res-{liked}").click().run()
@@ -266,6 +268,8 @@ def test_like_and_unlike_steer_the_results_and_clear_starts_over(warm):
 
 def test_each_result_says_what_its_score_is_made_of(warm):
     at = app(shirt="1009")
+    assert not [c for c in at.caption if c.value.startswith("texture ")]  # with the tools only
+    at.sidebar.toggle(key="tools").set_value(True).run()
     captions = [c.value for c in at.caption if c.value.startswith("texture ")]
     scores = sorted((float(b.label.split(" · ")[1]) for b in result_buttons(at, "res")), reverse=True)
     assert len(captions) == 10
@@ -298,6 +302,7 @@ def test_two_modes_side_by_side(warm):
 
 def test_why_shows_the_parts_the_palettes_and_where_the_textures_agree(warm):
     at = app(shirt="1009")
+    at.sidebar.toggle(key="tools").set_value(True).run()
     first = result_buttons(at, "res")[0].key.split("-", 1)[1]
     at.button(key=f"why-res-{first}").click().run()
     assert not at.error and not at.exception

@@ -134,6 +134,8 @@ def test_hostile_names_and_labels_render_as_plain_text_in_the_browser(hostile_se
         assert "**Colour**: **loud**" in page.inner_text("body")
         assert dom_made_from_outside_text(page) == {"links": [], "images": [], "bold": [], "coloured": [], "maths": 0}
         # steering marks and the Why? dialog name shirts too
+        page.get_by_text("Steer and explain results").click()
+        page.wait_for_selector(READY)
         page.locator("[class*='st-key-like-res-'] button").first.click()
         page.get_by_text("more like: ").wait_for()
         page.wait_for_selector(READY)
@@ -166,6 +168,8 @@ def test_why_shows_parts_palettes_and_heat_maps_and_a_like_steers(page, demo_eng
     page.get_by_text("Most similar to 1009").wait_for()
     page.wait_for_selector(READY)
     first = demo_engine.similar_to_id("1009", get_mode("balanced"), 10)[0]
+    page.get_by_text("Steer and explain results").click()
+    page.wait_for_selector(READY)
     page.locator(f".st-key-why-res-{first.id} button").first.click()
     dialog = page.locator("[data-testid='stDialog']")
     dialog.get_by_text("bright where its texture agrees with the query").wait_for()
