@@ -27,7 +27,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from shirtsim import settings
 from shirtsim.catalog import printable
 from shirtsim.descriptors import DEFAULT_MODE, MODES, Mode
-from shirtsim.engine import Engine, Query, Upload, default_catalog_dir
+from shirtsim.engine import Engine, Query, Steering, Upload, default_catalog_dir
 from shirtsim.errors import ShirtsimError
 from shirtsim.explain import swatch_strip
 from shirtsim.images import MAX_BYTES
@@ -313,7 +313,7 @@ def mark(shirt_id: str, liked: bool) -> None:
 def steered_grid(engine: Engine, query: Query, mode: Mode, k: int, colour: str | None, key_prefix: str) -> None:
     liked, unliked = st.session_state.liked, st.session_state.unliked
     try:
-        vector, weights = engine.steered_query(mode, [query] + liked, unliked, colour)
+        vector, weights = engine.steered_query(mode, Steering((query, *liked), tuple(unliked), colour))
     except ShirtsimError as e:
         st.error(plain(e))
         return

@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
 
 from shirtsim.demo import COLOURS, DEMO_CATALOG  # noqa: E402
 from shirtsim.descriptors import MODES  # noqa: E402
-from shirtsim.engine import Engine  # noqa: E402
+from shirtsim.engine import Engine, Steering  # noqa: E402
 from shirtsim.weights import packaged_weights  # noqa: E402
 
 K = 10
@@ -47,7 +47,7 @@ def measure(engine, mode_name="balanced"):
     for colour in colours:
         hits = 0
         for shirt in index.ids:
-            vector, weights = engine.steered_query(mode, [shirt], colour=hex_of(COLOURS[colour]))
+            vector, weights = engine.steered_query(mode, Steering((shirt,), colour=hex_of(COLOURS[colour])))
             found = [labels[m.id] for m in engine.search_prepared(vector, weights, K, [shirt])]
             hits += sum(r["colour"] == colour for r in found)
             colour_hits += sum(r["colour"] == colour for r in found)

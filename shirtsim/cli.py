@@ -277,7 +277,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    from .engine import get_mode  # noqa: PLC0415
+    from .engine import Steering, get_mode  # noqa: PLC0415
 
     mode = get_mode(args.mode)
     if args.query is None and not args.like:
@@ -290,8 +290,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
     query = _query(args.query, engine, mode) if args.query is not None else None
     if args.like or args.unlike or args.colour is not None or args.colour_of is not None:
         like = ([query] if query is not None else []) + [engine.check_id(i, index) for i in args.like]
-        unlike = [engine.check_id(i, index) for i in args.unlike]
-        matches = engine.steered(mode, like, unlike, args.colour, args.colour_of, args.k, filters)
+        unlike = tuple(engine.check_id(i, index) for i in args.unlike)
+        matches = engine.steered(mode, Steering(tuple(like), unlike, args.colour, args.colour_of), args.k, filters)
     elif isinstance(query, str):
         matches = engine.similar_to_id(query, mode, args.k, filters)
     else:

@@ -67,6 +67,21 @@ Query = str | Upload  # a catalog shirt's id, or a photo from outside
 
 
 @dataclass(frozen=True)
+class Steering:
+    """What the results should be like: ``like`` (at least one) and ``unlike`` shirts or photos,
+    and optionally a colour (``#rrggbb``) or another catalog shirt whose colours to take."""
+
+    like: tuple[Query, ...]
+    unlike: tuple[Query, ...] = ()
+    colour: str | None = None
+    colour_of: str | None = None
+
+    def marked(self) -> list[str]:
+        """The catalog shirts marked, left out of the results."""
+        return [q for q in self.like + self.unlike if isinstance(q, str)]
+
+
+@dataclass(frozen=True)
 class Explanation:
     """Why ``result`` matched ``query``: :func:`shirtsim.explain.part_scores` and both palettes."""
 
@@ -277,45 +292,30 @@ class Engine:
             return index.prepare(query.vector)
         return index.stored(self.check_id(query, index))
 
-    def steered_query(
-        self,
-        mode: Mode,
-        like: list[Query],
-        unlike: list[Query] = (),
-        colour: str | None = None,
-        colour_of: str | None = None,
-    ) -> tuple[np.ndarray, Mode]:
-        """One prepared query vector from liked and unliked shirts or photos, optionally in a colour
-        (``#rrggbb``) or in another shirt's colours, and the weights to rank it by."""
+    def steered_query(self, mode: Mode, steering: Steering) -> tuple[np.ndarray, Mode]:
+        """One prepared query vector from ``steering``'s liked and unliked shirts or photos,
+        optionally in a colour or in another shirt's colours, and the weights to rank it by."""
         index = self.index(mode.kind)
         layout = index.layout
-        liked = [self.prepared(q, index) for q in like]
-        query = steer.combine(layout, liked, [self.prepared(q, index) for q in unlike])
-        if colour is None and colour_of is None:
+        liked = [self.prepared(q, index) for q in steering.like]
+        query = steer.combine(layout, liked, [self.prepared(q, index) for q in steering.unlike])
+        if steering.colour is None and steering.colour_of is None:
             return query, mode
         if mode.kind is not STYLE_KIND:
             raise ShirtsimError(f"Mode {mode.name} has no colour part to change: use balanced, pattern or colour.")
-        if colour_of is not None:
-            donor = index.stored(self.check_id(colour_of, index))
+        if steering.colour_of is not None:
+            donor = index.stored(self.check_id(steering.colour_of, index))
         else:
-            donor = index.prepare(steer.colour_swatch(steer.parse_hex(colour or "")))
+            donor = index.prepare(steer.colour_swatch(steer.parse_hex(steering.colour or "")))
         return steer.with_colour_of(layout, query, donor), steer.recoloured(mode)
 
     def steered(
-        self,
-        mode: Mode,
-        like: list[Query],
-        unlike: list[Query] = (),
-        colour: str | None = None,
-        colour_of: str | None = None,
-        k: int = 10,
-        filters: dict[str, list[str]] | None = None,
+        self, mode: Mode, steering: Steering, k: int = 10, filters: dict[str, list[str]] | None = None
     ) -> list[Match]:
         """The ``k`` shirts most like the liked ones and least like the unliked ones (the marked
         catalog shirts themselves left out), optionally in a colour or another shirt's colours."""
-        query, weights = self.steered_query(mode, like, unlike, colour, colour_of)
-        marked = [q for q in list(like) + list(unlike) if isinstance(q, str)]
-        return self.search_prepared(query, weights, k, marked, filters)
+        query, weights = self.steered_query(mode, steering)
+        return self.search_prepared(query, weights, k, steering.marked(), filters)
 
     def search_prepared(
         self,

@@ -13,7 +13,7 @@ from helpers import DEMO, HOSTILE, ROOT, make_hostile_catalog, png_bytes
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from shirtsim.engine import get_mode
+from shirtsim.engine import Steering, get_mode
 from shirtsim.projection import descriptor_id, fit_projection
 from shirtsim.text import markdown_literal as plain
 
@@ -260,7 +260,7 @@ def test_like_and_unlike_steer_the_results_and_clear_starts_over(warm):
     at.button(key=f"unlike-res-{unliked}").click().run()
     assert "more like: " + liked in [t.value for t in at.text] and "less like: " + unliked in [t.value for t in at.text]
     got = [b.key.split("-", 1)[1] for b in result_buttons(at, "res")]
-    expected = warm.steered(get_mode("balanced"), ["1009", liked], [unliked])
+    expected = warm.steered(get_mode("balanced"), Steering(("1009", liked), (unliked,)))
     assert got == [m.id for m in expected] and not {liked, unliked, "1009"} & set(got) and got != plain_ids
     at.button(key="clear-marks").click().run()
     assert [b.key.split("-", 1)[1] for b in result_buttons(at, "res")] == plain_ids and not at.error
@@ -282,7 +282,10 @@ def test_this_pattern_in_another_colour_and_an_error_in_seed_mode(warm):
     at.toggle(key="recolour").set_value(True).run()
     at.color_picker(key="colour").set_value("#e6c828").run()
     got = [b.key.split("-", 1)[1] for b in result_buttons(at, "res")]
-    assert got == [m.id for m in warm.steered(get_mode("balanced"), ["1009"], colour="#e6c828")] and not at.error
+    assert (
+        got == [m.id for m in warm.steered(get_mode("balanced"), Steering(("1009",), colour="#e6c828"))]
+        and not at.error
+    )
     at.sidebar.radio(key="mode").set_value("seed").run()
     assert [e.value for e in at.error] == [
         plain("Mode seed has no colour part to change: use balanced, pattern or colour.")

@@ -15,7 +15,7 @@ from helpers import (
     start_streamlit,
 )
 
-from shirtsim.engine import get_mode
+from shirtsim.engine import Steering, get_mode
 from shirtsim.text import WORD_JOINER, unlinked
 
 pytestmark = pytest.mark.browser
@@ -193,7 +193,7 @@ def test_why_shows_parts_palettes_and_heat_maps_and_a_like_steers(page, demo_eng
     page.locator(f".st-key-like-res-{liked} button").first.click()
     page.get_by_text(f"more like: {liked}").wait_for()
     page.wait_for_selector(READY)
-    expected = demo_engine.steered(get_mode("balanced"), ["1009", liked])
+    expected = demo_engine.steered(get_mode("balanced"), Steering(("1009", liked)))
     assert sorted(result_labels(page)) == sorted(f"{m.id} · {m.score:.3f}" for m in expected)
     assert not any(label.startswith(f"{liked} · ") for label in result_labels(page))
 
@@ -205,7 +205,7 @@ def test_a_colour_and_a_second_mode_change_the_results(page, demo_engine):
     page.get_by_text("This pattern in another colour").click()
     page.get_by_text("Colour", exact=True).wait_for()
     page.wait_for_selector(READY)
-    expected = demo_engine.steered(get_mode("balanced"), ["1009"], colour="#1f3a93")  # the picker's default
+    expected = demo_engine.steered(get_mode("balanced"), Steering(("1009",), colour="#1f3a93"))  # the picker's default
     assert sorted(result_labels(page)) == sorted(f"{m.id} · {m.score:.3f}" for m in expected)
     page.get_by_text("This pattern in another colour").click()
     page.wait_for_selector(READY)

@@ -17,7 +17,7 @@ from helpers import DEMO, HOSTILE, ROOT, make_hostile_catalog
 from PIL import Image
 
 from shirtsim.cli import main
-from shirtsim.engine import get_mode
+from shirtsim.engine import Steering, get_mode
 from shirtsim.projection import load_projection
 from shirtsim.store import catalog_key
 
@@ -352,7 +352,7 @@ def test_explain_refuses_what_is_not_a_catalog_shirt(fake_indexed, cli):
 def test_like_and_unlike_steer_and_leave_the_marked_shirts_out(fake_indexed, cli):
     code, out, err = cli("similar", "1001", "--like", "1002", "--unlike", "1003", "--json")
     got = [r["id"] for r in json.loads(out)]
-    expected = fake_indexed.steered(get_mode("balanced"), ["1001", "1002"], ["1003"])
+    expected = fake_indexed.steered(get_mode("balanced"), Steering(("1001", "1002"), ("1003",)))
     assert code == 0 and got == [m.id for m in expected] and len(got) == 10
     assert not {"1001", "1002", "1003"} & set(got)
     assert got != [r["id"] for r in json.loads(cli("similar", "1001", "--json")[1])]
@@ -366,11 +366,11 @@ def test_this_pattern_in_that_colour(fake_indexed, cli):
     plain = [r["id"] for r in json.loads(cli("similar", "1001", "--json")[1])]
     code, out, err = cli("similar", "1001", "--colour", "#1f3a93", "--json")
     navy = [r["id"] for r in json.loads(out)]
-    expected = fake_indexed.steered(get_mode("balanced"), ["1001"], colour="#1f3a93")
+    expected = fake_indexed.steered(get_mode("balanced"), Steering(("1001",), colour="#1f3a93"))
     assert code == 0 and navy == [m.id for m in expected] and navy != plain and "1001" not in navy
     code, out, _ = cli("similar", "1001", "--colour-of", "1005", "--json")
     assert code == 0 and [r["id"] for r in json.loads(out)] == [
-        m.id for m in fake_indexed.steered(get_mode("balanced"), ["1001"], colour_of="1005")
+        m.id for m in fake_indexed.steered(get_mode("balanced"), Steering(("1001",), colour_of="1005"))
     ]
     for args, message in (
         (["--colour", "navy"], "--colour 'navy': write a colour as #rrggbb, for example '#1f3a93'."),

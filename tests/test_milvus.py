@@ -11,7 +11,7 @@ import pytest
 from helpers import DEMO, ROOT, FakeEmbedder
 
 from shirtsim.descriptors import MODES, STYLE_KIND
-from shirtsim.engine import Engine
+from shirtsim.engine import Engine, Steering
 from shirtsim.errors import ShirtsimError
 from shirtsim.index import fingerprint
 from shirtsim.store import VectorStore, content_hash
@@ -55,9 +55,9 @@ def test_demo_top_10_ids_and_scores_match_the_memory_backend(demo_engine, embedd
     # explanations read the same vectors
     assert engine.index(STYLE_KIND).layout.dim == 989 == demo_engine.index(STYLE_KIND).layout.dim
     balanced = MODES["balanced"]
-    for steer in ({"unlike": ["1005"]}, {"colour": "#1f3a93"}, {"colour_of": "1100"}):
-        want = demo_engine.steered(balanced, ["1001", "1002"], **steer)
-        got = engine.steered(balanced, ["1001", "1002"], **steer)
+    for steer in ({"unlike": ("1005",)}, {"colour": "#1f3a93"}, {"colour_of": "1100"}):
+        want = demo_engine.steered(balanced, Steering(("1001", "1002"), **steer))
+        got = engine.steered(balanced, Steering(("1001", "1002"), **steer))
         assert [m.id for m in got] == [m.id for m in want], steer
         np.testing.assert_allclose([m.score for m in got], [m.score for m in want], atol=1e-5)
     assert engine.explain("1001", "1002", balanced).as_json() == demo_engine.explain("1001", "1002", balanced).as_json()
