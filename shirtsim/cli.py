@@ -20,6 +20,7 @@ from .engine import MAX_K
 from .errors import ShirtsimError
 
 if TYPE_CHECKING:
+    from .catalog import Labels
     from .descriptors import Mode
     from .engine import Engine, Query
 
@@ -246,11 +247,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _engine(args: argparse.Namespace, index_backend: str | None = None) -> Engine:
+def _engine(args: argparse.Namespace, index_backend: str | None = None, projection: str | None = None) -> Engine:
+    """The engine a command asked for; ``projection`` overrides ``--projection`` (for commands
+    that work below any projection)."""
     from .engine import Engine  # noqa: PLC0415
     from .weights import resolve_weights  # noqa: PLC0415
 
-    projection = getattr(args, "projection", None)
+    projection = projection or getattr(args, "projection", None)
     engine = Engine(
         args.catalog, weights=resolve_weights(args.weights), index_backend=index_backend, projection=projection
     )
@@ -357,7 +360,6 @@ def _filters(pairs: list[str], engine: Engine) -> dict[str, list[str]] | None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .catalog import load_labels  # noqa: PLC0415
     from .engine import get_mode  # noqa: PLC0415
     from .evaluate import evaluate  # noqa: PLC0415
 
@@ -365,13 +367,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     # Ranking every shirt against all others needs the vectors in hand: always the in-memory
     # index, whose results a Milvus backend reproduces (tests/test_milvus.py).
     engine = _engine(args, index_backend="memory")
-    labels_path = Path(args.labels) if args.labels else engine.catalog.root / "labels.csv"
-    if not labels_path.is_file():
-        raise ShirtsimError(f"No labels file: {labels_path} (pass --labels CSV).")
+    labels_path = _labels_path(args, engine)
     index = engine.index(mode.kind, progress=ProgressBar())
-    labels = load_labels(labels_path, set(index.ids))
-    for problem in labels.problems:  # the rest of the file is still used: say what was left out
-        print(f"note: {problem}", file=sys.stderr)
+    labels = _read_labels(labels_path, index.ids)
     columns = args.columns.split(",") if args.columns else [c for c in labels.columns if c not in ("id", "name")]
     unknown = [c for c in columns if c not in labels.columns]
     if unknown:
@@ -391,13 +389,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _labels_path(args: argparse.Namespace, engine: Engine) -> Path:
+    """``--labels``, else the catalog's labels.csv; one line when there is none."""
+    path = Path(args.labels) if args.labels else engine.catalog.root / "labels.csv"
+    if not path.is_file():
+        raise ShirtsimError(f"No labels file: {path} (pass --labels CSV).")
+    return path
+
+
+def _read_labels(path: Path, ids: list[str]) -> Labels:
+    """The labels of ``ids``; rows left out are said on stderr (the rest of the file is still used)."""
+    from .catalog import load_labels  # noqa: PLC0415
+
+    labels = load_labels(path, set(ids))
+    for problem in labels.problems:
+        print(f"note: {problem}", file=sys.stderr)
+    return labels
+
+
 def cmd_fit_texture_basis(args: argparse.Namespace) -> int:
     import numpy as np  # noqa: PLC0415
 
     from .texture import SHIPPED_BASIS_FILE, SHIPPED_BASIS_WEIGHTS, fit_texture_basis, texture_maps  # noqa: PLC0415
 
-    args.projection = "none"  # the basis is fitted below any projection
-    engine = _engine(args, index_backend="memory")
+    engine = _engine(args, index_backend="memory", projection="none")  # the basis is fitted below any projection
     if not args.out and engine.weights.fingerprint != SHIPPED_BASIS_WEIGHTS:
         raise ShirtsimError(
             f"The shipped basis is for the packaged weights, not {engine.weights.label}: pass --out FILE."
@@ -414,13 +429,11 @@ def cmd_fit_texture_basis(args: argparse.Namespace) -> int:
 
 
 def cmd_fit_projection(args: argparse.Namespace) -> int:
-    from .catalog import load_labels  # noqa: PLC0415
     from .descriptors import STYLE_KIND  # noqa: PLC0415
     from .projection import descriptor_id, fit_projection, parse_columns  # noqa: PLC0415
     from .store import catalog_key  # noqa: PLC0415
 
-    args.projection = "none"  # fitted on the raw vectors, whatever projection is set
-    engine = _engine(args, index_backend="memory")
+    engine = _engine(args, index_backend="memory", projection="none")  # fitted on the raw vectors
     root = engine.catalog.root.resolve()
     out = (
         Path(args.out).expanduser()
@@ -429,13 +442,9 @@ def cmd_fit_projection(args: argparse.Namespace) -> int:
     )
     if out.resolve().is_relative_to(root):
         raise ShirtsimError(f"{out}: inside the catalog folder; the catalog is never written to. Choose another --out.")
-    labels_path = Path(args.labels) if args.labels else engine.catalog.root / "labels.csv"
-    if not labels_path.is_file():
-        raise ShirtsimError(f"No labels file: {labels_path} (pass --labels CSV).")
+    labels_path = _labels_path(args, engine)
     ids, raw = engine.raw_vectors(STYLE_KIND, progress=ProgressBar())
-    labels = load_labels(labels_path, set(ids))
-    for problem in labels.problems:
-        print(f"note: {problem}", file=sys.stderr)
+    labels = _read_labels(labels_path, ids)
     columns = parse_columns(args.columns, labels.columns)
     keep = [n for n, i in enumerate(ids) if i in labels.rows]
     values = {c: [labels.rows[ids[n]].get(c, "") for n in keep] for c, _ in columns}

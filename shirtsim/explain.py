@@ -70,6 +70,15 @@ def part_scores(layout: Layout, mode: Mode, query: np.ndarray, result: np.ndarra
     return out
 
 
+def side_contributions(parts: list[PartScore]) -> dict[str, float]:
+    """The score split in two: the texture side (texture and its learned part) and the colour
+    side (the histograms and their learned part); ``seed`` counts as texture."""
+    sides = {"texture": 0.0, "colour": 0.0}
+    for p in parts:
+        sides["colour" if p.name in ("colour", "colour_learned") else "texture"] += p.contribution
+    return sides
+
+
 def palette(picture: Image.Image, max_colours: int = MAX_COLOURS) -> list[Swatch]:
     """The dominant colours of the garment region, largest share first: a median-cut
     quantisation to 8 colours, shades closer than :data:`SAME_SHADE` (CIE Lab distance) merged."""

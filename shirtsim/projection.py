@@ -269,7 +269,7 @@ def learnable_classes(values: list[str], min_count: int = MIN_PER_CLASS) -> list
     return [str(n) for n, c in zip(names, counts) if c >= min_count]
 
 
-def fit_head(raw: np.ndarray, values: list[str], column: str, side: str, **settings: float) -> Head:
+def fit_head(raw: np.ndarray, values: list[str], column: str, side: str) -> Head:
     """One head: ``column``'s labels (``values``, one per row of ``raw``; "" for none) learned
     from ``side`` of the raw vectors. ValueError when fewer than two labels have enough photos."""
     classes = learnable_classes(values)
@@ -282,7 +282,7 @@ def fit_head(raw: np.ndarray, values: list[str], column: str, side: str, **setti
     x = np.asarray(raw, np.float64)[:, SIDES[side]]
     in_mean = x[rows].mean(axis=0)
     in_scale = float(np.sqrt(((x[rows] - in_mean) ** 2).sum(axis=1).mean() / x.shape[1])) + 1e-8
-    w, b = fit_softmax((x[rows] - in_mean) / in_scale, np.searchsorted(classes, labels[rows]), len(classes), **settings)
+    w, b = fit_softmax((x[rows] - in_mean) / in_scale, np.searchsorted(classes, labels[rows]), len(classes))
     head = Head(column, side, tuple(classes), in_mean, in_scale, w / TEMPERATURE, b / TEMPERATURE, np.zeros(1), 1.0)
     # centre and scale on every fitting photo (labelled or not): a head's block has unit mean length
     out = head.output(np.asarray(raw, np.float32)).astype(np.float64)

@@ -5,11 +5,13 @@ import shutil
 import threading
 import time
 
+import pytest
 from helpers import FakeEmbedder
 from PIL import Image
 
 from shirtsim.descriptors import MODES
-from shirtsim.engine import Engine
+from shirtsim.engine import Engine, get_mode
+from shirtsim.errors import BadImageError, ShirtsimError
 from shirtsim.thumbnails import PREVIEW
 
 
@@ -133,3 +135,20 @@ def test_asking_for_the_warm_up_again_never_waits_for_the_load(small_catalog, tm
     engine.warm_up_in_background(MODES["balanced"].kind)  # every page run asks again
     assert time.perf_counter() - t0 < 0.1
     engine._warm_up.join(5)
+
+
+def test_why_for_a_shirt_whose_file_vanished_says_so_and_the_explanation_still_works(small_catalog, tmp_path, weights):
+    engine = Engine(
+        small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=FakeEmbedder, projection="none"
+    )
+    mode = get_mode("balanced")
+    jpegs = engine.texture_heat_maps("1001", "1002", mode)
+    assert [Image.open(io.BytesIO(j)).size for j in jpegs] == [(512, 512), (512, 512)]
+    (small_catalog / "1002.jpg").unlink()
+    with pytest.raises(BadImageError, match=r"^1002\.jpg: cannot read file \("):
+        engine.texture_heat_maps("1001", "1002", mode)
+    # the parts and palettes come from the index and the cached pictures, not the file
+    explanation = engine.explain("1001", "1002", mode)
+    assert [p.name for p in explanation.parts] == ["texture", "colour"] and explanation.result_colours
+    with pytest.raises(ShirtsimError, match="Mode seed has no texture part to show"):
+        engine.texture_heat_maps("1001", "1002", get_mode("seed"))
