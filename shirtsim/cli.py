@@ -107,6 +107,16 @@ def seconds(text: str) -> float:
     return value
 
 
+def box(text: str) -> tuple[float, float, float, float]:
+    """An argparse type: x0,y0,x1,y1 as fractions of the upright picture (shirtsim.crop)."""
+    from .crop import parse_box  # noqa: PLC0415
+
+    try:
+        return parse_box(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 # What to do about each operating-system failure, said in the one line the CLI prints.
 OS_ERROR_ADVICE = {
     errno.ENOSPC: "the disk is full. Free some space and run it again (the cache holds no half-written file)",
@@ -177,6 +187,16 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--unlike", action="append", default=[], metavar="ID", help="less like this shirt; repeat")
     sp.add_argument("--colour", metavar="#RRGGBB", help="the query's pattern in this colour")
     sp.add_argument("--colour-of", metavar="ID", help="the query's pattern in this catalog shirt's colours")
+    cropping = sp.add_mutually_exclusive_group()
+    cropping.add_argument(
+        "--box",
+        type=box,
+        metavar="X0,Y0,X1,Y1",
+        help="search only this part of a photo QUERY (fractions of the upright picture), its background whitened",
+    )
+    cropping.add_argument(
+        "--auto-box", action="store_true", help="search the part of a photo QUERY that shirtsim finds the shirt in"
+    )
     sp.add_argument(
         "--filter",
         action="append",
@@ -290,7 +310,10 @@ def cmd_similar(args: argparse.Namespace) -> int:
     engine = _engine(args)
     filters = _filters(args.filter, engine)
     index = engine.index(mode.kind, progress=ProgressBar())
-    query = _query(args.query, engine, mode) if args.query is not None else None
+    crop = "auto" if args.auto_box else args.box
+    if crop is not None and (args.query is None or args.query in index):
+        raise ShirtsimError("--box and --auto-box cut a photo: give an image file as QUERY, not a catalog id.")
+    query = _query(args.query, engine, mode, crop) if args.query is not None else None
     if args.like or args.unlike or args.colour is not None or args.colour_of is not None:
         like = ([query] if query is not None else []) + [engine.check_id(i, index) for i in args.like]
         unlike = tuple(engine.check_id(i, index) for i in args.unlike)
@@ -307,8 +330,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
     return 0
 
 
-def _query(text: str, engine: Engine, mode: Mode) -> Query:
-    """A catalog id, else an image file read as an upload."""
+def _query(text: str, engine: Engine, mode: Mode, crop: tuple | str | None = None) -> Query:
+    """A catalog id, else an image file read as an upload (cut by ``crop``: Engine.read_upload)."""
     from .errors import BadImageError, UnknownShirtError  # noqa: PLC0415
     from .images import read_limited  # noqa: PLC0415
 
@@ -316,7 +339,7 @@ def _query(text: str, engine: Engine, mode: Mode) -> Query:
         return text
     path = Path(text)
     if path.is_file():
-        return engine.read_upload(read_limited(path), path.name, mode.kind)
+        return engine.read_upload(read_limited(path), path.name, mode.kind, crop)
     if path.exists():
         raise BadImageError(f"{text}: not a file.")
     raise UnknownShirtError(f"{text[:80]!r} is neither a catalog id nor an image file.")

@@ -17,6 +17,7 @@ from PIL import Image
 
 from . import steer
 from .catalog import MAX_ID_LEN, Catalog, Labels, discover, find_labels
+from .crop import Box, background, cut_out, propose_box, studio_shot
 from .demo import DEMO_CATALOG
 from .descriptors import DEFAULT_MODE, MODES, STYLE_KIND, TEXTURE_DIM, TEXTURE_LAYER, Kind, Mode, texture_gram
 from .embedding import Embedder, to_model_input, uses_bfloat16
@@ -61,6 +62,8 @@ class Upload:
     vector: np.ndarray  # raw descriptor of the kind it was read for
     preview: bytes  # JPEG, PREVIEW px on the long side
     pixels: np.ndarray  # the model's input (224x224x3 uint8), for an explanation's heat map
+    box: Box | None = None  # the part of the photo that was searched (None: all of it, as it is)
+    proposed: Box | None = None  # the box shirtsim.crop proposes for this photo (when one was asked for)
 
 
 Query = str | Upload  # a catalog shirt's id, or a photo from outside
@@ -273,11 +276,13 @@ class Engine:
         """The ``k`` catalog shirts most like an uploaded photo (embedded in memory, never stored)."""
         return self.similar_to_vector(self.read_upload(data, name, mode.kind).vector, mode, k, filters)
 
-    def read_upload(self, data: bytes, name: str, kind: Kind) -> Upload:
+    def read_upload(self, data: bytes, name: str, kind: Kind, box: Box | str | None = None) -> Upload:
         """Decode and embed a photo from outside (never stored), with a preview to show it.
+        ``box``: None searches the whole photo as it is; a Box or ``"auto"`` (the proposed box)
+        searches that part with its background made white (:mod:`shirtsim.crop`).
         The app keeps the result per upload, so a rerun (another mode, another k) does not embed again."""
         with self._upload_slots:  # twenty sessions uploading at once decode two photos at a time, not twenty
-            return read_photo(self.embedder, kind, data, name)
+            return read_photo(self.embedder, kind, data, name, box)
 
     def similar_to_vector(
         self, raw: np.ndarray, mode: Mode, k: int = 10, filters: dict[str, list[str]] | None = None
@@ -422,11 +427,21 @@ class Engine:
         return present
 
 
-def read_photo(embedder: Embedder, kind: Kind, data: bytes, name: str) -> Upload:
-    """Decode (reduced for large photos: :func:`shirtsim.images.decode_image`) and embed a photo."""
+def read_photo(embedder: Embedder, kind: Kind, data: bytes, name: str, box: Box | str | None = None) -> Upload:
+    """Decode (reduced for large photos: :func:`shirtsim.images.decode_image`) and embed a photo,
+    the whole of it (``box`` None) or its cut-out (:func:`shirtsim.crop.cut_out`) by ``box``.
+    ``"auto"``: the proposed box, except for a photo on a studio backdrop, which is framed like
+    the catalog's photos already and is searched as it is (box None). The preview is always the
+    whole photo: the app draws the box on it."""
     img = decode_image(data, name)
-    pixels = to_model_input(img)
-    return Upload(embed(embedder, kind, pixels[None])[0], make_thumbnail(img, PREVIEW), pixels)
+    mask = background(img) if box is not None else None
+    proposed = propose_box(img, mask) if mask is not None else None
+    if box == "auto":
+        box = None if studio_shot(img) else proposed
+    searched = cut_out(img, box, mask) if box is not None else img
+    pixels = to_model_input(searched)
+    vector = embed(embedder, kind, pixels[None])[0]
+    return Upload(vector, make_thumbnail(img, PREVIEW), pixels, box, proposed)
 
 
 def _palette(jpeg: bytes | None) -> list[Swatch]:

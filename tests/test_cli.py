@@ -382,3 +382,54 @@ def test_this_pattern_in_that_colour(fake_indexed, cli):
         (["--colour-of", "nope"], "No shirt with id 'nope' in this catalog."),
     ):
         assert cli("similar", "1001", *args) == (2, "", f"shirtsim: {message}\n")
+
+
+def test_a_photo_is_searched_in_its_box_and_the_json_keeps_its_shape(fake_indexed, cli, tmp_path):
+    from shirtsim.crop import WHOLE
+
+    scene = Image.new("RGB", (600, 500), (40, 140, 90))
+    photo = Image.open(DEMO / "1002.jpg").convert("RGB")
+    scene.paste(photo, (300, 150), Image.eval(photo.convert("L"), lambda v: 0 if v > 225 else 255))
+    path = tmp_path / "on the bed.png"
+    scene.save(path)
+    mode, data = get_mode("balanced"), path.read_bytes()
+    for flags, box in ((["--auto-box"], "auto"), (["--box", "0.45,0.25,0.9,0.8"], (0.45, 0.25, 0.9, 0.8)), ([], None)):
+        code, out, err = cli("similar", path, "-k", "4", "--json", *flags)
+        upload = fake_indexed.read_upload(data, path.name, mode.kind, box)
+        expected = fake_indexed.similar_to_vector(upload.vector, mode, 4)
+        assert code == 0 and err == ""
+        assert json.loads(out) == [{"id": m.id, "score": round(m.score, 6)} for m in expected]
+    auto = fake_indexed.read_upload(data, path.name, mode.kind, "auto")
+    assert auto.box not in (None, WHOLE)  # the auto box is a box, not the whole photo
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["1001", "--auto-box"],
+            "shirtsim: --box and --auto-box cut a photo: give an image file as QUERY, not a catalog id.",
+        ),
+        (
+            ["--like", "1001", "--box", "0,0,1,1"],
+            "shirtsim: --box and --auto-box cut a photo: give an image file as QUERY, not a catalog id.",
+        ),
+        (
+            ["x.jpg", "--box", "1,2"],
+            "shirtsim: similar: argument --box: a box is four fractions x0,y0,x1,y1 "
+            "(for example 0.1,0.2,0.8,0.9), not '1,2' (see --help)",
+        ),
+        (
+            ["x.jpg", "--box", "0.5,0,0.2,1"],
+            "shirtsim: similar: argument --box: a box needs 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1, "
+            "not 0.5,0,0.2,1 (see --help)",
+        ),
+        (
+            ["x.jpg", "--box", "0,0,1,1", "--auto-box"],
+            "shirtsim: similar: argument --auto-box: not allowed with argument --box (see --help)",
+        ),
+    ],
+)
+def test_box_flags_that_cannot_work_exit_2_with_one_line(fake_indexed, cli, args, message):
+    code, out, err = cli("similar", *args)
+    assert (code, out, err) == (2, "", message + "\n")

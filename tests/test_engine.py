@@ -5,6 +5,7 @@ import shutil
 import threading
 import time
 
+import numpy as np
 import pytest
 from helpers import FakeEmbedder
 from PIL import Image
@@ -152,3 +153,49 @@ def test_why_for_a_shirt_whose_file_vanished_says_so_and_the_explanation_still_w
     assert [p.name for p in explanation.parts] == ["texture", "colour"] and explanation.result_colours
     with pytest.raises(ShirtsimError, match="Mode seed has no texture part to show"):
         engine.texture_heat_maps("1001", "1002", get_mode("seed"))
+
+
+def _scene_with(photo: Image.Image, at=(260, 140), size=(700, 560), colour=(60, 150, 80)) -> Image.Image:
+    """A demo photo (its light backdrop made transparent) pasted on a plain coloured scene."""
+    rgb = photo.convert("RGB")
+    light = Image.eval(rgb.convert("L"), lambda v: 0 if v > 225 else 255)
+    img = Image.new("RGB", size, colour)
+    img.paste(rgb, at, light)
+    return img
+
+
+def _png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_an_upload_is_searched_in_its_proposed_box_with_the_background_white(small_catalog, tmp_path, weights):
+    from shirtsim.crop import background, cut_out, propose_box
+
+    engine = Engine(small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=FakeEmbedder)
+    kind = MODES["balanced"].kind
+    scene = _scene_with(Image.open(small_catalog / "1001.jpg"))
+    upload = engine.read_upload(_png(scene), "scene.png", kind, "auto")
+    assert upload.box == upload.proposed == propose_box(scene)
+    x0, y0, x1, y1 = upload.box  # around the pasted 200 x 250 photo at (260, 140) of 700 x 560
+    assert 0.33 < x0 < 260 / 700 + 0.02 and x1 > 460 / 700 - 0.05 and 0.2 < y0 < 0.3 and 0.6 < y1 < 0.75
+    # what is embedded is the cut-out, exactly; the whole scene embeds otherwise
+    cut = cut_out(scene, upload.box, background(scene))
+    assert (upload.pixels == np.asarray(cut.resize((224, 224), Image.NEAREST))).all()
+    assert (upload.vector == engine.read_upload(_png(cut), "cut.png", kind).vector).all()
+    whole = engine.read_upload(_png(scene), "scene.png", kind)
+    assert whole.box is None and whole.proposed is None and not (whole.vector == upload.vector).all()
+    # a box of one's own, and the preview always the whole photo
+    mine = engine.read_upload(_png(scene), "scene.png", kind, (0.3, 0.2, 0.7, 0.8))
+    assert mine.box == (0.3, 0.2, 0.7, 0.8) and mine.proposed == upload.proposed
+    assert Image.open(io.BytesIO(mine.preview)).size == (PREVIEW, round(PREVIEW * 560 / 700))
+
+
+def test_a_photo_on_a_studio_backdrop_is_searched_as_it_is(small_catalog, tmp_path, weights):
+    engine = Engine(small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=FakeEmbedder)
+    kind = MODES["balanced"].kind
+    photo = (small_catalog / "1001.jpg").read_bytes()
+    upload = engine.read_upload(photo, "p.jpg", kind, "auto")
+    assert upload.box is None and upload.proposed is not None
+    assert (upload.vector == engine.read_upload(photo, "p.jpg", kind).vector).all()
