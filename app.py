@@ -16,16 +16,20 @@ Two rules hold everywhere on this page:
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.runtime.uploaded_file_manager import UploadedFile
+from streamlit_image_coordinates import streamlit_image_coordinates
 
 from shirtsim import settings
 from shirtsim.catalog import printable
+from shirtsim.crop import WHOLE, Box, check_box, draw_box
 from shirtsim.descriptors import DEFAULT_MODE, MODES, STYLE_KIND, Mode
 from shirtsim.engine import Engine, Query, Steering, Upload, default_catalog_dir
 from shirtsim.errors import ShirtsimError
@@ -51,6 +55,8 @@ PART_LABELS = {
     "texture_learned": "learned texture",
     "colour_learned": "learned colour",
 }
+BOX_KEYS = ("box-x0", "box-y0", "box-x1", "box-y1")  # the four numeric inputs of an upload's box
+BOX_LABELS = ("Left", "Top", "Right", "Bottom")
 log = logging.getLogger("shirtsim.app")
 
 
@@ -230,19 +236,76 @@ def select(shirt_id: str) -> None:
 
 
 def read_upload(engine: Engine, upload: UploadedFile, mode: Mode) -> Upload | None:
+    """The upload read once per photo and box: a new photo is searched inside its proposed box
+    (shirtsim.crop), a box changed in the inputs re-reads it. Reruns for anything else reuse it."""
     data = upload.getvalue()
     if len(data) > MAX_BYTES:
         st.error(plain(f"{upload.name}: file is too large (limit {MAX_BYTES // (1024 * 1024)} MB)."))
         return None
-    key = (hashlib.sha256(data).hexdigest(), mode.kind.name)
-    if st.session_state.get("upload_key") != key:  # decode and embed once per upload, not per rerun
+    digest = hashlib.sha256(data).hexdigest()
+    if st.session_state.get("upload_digest") != digest:  # a new photo: its proposed box
+        key, box = None, "auto"
+    else:
+        box = tuple(float(st.session_state.get(k, v)) for k, v in zip(BOX_KEYS, WHOLE))
+        key = (digest, mode.kind.name, box)
         try:
-            st.session_state.upload = engine.read_upload(data, upload.name, mode.kind)
+            check_box(box)
+        except ValueError as e:
+            st.warning(plain(f"The box is not used: {e}. The results are for the last box that was."))
+            return st.session_state.upload
+    if key is None or st.session_state.get("upload_key") != key:  # decode and embed once per photo and box
+        try:
+            photo = engine.read_upload(data, upload.name, mode.kind, box)
         except ShirtsimError as e:
             st.error(plain(e))
             return None
-        st.session_state.upload_key = key
+        searched = photo.box or WHOLE  # None: a studio shot, searched as it is
+        if box == "auto":
+            set_box(searched)
+        st.session_state.upload_digest = digest
+        st.session_state.upload_key = (digest, mode.kind.name, searched)
+        st.session_state.upload = photo
     return st.session_state.upload
+
+
+def set_box(box: Box) -> None:
+    for key, value in zip(BOX_KEYS, box):
+        st.session_state[key] = float(value)
+
+
+def box_editor(photo: Upload) -> None:
+    """The upload with the box that is searched drawn on it: drag on it for a new box, or type
+    the box in four inputs (fractions of the photo; tests drive these)."""
+    box = photo.box or WHOLE
+    drawn = draw_box(Image.open(io.BytesIO(photo.preview)), box)
+    draw_key = f"box-draw-{st.session_state.upload_digest[:16]}"  # a new photo starts a new drawing
+    streamlit_image_coordinates(
+        drawn, key=draw_key, use_column_width="always", click_and_drag=True, on_click=lambda: box_drawn(draw_key)
+    )
+    st.caption("Your photo: the box is the part that is searched, its background made white. Drag on it for another.")
+    inputs = st.columns(2)
+    for n, (key, label) in enumerate(zip(BOX_KEYS, BOX_LABELS)):
+        with inputs[n % 2]:
+            st.number_input(label, min_value=0.0, max_value=1.0, step=0.01, format="%.2f", key=key)
+    buttons = st.columns(2)
+    if photo.proposed is not None:
+        buttons[0].button("Auto box", key="box-proposed", on_click=set_box, args=(photo.proposed,))
+    buttons[1].button("Whole photo", key="box-whole", on_click=set_box, args=(WHOLE,))
+
+
+def box_drawn(draw_key: str) -> None:
+    """A drag on the photo: its two corners, as fractions of the picture shown, become the box."""
+    value = st.session_state.get(draw_key) or {}
+    try:
+        xs = sorted(float(value[k]) / float(value["width"]) for k in ("x1", "x2"))
+        ys = sorted(float(value[k]) / float(value["height"]) for k in ("y1", "y2"))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return  # a click, not a drag
+    box = tuple(float(np.clip(v, 0.0, 1.0)) for v in (xs[0], ys[0], xs[1], ys[1]))
+    try:
+        set_box(check_box(box))
+    except ValueError:
+        st.toast("That box is too small: drag across the shirt.")
 
 
 def show_results(engine: Engine, query: Query, mode: Mode, k: int) -> None:
@@ -257,7 +320,7 @@ def show_results(engine: Engine, query: Query, mode: Mode, k: int) -> None:
         if isinstance(query, str):
             show_selected(engine, query)
         else:
-            st.image(query.preview, caption="Your photo", width="stretch")
+            box_editor(query)
         colour = steering_controls()
     name = plain(query) if isinstance(query, str) else "your photo"
     second = st.session_state.get("compare", NO_COMPARISON)

@@ -312,3 +312,55 @@ def test_why_shows_the_parts_the_palettes_and_where_the_textures_agree(warm):
     lines = next(t.value for t in at.text if t.value.startswith("score ")).splitlines()
     assert lines[0].startswith("score ") and lines[0].endswith("(balanced)")
     assert [line.split()[0] for line in lines[1:]] == ["texture", "colour"]
+
+
+def scene_png(shirt="1077", at=(250, 120)) -> bytes:
+    """A demo photo (its light backdrop cut away) on a plain green scene, as a phone might see it."""
+    photo = Image.open(DEMO / f"{shirt}.jpg").convert("RGB")
+    scene = Image.new("RGB", (640, 520), (50, 140, 80))
+    scene.paste(photo, at, Image.eval(photo.convert("L"), lambda v: 0 if v > 225 else 255))
+    return png_bytes(scene)
+
+
+def box_inputs(at):
+    return tuple(at.number_input(key=k).value for k in ("box-x0", "box-y0", "box-x1", "box-y1"))
+
+
+def test_an_upload_proposes_a_box_and_the_results_follow_it(warm):
+    mode, data = get_mode("balanced"), scene_png()
+    auto = warm.read_upload(data, "scene.png", mode.kind, "auto")
+    at = app()
+    at.file_uploader[0].upload("scene.png", data, "image/png").run()
+    assert not at.error and not at.exception
+    assert box_inputs(at) == auto.box and auto.box[0] > 0.3  # the proposed box, shown before the results
+    expected = [m.id for m in warm.similar_to_vector(auto.vector, mode, 10)]
+    assert [b.label.split(" · ")[0] for b in result_buttons(at, "up")] == expected
+
+    at.number_input(key="box-x1").set_value(0.5).run()  # the box changed by hand: results follow it
+    mine = (auto.box[0], auto.box[1], 0.5, auto.box[3])
+    moved = [
+        m.id for m in warm.similar_to_vector(warm.read_upload(data, "scene.png", mode.kind, mine).vector, mode, 10)
+    ]
+    assert moved != expected and [b.label.split(" · ")[0] for b in result_buttons(at, "up")] == moved
+
+    at.number_input(key="box-x1").set_value(0.2).run()  # right of its left: said, and the last box's results stay
+    assert [w.value for w in at.warning] == [
+        plain(
+            "The box is not used: a box needs 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1, "
+            f"not {auto.box[0]:g},{auto.box[1]:g},0.2,{auto.box[3]:g}. The results are for the last box that was."
+        )
+    ]
+    assert [b.label.split(" · ")[0] for b in result_buttons(at, "up")] == moved
+
+    at.button(key="box-whole").click().run()
+    assert box_inputs(at) == (0.0, 0.0, 1.0, 1.0) and not at.warning
+    at.button(key="box-proposed").click().run()
+    assert box_inputs(at) == auto.box
+    assert [b.label.split(" · ")[0] for b in result_buttons(at, "up")] == expected
+
+
+def test_a_catalog_like_upload_is_searched_whole_and_its_box_says_so(warm):
+    at = app()
+    at.file_uploader[0].upload("studio.png", png_bytes(Image.open(DEMO / "1077.jpg")), "image/png").run()
+    assert box_inputs(at) == (0.0, 0.0, 1.0, 1.0)
+    assert result_buttons(at, "up")[0].label.startswith("1077 · 1.000")

@@ -217,3 +217,57 @@ def test_a_colour_and_a_second_mode_change_the_results(page, demo_engine):
     both += demo_engine.similar_to_id("1009", get_mode("pattern"), 10)
     grids = page.locator("[class*='st-key-res-'] button, [class*='st-key-cmp-'] button").all_inner_texts()
     assert sorted(set(grids)) == sorted({f"{m.id} · {m.score:.3f}" for m in both})
+
+
+def box_values(page) -> list[str]:
+    return [page.get_by_label(label, exact=True).input_value() for label in ("Left", "Top", "Right", "Bottom")]
+
+
+def test_an_uploaded_scene_shows_its_box_which_a_drag_or_the_inputs_change(page, demo_engine, tmp_path):
+    from PIL import Image
+
+    photo = Image.open(DEMO / "1077.jpg").convert("RGB")
+    scene = Image.new("RGB", (640, 520), (50, 140, 80))
+    scene.paste(photo, (250, 120), Image.eval(photo.convert("L"), lambda v: 0 if v > 225 else 255))
+    path = tmp_path / "scene.png"
+    scene.save(path)
+    mode = get_mode("balanced")
+    auto = demo_engine.read_upload(path.read_bytes(), path.name, mode.kind, "auto")
+
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_text("Most similar to your photo").wait_for()
+    page.wait_for_selector(READY)
+    # the proposed box: in the inputs, and drawn on the photo the drag component shows
+    assert box_values(page) == [f"{v:.2f}" for v in auto.box]
+    frame = page.frame_locator("iframe[title*='streamlit_image_coordinates']")
+    picture = frame.locator("img")
+    picture.wait_for()
+    assert picture.get_attribute("src").startswith("data:image/png;base64,")
+    expected = demo_engine.similar_to_vector(auto.vector, mode, 10)
+    assert sorted(result_labels(page)) == sorted(f"{m.id} · {m.score:.3f}" for m in expected)
+
+    right = page.get_by_label("Right", exact=True)  # typed: the results follow the box
+    right.fill("0.55")
+    right.press("Enter")
+    page.wait_for_selector(READY)
+    page.wait_for_timeout(500)
+    page.wait_for_selector(READY)
+    typed = (auto.box[0], auto.box[1], 0.55, auto.box[3])
+    moved = demo_engine.similar_to_vector(
+        demo_engine.read_upload(path.read_bytes(), path.name, mode.kind, typed).vector, mode, 10
+    )
+    assert sorted(result_labels(page)) == sorted(f"{m.id} · {m.score:.3f}" for m in moved)
+
+    box = picture.bounding_box()  # dragged across the photo: a new box, new results
+    start = (box["x"] + 0.1 * box["width"], box["y"] + 0.2 * box["height"])
+    end = (box["x"] + 0.9 * box["width"], box["y"] + 0.95 * box["height"])
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+    page.wait_for_function("document.querySelector(\"input[aria-label='Left']\").value === '0.10'")
+    page.wait_for_selector(READY)
+    assert box_values(page) == ["0.10", "0.20", "0.90", "0.95"]
+    assert sorted(result_labels(page)) != sorted(f"{m.id} · {m.score:.3f}" for m in moved)
+    assert len(result_labels(page)) == 10
+    page.screenshot(path=str(ARTIFACTS / "browser-box.png"), full_page=False)
