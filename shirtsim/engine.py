@@ -207,8 +207,9 @@ class Engine:
                 self._contents = {}
             if kind.name not in self._indexes:
                 if self.milvus_uri and self._milvus is None:  # fail fast, before a long local build
-                    from .milvus import connect  # noqa: PLC0415
+                    from .milvus import connect, index_type  # noqa: PLC0415
 
+                    index_type(self.milvus_uri, 0)  # a bad SHIRTSIM_MILVUS_INDEX_TYPE
                     self._milvus = connect(self.milvus_uri)
                 index, report = build_index(
                     self.catalog, kind, self.weights, lambda: self.embedder, self.cache_dir, progress, self.projection
@@ -234,9 +235,10 @@ class Engine:
             contents,
             self.labels.rows if self.labels else {},
             lambda shirt_id: store.get(contents[shirt_id]),
+            index_type=milvus.index_type(self.milvus_uri, len(local)),
         )
         report.backend = (
-            f"Milvus {remote.name}: {counts['upserted']} upserted, {counts['deleted']} deleted, "
+            f"Milvus {remote.name} ({remote.index_type}): {counts['upserted']} upserted, {counts['deleted']} deleted, "
             f"{counts['kept']} unchanged"
         )
         return remote

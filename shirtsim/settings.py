@@ -51,6 +51,12 @@ PROJECTION = Setting(
     "the learned projection: `auto` (the packaged one for the packaged weights, else none), `none`, or a file "
     "from `shirtsim fit-projection`",
 )
+MILVUS_INDEX_TYPE = Setting(
+    "SHIRTSIM_MILVUS_INDEX_TYPE",
+    "auto",
+    "the index a Milvus server searches with: `auto` (FLAT, exact, below 50,000 shirts; HNSW from there), "
+    "`FLAT`, `HNSW` or `IVF_FLAT` (Milvus Lite always searches exactly)",
+)
 MILVUS_TOKEN = Setting("SHIRTSIM_MILVUS_TOKEN", "", "Milvus credentials (`user:password` or a token)", "none")
 FLOAT32 = Setting(
     "SHIRTSIM_FLOAT32", "", "any value: run VGG16 in float32 even on CPUs with native bfloat16 (to compare)", "unset"
@@ -59,7 +65,7 @@ LOAD_SESSIONS = Setting(
     "SHIRTSIM_LOAD_SESSIONS", "20", "tests only: concurrent browser sessions in `tests/test_load.py`"
 )
 
-ALL = (CATALOG, WEIGHTS, PROJECTION, CACHE_DIR, INDEX, MILVUS_TOKEN, FLOAT32, LOAD_SESSIONS)
+ALL = (CATALOG, WEIGHTS, PROJECTION, CACHE_DIR, INDEX, MILVUS_INDEX_TYPE, MILVUS_TOKEN, FLOAT32, LOAD_SESSIONS)
 
 
 def markdown_table() -> str:

@@ -1,5 +1,6 @@
-"""The Milvus backend on Milvus Lite (the real engine, embedded): same results as in memory,
-edits mirrored, filters escaped, an unreachable server reported in one line."""
+"""The Milvus backend on Milvus Lite (the real engine, embedded) and on a real Milvus server
+(the ``milvus`` package's embedded standalone server, started by the tests): same results as in
+memory, edits mirrored, filters escaped, the index type, an unreachable server in one line."""
 
 import socket
 import subprocess
@@ -8,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from helpers import DEMO, ROOT, FakeEmbedder
+from helpers import DEMO, ROOT, FakeEmbedder, free_port
 
 from shirtsim.descriptors import MODES, STYLE_KIND
 from shirtsim.engine import Engine, Steering
@@ -25,14 +26,32 @@ def lite(tmp_path) -> str:
     return f"milvus:{tmp_path / 'shirts.db'}"
 
 
+@pytest.fixture(scope="module")
+def milvus_server(tmp_path_factory):
+    """A real Milvus standalone server on a free port (the ``milvus`` package, no Docker; ~8 s)."""
+    embedded = pytest.importorskip("milvus", reason="pip install -r requirements-dev.txt (an embedded Milvus server)")
+    server = embedded.MilvusServer()
+    server.set_base_dir(str(tmp_path_factory.mktemp("milvus-server")))
+    server.listen_port = free_port()
+    server.start()
+    yield f"milvus:http://127.0.0.1:{server.listen_port}"
+    server.stop()
+
+
+@pytest.fixture(params=["lite", "server"])
+def backend(request, tmp_path) -> str:
+    """Each Milvus test runs on Milvus Lite (a file) and on the server (http://)."""
+    return lite(tmp_path) if request.param == "lite" else request.getfixturevalue("milvus_server")
+
+
 @pytest.mark.slow
-def test_demo_top_10_ids_and_scores_match_the_memory_backend(demo_engine, embedder, session_cache, tmp_path):
+def test_demo_top_10_ids_and_scores_match_the_memory_backend(demo_engine, embedder, session_cache, backend):
     engine = Engine(
         DEMO,
         weights=demo_engine.weights,
         cache_dir=session_cache,
         get_embedder=lambda w: embedder,
-        index_backend=lite(tmp_path),
+        index_backend=backend,
     )
     _, report = engine.index_with_report(STYLE_KIND)
     assert report.backend.endswith(": 200 upserted, 0 deleted, 0 unchanged")
@@ -63,14 +82,14 @@ def test_demo_top_10_ids_and_scores_match_the_memory_backend(demo_engine, embedd
     assert engine.explain("1001", "1002", balanced).as_json() == demo_engine.explain("1001", "1002", balanced).as_json()
 
 
-def test_add_change_and_delete_are_mirrored_after_re_index(small_catalog, tmp_path, weights):
+def test_add_change_and_delete_are_mirrored_after_re_index(small_catalog, tmp_path, weights, backend):
     def engine():
         return Engine(
             small_catalog,
             weights=weights,
             cache_dir=tmp_path / "c",
             get_embedder=lambda w: FakeEmbedder(),
-            index_backend=lite(tmp_path),
+            index_backend=backend,
         )
 
     first, report = engine().index_with_report(STYLE_KIND)
@@ -97,7 +116,7 @@ def test_add_change_and_delete_are_mirrored_after_re_index(small_catalog, tmp_pa
 HOSTILE = 'red" or id != "x'
 
 
-def test_label_filters_return_only_matching_shirts_and_cannot_be_escaped(small_catalog, tmp_path, weights):
+def test_label_filters_return_only_matching_shirts_and_cannot_be_escaped(small_catalog, tmp_path, weights, backend):
     (small_catalog / "labels.csv").write_text(
         'id,colour\n1001,red\n1002,blue\n1003,red\n1004,"' + HOSTILE.replace('"', '""') + '"\n'
         "1005,back\\slash\n1006,blue\n",
@@ -113,7 +132,7 @@ def test_label_filters_return_only_matching_shirts_and_cannot_be_escaped(small_c
             index_backend=backend,
         )
 
-    remote, local = engine(lite(tmp_path)), engine("memory")
+    remote, local = engine(backend), engine("memory")
     for filters, expected in (
         (["red"], {"1003"}),
         (["red", "blue"], {"1002", "1003", "1006"}),
@@ -214,3 +233,47 @@ def test_bench_times_milvus_next_to_memory(tmp_path):
     assert (memory["method"], remote["method"]) == ("exact", "milvus")
     assert remote["recall_at_10"] == 1.0  # FLAT: the same top-10 as the exact scan
     assert 0 < remote["p50_ms"] <= remote["p99_ms"] and remote["bytes_per_item"] is None
+
+
+def test_the_index_type_follows_the_collection_size_and_the_setting():
+    server, file = "http://127.0.0.1:19530", "/tmp/shirts.db"
+    assert milvus.index_type(server, 49_999, "auto") == "FLAT"
+    assert milvus.index_type(server, 50_000, "auto") == "HNSW"
+    assert milvus.index_type(server, 10, "ivf_flat") == "IVF_FLAT"
+    assert milvus.index_type(file, 1_000_000, "HNSW") == "FLAT"  # Milvus Lite searches exactly anyway
+    with pytest.raises(
+        ShirtsimError, match=r"^SHIRTSIM_MILVUS_INDEX_TYPE='DISKANN': use auto, FLAT, HNSW, IVF_FLAT\.$"
+    ):
+        milvus.index_type(server, 10, "DISKANN")
+    assert milvus.search_params("HNSW", 11) == {"metric_type": "IP", "params": {"ef": milvus.HNSW_EF}}
+    assert milvus.search_params("HNSW", 500)["params"]["ef"] == 500
+    assert milvus.index_params("IVF_FLAT", 100_000) == {"nlist": 1264}
+
+
+def test_a_server_collection_is_reindexed_as_hnsw_when_asked_and_searches_the_same(
+    small_catalog, tmp_path, weights, milvus_server, monkeypatch
+):
+    def engine():
+        return Engine(
+            small_catalog,
+            weights=weights,
+            cache_dir=tmp_path / "c",
+            get_embedder=lambda w: FakeEmbedder(),
+            index_backend=milvus_server,
+        )
+
+    local = Engine(small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=lambda w: FakeEmbedder())
+    want = {m: [(x.id, round(x.score, 5)) for x in local.similar_to_id("1001", MODES[m], 5)] for m in MODES}
+    index, report = engine().index_with_report(STYLE_KIND)
+    assert "(FLAT): 6 upserted" in report.backend
+    assert index.client.describe_index(index.name, "vector")["index_type"] == "FLAT"
+    monkeypatch.setenv("SHIRTSIM_MILVUS_INDEX_TYPE", "HNSW")
+    second = engine()
+    index, report = second.index_with_report(STYLE_KIND)
+    assert "(HNSW): 0 upserted, 0 deleted, 6 unchanged" in report.backend  # the index rebuilt, no row sent again
+    assert index.client.describe_index(index.name, "vector")["index_type"] == "HNSW"
+    for mode in ("balanced", "pattern", "colour"):
+        assert [(x.id, round(x.score, 5)) for x in second.similar_to_id("1001", MODES[mode], 5)] == want[mode]
+    monkeypatch.setenv("SHIRTSIM_MILVUS_INDEX_TYPE", "bogus")
+    with pytest.raises(ShirtsimError, match="SHIRTSIM_MILVUS_INDEX_TYPE='bogus'"):
+        engine().index(STYLE_KIND)
