@@ -78,19 +78,21 @@ def free_port():
         return s.getsockname()[1]
 
 
-def catalog_env(catalog, cache):
-    return dict(os.environ, SHIRTSIM_CATALOG=str(catalog), SHIRTSIM_CACHE_DIR=str(cache), SHIRTSIM_WEIGHTS="packaged")
+def catalog_env(catalog, cache, **extra):
+    env = dict(os.environ, SHIRTSIM_CATALOG=str(catalog), SHIRTSIM_CACHE_DIR=str(cache), SHIRTSIM_WEIGHTS="packaged")
+    return {**env, **extra}
 
 
 @contextmanager
-def streamlit_server(catalog, cache, log_path):
+def streamlit_server(catalog, cache, log_path, **extra_env):
     """``streamlit run app.py`` on a free port (its output appended to ``log_path``); yields its URL
     once the health check answers, and stops it on the way out, whatever happened."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
     cmd += ["--server.address", "127.0.0.1", "--server.headless", "true"]
     with open(log_path, "ab") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=catalog_env(catalog, cache), stdout=out, stderr=subprocess.STDOUT)
+        env = catalog_env(catalog, cache, **extra_env)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 120
         while True:

@@ -3,14 +3,18 @@
     python benchmarks/screenshots.py
 
 Starts ``streamlit run app.py`` with the packaged weights and the default cache, then takes:
-the results of a shirt, its "Why?" dialog, the same pattern in another colour, and two modes
-side by side. Needs Debian's chromium (``apt-get install chromium``).
+the results of a shirt, its "Why?" dialog, the same pattern in another colour, two modes
+side by side, and an upload of a shirt in a scene with its proposed box. Needs Debian's
+chromium (``apt-get install chromium``).
 """
 
 import io
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 for path in (ROOT, ROOT / "tests"):
@@ -32,6 +36,15 @@ def save(page, name):
     png = page.screenshot(full_page=False)
     Image.open(io.BytesIO(png)).convert("RGB").save(OUT / f"{name}.jpg", quality=80, optimize=True)
     print(f"wrote {OUT / name}.jpg")
+
+
+def make_scene(path: Path) -> None:
+    """A demo shirt (its backdrop cut away) on a noisy sofa-coloured scene, as a phone might see it."""
+    shirt = Image.open(ROOT / "assets" / "demo-catalog" / f"{SHIRT}.jpg").convert("RGB")
+    noise = np.random.default_rng(0).normal(0, 10, (700, 900, 3))
+    scene = Image.fromarray(np.clip(np.array([96, 112, 140]) + noise, 0, 255).astype(np.uint8))
+    scene.paste(shirt, (420, 260), Image.eval(shirt.convert("L"), lambda v: 0 if v > 225 else 255))
+    scene.save(path, quality=90)
 
 
 def main():
@@ -63,6 +76,15 @@ def main():
             page.get_by_role("option", name="pattern").click()
             page.wait_for_selector(READY)
             save(page, "compare")
+            page.goto(url)
+            page.wait_for_selector(READY)
+            with tempfile.TemporaryDirectory() as tmp:
+                scene = Path(tmp) / "on the sofa.jpg"
+                make_scene(scene)
+                page.locator("input[type=file]").set_input_files(str(scene))
+                page.get_by_text("Most similar to your photo").wait_for()
+                page.wait_for_selector(READY)
+            save(page, "upload")
             browser.close()
     finally:
         proc.terminate()

@@ -25,6 +25,9 @@ def _isolated_env(monkeypatch, session_cache):
     monkeypatch.delenv("SHIRTSIM_CATALOG", raising=False)
     monkeypatch.delenv("SHIRTSIM_INDEX", raising=False)
     monkeypatch.delenv("SHIRTSIM_PROJECTION", raising=False)
+    # The demo's shipped vectors (shirtsim.shipped) would stand in for the fake model's, and
+    # count as embedding: in-process tests embed for themselves; tests/test_shipped.py uses them.
+    monkeypatch.setattr("shirtsim.shipped.FOLDER", session_cache / "no-shipped-vectors")
 
 
 @pytest.fixture(scope="session")
