@@ -2,8 +2,8 @@
 
     python benchmarks/first_start.py [--json]
 
-For each arithmetic path this CPU has (bfloat16 where native, and float32 with
-``SHIRTSIM_FLOAT32=1``): a fresh cache, ``SHIRTSIM_WEIGHTS=auto`` (offline here, so ImageNet's
+For each arithmetic path this CPU has (bfloat16 where native, int8 through LiteRT, float32;
+``SHIRTSIM_ARITHMETIC``): a fresh cache, ``SHIRTSIM_WEIGHTS=auto`` (offline here, so ImageNet's
 download fails and the packaged weights are used, as on a first start without network),
 ``streamlit run app.py`` on the bundled demo catalog; then, from the moment its health check
 answers, chromium opens the page and the clock runs until the browse grid's 20 pictures are
@@ -41,9 +41,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    paths = {"float32": {"SHIRTSIM_FLOAT32": "1"}}
-    if bf16_supported():
-        paths = {"bfloat16": {"SHIRTSIM_FLOAT32": ""}, **paths}
+    names = (["bfloat16"] if bf16_supported() else []) + ["int8", "float32"]
+    paths = {name: {"SHIRTSIM_ARITHMETIC": name, "SHIRTSIM_FLOAT32": ""} for name in names}
     out = {}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         browser = launch_chromium(p)

@@ -3,9 +3,9 @@ one set per arithmetic path (shirtsim.shipped), so a first start embeds nothing.
 
     python benchmarks/ship_demo_vectors.py
 
-Each path runs in its own process (the bfloat16 choice is made once per process): bfloat16
-where the CPU has it natively, and float32 (``SHIRTSIM_FLOAT32=1``). On a CPU without native
-bfloat16 only the float32 set can be made; the script says so and keeps the committed bfloat16 set.
+Each path runs in its own process (``SHIRTSIM_ARITHMETIC``): float32, int8 (LiteRT) and
+bfloat16 where the CPU has it natively. On a CPU without native bfloat16 that set cannot be made;
+the script says so and keeps the committed one.
 Run it after any change to the descriptor recipe, the texture basis or the packaged weights
 (``tests/test_shipped.py`` fails until then).
 """
@@ -46,11 +46,12 @@ def one_path() -> None:
 def main() -> int:
     from shirtsim.embedding import bf16_supported
 
-    paths = [{"SHIRTSIM_FLOAT32": "1"}] + ([{"SHIRTSIM_FLOAT32": ""}] if bf16_supported() else [])
+    paths = ["float32", "int8"] + (["bfloat16"] if bf16_supported() else [])
     if not bf16_supported():
-        print("this CPU has no native bfloat16: only the float32 set is rewritten", file=sys.stderr)
-    for env in paths:
-        subprocess.run([sys.executable, __file__, "--one-path"], env={**os.environ, **env}, check=True, cwd=ROOT)
+        print("this CPU has no native bfloat16: the bfloat16 set is kept as it is", file=sys.stderr)
+    for path in paths:
+        env = {**os.environ, "SHIRTSIM_ARITHMETIC": path, "SHIRTSIM_FLOAT32": ""}
+        subprocess.run([sys.executable, __file__, "--one-path"], env=env, check=True, cwd=ROOT)
     return 0
 
 

@@ -30,7 +30,7 @@ from .approx import APPROX_MIN_ITEMS, build_ivf
 from .catalog import discover
 from .cli import int_between, to_json
 from .descriptors import DEFAULT_MODE, MODES, SEED_KIND, STYLE_KIND
-from .embedding import BATCH_SIZE, Embedder
+from .embedding import BATCH_SIZE, Embedder, arithmetic, uses_int8
 from .engine import Engine, default_catalog_dir, read_photo
 from .images import read_limited
 from .index import build_index, fingerprint, pack_key, uses_bfloat16
@@ -38,7 +38,7 @@ from .milvus import parse_backend
 from .projection import resolve_projection
 from .search import Match, SearchIndex, VectorIndex
 from .settings import PROJECTION
-from .store import HashCache, VectorStore, content_hash
+from .store import HashCache, VectorStore, content_hash, default_cache_dir
 from .weights import Weights, resolve_weights
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         return run_backend_queries(milvus_uri, sizes, args.json)
     weights = resolve_weights(args.weights)
     t0 = time.perf_counter()
-    embedder = Embedder(weights)
+    embedder = Embedder(weights, default_cache_dir())  # the cache keeps the int8 network, once converted
     model_load = time.perf_counter() - t0
     catalog_dir = Path(args.catalog) if args.catalog else default_catalog_dir()
     paths = [item.path for item in discover(catalog_dir).items][: args.images]
@@ -124,16 +124,17 @@ def bench_embed(embedder: Embedder, weights: Weights, paths: list[Path]) -> dict
     arrays = np.stack([keras.utils.img_to_array(keras.utils.load_img(p, target_size=(224, 224))) for p in paths])
     arrays = arrays.astype(np.uint8)  # decoded, resized pictures: only the network is timed
 
-    def forward_rate(layers: tuple[str, ...], bfloat16: bool = False) -> float:
-        embedder.forward(arrays[:BATCH_SIZE], layers, bfloat16)  # warm-up (compiles the graph)
+    def forward_rate(layers: tuple[str, ...], bfloat16: bool = False, int8: bool = False) -> float:
+        embedder.forward(arrays[:BATCH_SIZE], layers, bfloat16, int8)  # warm-up (compiles or converts)
         t0 = time.perf_counter()
         for i in range(0, len(arrays), BATCH_SIZE):
-            embedder.forward(arrays[i : i + BATCH_SIZE], layers, bfloat16)
+            embedder.forward(arrays[i : i + BATCH_SIZE], layers, bfloat16, int8)
         return len(arrays) / (time.perf_counter() - t0)
 
     forward = forward_rate(SEED_KIND.layers)
-    # what shirtsim's default kind runs (its layers, in bfloat16 where the CPU has it): its own limit
-    forward_ours = forward_rate(STYLE_KIND.layers, uses_bfloat16(STYLE_KIND))
+    # what shirtsim's default kind runs (its layers, in this machine's arithmetic): its own limit
+    forward_ours = forward_rate(STYLE_KIND.layers, uses_bfloat16(STYLE_KIND), uses_int8(STYLE_KIND))
+    path, why = arithmetic()
 
     with tempfile.TemporaryDirectory() as tmp:
         catalog = Path(tmp) / "catalog"
@@ -154,6 +155,8 @@ def bench_embed(embedder: Embedder, weights: Weights, paths: list[Path]) -> dict
         "forward_limit_img_s": round(forward, 2),
         "forward_limit_own_layers_img_s": round(forward_ours, 2),
         "bfloat16": uses_bfloat16(STYLE_KIND),
+        "arithmetic": path,
+        "arithmetic_why": why,
         "speedup_vs_seed": round(ours / seed, 2),
         "share_of_forward_limit": round(ours / forward_ours, 3),
     }
@@ -418,7 +421,8 @@ def format_table(r: dict) -> str:
         f"({e['speedup_vs_seed']:.2f}x seed, {e['share_of_forward_limit']:.0%} of its forward limit)",
         f"  VGG16 forward to block5_pool, batched {e['forward_limit_img_s']:>6.2f}   (the seed's network)",
         f"  VGG16 forward to {'+'.join(STYLE_KIND.layers)}, batched {e['forward_limit_own_layers_img_s']:>4.2f}"
-        f"   (what shirtsim runs{', in bfloat16' if e['bfloat16'] else ''}: its limit)",
+        f"   (what shirtsim runs, in {e['arithmetic']}: its limit)",
+        f"  arithmetic: {e['arithmetic']}, because {e['arithmetic_why']}",
         "",
         "top-10 query      method  p50 ms   p99 ms  bytes/item  recall@10   seed N x N (s, GB)",
     ]

@@ -17,13 +17,14 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from .errors import WeightsError
-from .settings import FLOAT32
+from .settings import ARITHMETIC, FLOAT32
 from .weights import Weights
 
 if TYPE_CHECKING:
@@ -44,8 +45,9 @@ def to_model_input(img: Image.Image) -> np.ndarray:
 class Embedder:
     """VGG16 ``include_top=False`` with ``weights``, loaded once; returns named layers' outputs."""
 
-    def __init__(self, weights: Weights) -> None:
+    def __init__(self, weights: Weights, cache_dir: Path | None = None) -> None:
         self.weights = weights
+        self.cache_dir = cache_dir  # where the int8 model, once converted, is kept (shirtsim.int8)
         with _native_stderr_held_back():
             import keras  # noqa: PLC0415 (slow import: only when a model is really needed)
 
@@ -61,16 +63,28 @@ class Embedder:
         self._models: dict[tuple, object] = {}  # one compiled truncated model per (layers, bfloat16)
         self._lock = threading.Lock()  # one forward at a time keeps memory flat under many sessions
 
-    def forward(self, batch: np.ndarray, layers: tuple[str, ...], bfloat16: bool = False) -> dict[str, np.ndarray]:
+    def forward(
+        self, batch: np.ndarray, layers: tuple[str, ...], bfloat16: bool = False, int8: bool = False
+    ) -> dict[str, np.ndarray]:
         """Outputs of ``layers`` (float32) for a uint8 batch of shape (B, 224, 224, 3).
 
         ``bfloat16`` runs the network's arithmetic in bfloat16 (weights and outputs stay
         float32): several times faster on CPUs that have it natively (:func:`bf16_supported`).
+        ``int8`` runs an int8 copy of it through LiteRT (:mod:`shirtsim.int8`): faster still on
+        CPUs without bfloat16 (VNNI), at a small cost in precision.
         """
         import keras  # noqa: PLC0415
         from keras.applications.vgg16 import preprocess_input  # noqa: PLC0415
 
         x = preprocess_input(batch.astype(np.float32))
+        if int8:
+            from .int8 import Int8Network  # noqa: PLC0415
+
+            with self._lock:
+                network = self._models.get((layers, "int8"))
+                if network is None:
+                    network = self._models[(layers, "int8")] = Int8Network.for_layers(self, layers)
+                return network.forward(x)
         with self._lock:
             run = self._models.get((layers, bfloat16))
             if run is None:
@@ -109,14 +123,46 @@ class Embedder:
 
 def uses_bfloat16(kind: Kind) -> bool:
     """Does a descriptor kind's forward pass run in bfloat16 on this machine?"""
-    return kind.bfloat16 and bf16_supported()
+    return kind.bfloat16 and arithmetic()[0] == "bfloat16"
+
+
+def uses_int8(kind: Kind) -> bool:
+    """Does a descriptor kind's forward pass run in int8 (LiteRT) on this machine?"""
+    return kind.bfloat16 and arithmetic()[0] == "int8"
+
+
+def arithmetic() -> tuple[str, str]:
+    """The arithmetic the default descriptors run in here (``bfloat16``, ``int8`` or ``float32``)
+    and why: ``$SHIRTSIM_ARITHMETIC`` (or ``$SHIRTSIM_FLOAT32``), else bfloat16 on CPUs with it
+    natively, else int8 where LiteRT is installed, else float32. The seed's kind is always float32."""
+    chosen = ARITHMETIC.get().lower()
+    if FLOAT32.is_set():
+        return "float32", "SHIRTSIM_FLOAT32 is set"
+    if chosen in ("bfloat16", "int8", "float32"):
+        if chosen == "int8" and not litert_available():
+            raise WeightsError("SHIRTSIM_ARITHMETIC=int8 needs LiteRT: pip install ai-edge-litert")
+        return chosen, f"SHIRTSIM_ARITHMETIC={chosen}"
+    if chosen != "auto":
+        raise WeightsError(f"SHIRTSIM_ARITHMETIC={chosen[:20]!r}: use auto, bfloat16, int8 or float32.")
+    if bf16_supported():
+        return "bfloat16", "the CPU has native bfloat16 (AVX512_BF16 or AMX)"
+    if litert_available():
+        return "int8", "no native bfloat16: int8 through LiteRT and XNNPACK (VNNI where the CPU has it)"
+    return "float32", "no native bfloat16, and LiteRT is not installed (pip install ai-edge-litert)"
+
+
+@functools.lru_cache(maxsize=1)
+def litert_available() -> bool:
+    import importlib.util  # noqa: PLC0415
+
+    return importlib.util.find_spec("ai_edge_litert") is not None
 
 
 @functools.lru_cache(maxsize=1)
 def bf16_supported() -> bool:
     """True on CPUs with native bfloat16 dot products (AVX512_BF16 or AMX-BF16). Elsewhere
     bfloat16 is emulated and slower than float32, so it is not used there."""
-    if FLOAT32.is_set():  # force float32 everywhere (e.g. to compare machines)
+    if FLOAT32.is_set() or ARITHMETIC.get().lower() == "float32":  # float32 everywhere (to compare machines)
         return False
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:

@@ -20,7 +20,7 @@ from .catalog import MAX_ID_LEN, Catalog, Labels, discover, find_labels
 from .crop import Box, background, cut_out, propose_box, studio_shot
 from .demo import DEMO_CATALOG
 from .descriptors import DEFAULT_MODE, MODES, STYLE_KIND, TEXTURE_DIM, TEXTURE_LAYER, Kind, Mode, texture_gram
-from .embedding import Embedder, to_model_input, uses_bfloat16
+from .embedding import Embedder, to_model_input, uses_bfloat16, uses_int8
 from .errors import BadImageError, CatalogError, ShirtsimError, UnknownShirtError
 from .explain import PartScore, Swatch, heat_map, palette, part_scores, texture_agreement
 from .images import decode_image, read_limited
@@ -138,7 +138,7 @@ class Engine:
             self.projection_choice = resolve_projection(projection or PROJECTION.get(), self.weights)
         self.projection = self.projection_choice.projection
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-        self._get_embedder = get_embedder or Embedder
+        self._get_embedder = get_embedder or (lambda w: Embedder(w, self.cache_dir))
         self._embedder: Embedder | None = None
         self._indexes: dict[str, tuple[VectorIndex, IndexReport]] = {}
         self._lock = threading.Lock()  # index builds
@@ -369,7 +369,9 @@ class Engine:
         with self._upload_slots:  # decodes two catalog photos: bounded like uploads, whoever asks at once
             first = query.pixels if isinstance(query, Upload) else self._model_input(query)
             pictures = [first, self._model_input(result_id)]
-            maps = self.embedder.forward(np.stack(pictures), STYLE_KIND.layers, bfloat16=uses_bfloat16(STYLE_KIND))
+            maps = self.embedder.forward(
+                np.stack(pictures), STYLE_KIND.layers, bfloat16=uses_bfloat16(STYLE_KIND), int8=uses_int8(STYLE_KIND)
+            )
         maps = maps[TEXTURE_LAYER]
         basis = basis_for(self.embedder)
         texture = texture_gram(maps, basis) - index.mean[:TEXTURE_DIM]

@@ -16,7 +16,7 @@ import numpy as np
 from . import approx
 from .catalog import Catalog, Item, Skipped, printable
 from .descriptors import STYLE_KIND, Kind, describe
-from .embedding import Embedder, batches, to_model_input, uses_bfloat16
+from .embedding import Embedder, batches, to_model_input, uses_bfloat16, uses_int8
 from .errors import BadImageError
 from .images import decode_image, read_limited
 from .progress import ProgressFn
@@ -48,7 +48,8 @@ def fingerprint(weights: Weights, kind: Kind) -> str:
     """Names the cache of ``kind``'s vectors: weights, recipe, texture basis, and the arithmetic
     that made them."""
     basis = f"-{basis_id(weights)}" if kind is STYLE_KIND else ""
-    return f"vgg16-{weights.fingerprint}-{kind.fingerprint}{basis}" + ("-bf16" if uses_bfloat16(kind) else "")
+    suffix = "-bf16" if uses_bfloat16(kind) else "-int8" if uses_int8(kind) else ""
+    return f"vgg16-{weights.fingerprint}-{kind.fingerprint}{basis}{suffix}"
 
 
 def pack_key(catalog_root: Path, projection: Projection | None) -> str:
@@ -61,7 +62,8 @@ def pack_key(catalog_root: Path, projection: Projection | None) -> str:
 def embed(embedder: Embedder, kind: Kind, inputs: np.ndarray) -> np.ndarray:
     """Descriptors (B, dim) for a batch of model inputs (B, 224, 224, 3) uint8."""
     basis = basis_for(embedder) if kind is STYLE_KIND else None
-    return describe(kind, embedder.forward(inputs, kind.layers, bfloat16=uses_bfloat16(kind)), inputs, basis)
+    maps = embedder.forward(inputs, kind.layers, bfloat16=uses_bfloat16(kind), int8=uses_int8(kind))
+    return describe(kind, maps, inputs, basis)
 
 
 def build_index(

@@ -58,14 +58,31 @@ MILVUS_INDEX_TYPE = Setting(
     "`FLAT`, `HNSW` or `IVF_FLAT` (Milvus Lite always searches exactly)",
 )
 MILVUS_TOKEN = Setting("SHIRTSIM_MILVUS_TOKEN", "", "Milvus credentials (`user:password` or a token)", "none")
+ARITHMETIC = Setting(
+    "SHIRTSIM_ARITHMETIC",
+    "auto",
+    "VGG16's arithmetic for the default descriptors: `auto` (bfloat16 where the CPU has it natively, else int8 "
+    "through LiteRT, else float32), `bfloat16`, `int8` or `float32`",
+)
 FLOAT32 = Setting(
-    "SHIRTSIM_FLOAT32", "", "any value: run VGG16 in float32 even on CPUs with native bfloat16 (to compare)", "unset"
+    "SHIRTSIM_FLOAT32", "", "any value: the same as `SHIRTSIM_ARITHMETIC=float32` (to compare paths)", "unset"
 )
 LOAD_SESSIONS = Setting(
     "SHIRTSIM_LOAD_SESSIONS", "20", "tests only: concurrent browser sessions in `tests/test_load.py`"
 )
 
-ALL = (CATALOG, WEIGHTS, PROJECTION, CACHE_DIR, INDEX, MILVUS_INDEX_TYPE, MILVUS_TOKEN, FLOAT32, LOAD_SESSIONS)
+ALL = (
+    CATALOG,
+    WEIGHTS,
+    PROJECTION,
+    CACHE_DIR,
+    INDEX,
+    MILVUS_INDEX_TYPE,
+    MILVUS_TOKEN,
+    ARITHMETIC,
+    FLOAT32,
+    LOAD_SESSIONS,
+)
 
 
 def markdown_table() -> str:

@@ -124,7 +124,7 @@ class FakeEmbedder:
         self.calls = 0
         self.images = 0
 
-    def forward(self, batch: np.ndarray, layers, bfloat16=False):
+    def forward(self, batch: np.ndarray, layers, bfloat16=False, int8=False):
         self.calls += 1
         self.images += len(batch)
         means = batch.reshape(len(batch), -1, 3).mean(axis=1)  # (B, 3)

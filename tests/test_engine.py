@@ -103,14 +103,14 @@ def test_at_most_two_uploads_are_decoded_and_embedded_at_once(small_catalog, tmp
     lock = threading.Lock()
 
     class SlowFake(FakeEmbedder):
-        def forward(self, batch, layers, bfloat16=False):
+        def forward(self, batch, layers, bfloat16=False, int8=False):
             with lock:
                 active[0] += 1
                 most[0] = max(most[0], active[0])
             time.sleep(0.1)
             with lock:
                 active[0] -= 1
-            return super().forward(batch, layers, bfloat16)
+            return super().forward(batch, layers, bfloat16, int8)
 
     engine = Engine(small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=lambda w: SlowFake())
     photo = (small_catalog / "1001.jpg").read_bytes()

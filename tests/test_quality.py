@@ -159,3 +159,27 @@ def test_the_auto_box_keeps_most_of_a_clean_photos_precision_on_scenes(weights, 
     auto = rows["scene, --auto-box"]
     assert auto["share"] >= 0.87, rows  # README: 89% on all scenes
     assert auto["baseColour"] >= 0.8 * rows["original"]["baseColour"], rows  # the scene's colour is not counted
+
+
+@pytest.mark.slow
+def test_int8_descriptors_keep_the_quality_of_the_default_path(weights, embedder, session_cache, monkeypatch):
+    """CPUs without native bfloat16 run int8 (shirtsim/int8.py). Its descriptors of every
+    real-shirts-dev photo, evaluated like the default path's: within 0.005 in every mode
+    (README, benchmarks/arithmetic.py: int8 0.7044 against float32 0.7055 and bfloat16 0.7054)."""
+    need_real_photos()
+    from shirtsim.catalog import load_labels
+    from shirtsim.engine import Engine
+
+    default = Engine(REAL_SHIRTS, weights=weights, cache_dir=session_cache, get_embedder=lambda w: embedder)
+    index = default.index(MODES["balanced"].kind)
+    monkeypatch.setenv("SHIRTSIM_ARITHMETIC", "int8")
+    fast = Engine(REAL_SHIRTS, weights=weights, cache_dir=session_cache, get_embedder=lambda w: embedder)
+    _, report = fast.index_with_report(MODES["balanced"].kind)
+    assert report.embedded == len(index) == 1691  # its own vectors, under its own fingerprint
+    int8_index = fast.index(MODES["balanced"].kind)
+    labels = load_labels(REAL_SHIRTS / "labels.csv", set(index.ids))
+    columns = ["articleType", "baseColour", "pattern"]
+    for mode in ("balanced", "pattern", "colour"):
+        want = evaluate(index, labels, MODES[mode], columns).precision["mean"]
+        got = evaluate(int8_index, labels, MODES[mode], columns).precision["mean"]
+        assert abs(got - want) <= 0.005, (mode, got, want)
