@@ -117,7 +117,7 @@ class FakeEmbedder:
     Counts how many images it was asked to embed, which is what cache tests check.
     """
 
-    def __init__(self, weights=None):
+    def __init__(self, weights=None, cache_dir=None):  # Embedder's signature
         from shirtsim.weights import packaged_weights
 
         self.weights = weights or packaged_weights()  # which texture basis it gets (shirtsim.texture)

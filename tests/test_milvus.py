@@ -82,15 +82,16 @@ def test_demo_top_10_ids_and_scores_match_the_memory_backend(demo_engine, embedd
     assert engine.explain("1001", "1002", balanced).as_json() == demo_engine.explain("1001", "1002", balanced).as_json()
 
 
+def fake_engine(catalog, weights, cache_dir, backend) -> Engine:
+    """An engine with the fake model on ``backend`` (memory or milvus:...)."""
+    return Engine(
+        catalog, weights=weights, cache_dir=cache_dir, get_embedder=lambda w: FakeEmbedder(), index_backend=backend
+    )
+
+
 def test_add_change_and_delete_are_mirrored_after_re_index(small_catalog, tmp_path, weights, backend):
     def engine():
-        return Engine(
-            small_catalog,
-            weights=weights,
-            cache_dir=tmp_path / "c",
-            get_embedder=lambda w: FakeEmbedder(),
-            index_backend=backend,
-        )
+        return fake_engine(small_catalog, weights, tmp_path / "c", backend)
 
     first, report = engine().index_with_report(STYLE_KIND)
     assert report.backend.endswith(": 6 upserted, 0 deleted, 0 unchanged")
@@ -124,13 +125,7 @@ def test_label_filters_return_only_matching_shirts_and_cannot_be_escaped(small_c
     )
 
     def engine(backend):
-        return Engine(
-            small_catalog,
-            weights=weights,
-            cache_dir=tmp_path / "c",
-            get_embedder=lambda w: FakeEmbedder(),
-            index_backend=backend,
-        )
+        return fake_engine(small_catalog, weights, tmp_path / "c", backend)
 
     remote, local = engine(backend), engine("memory")
     for filters, expected in (
@@ -254,15 +249,9 @@ def test_a_server_collection_is_reindexed_as_hnsw_when_asked_and_searches_the_sa
     small_catalog, tmp_path, weights, milvus_server, monkeypatch
 ):
     def engine():
-        return Engine(
-            small_catalog,
-            weights=weights,
-            cache_dir=tmp_path / "c",
-            get_embedder=lambda w: FakeEmbedder(),
-            index_backend=milvus_server,
-        )
+        return fake_engine(small_catalog, weights, tmp_path / "c", milvus_server)
 
-    local = Engine(small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=lambda w: FakeEmbedder())
+    local = fake_engine(small_catalog, weights, tmp_path / "c", "memory")
     want = {m: [(x.id, round(x.score, 5)) for x in local.similar_to_id("1001", MODES[m], 5)] for m in MODES}
     index, report = engine().index_with_report(STYLE_KIND)
     assert "(FLAT): 6 upserted" in report.backend
