@@ -205,6 +205,7 @@ def query_and_browse(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> 
     if upload is not None and st.session_state.get("upload_seen") != upload.file_id:
         st.session_state.upload_seen = upload.file_id  # a new upload becomes the query
         st.session_state.source = "upload"
+        st.session_state.upload_digest = None  # even the same photo again: its box is proposed anew
 
     if upload is not None and st.session_state.get("source") == "upload":
         photo = read_upload(engine, upload, mode)
@@ -252,7 +253,10 @@ def read_upload(engine: Engine, upload: UploadedFile, mode: Mode) -> Upload | No
             check_box(box)
         except ValueError as e:
             st.warning(plain(f"The box is not used: {e}. The results are for the last box that was."))
-            return st.session_state.upload
+            last = st.session_state.upload_key
+            if last[1] == mode.kind.name:
+                return st.session_state.upload
+            box, key = last[2], (digest, mode.kind.name, last[2])  # another mode: the last box, read for it
     if key is None or st.session_state.get("upload_key") != key:  # decode and embed once per photo and box
         try:
             photo = engine.read_upload(data, upload.name, mode.kind, box)

@@ -57,7 +57,7 @@ def check_box(box: Box) -> Box:
     x0, y0, x1, y1 = (float(v) for v in box)
     if not (0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0):
         raise ValueError(f"a box needs 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1, not {x0:g},{y0:g},{x1:g},{y1:g}")
-    if x1 - x0 < MIN_SIDE or y1 - y0 < MIN_SIDE:
+    if x1 - x0 < MIN_SIDE - 1e-9 or y1 - y0 < MIN_SIDE - 1e-9:  # 0.30 - 0.25 is 0.0499... in binary
         raise ValueError(f"a box must be at least {MIN_SIDE:g} of the picture wide and high")
     return (x0, y0, x1, y1)
 
@@ -89,9 +89,16 @@ def propose_box(img: Image.Image, mask: np.ndarray | None = None) -> Box:
     y0, y1 = rows[0] / h, (rows[-1] + 1) / h
     mx, my = MARGIN * (x1 - x0), MARGIN * (y1 - y0)
     box = (max(0.0, x0 - mx), max(0.0, y0 - my), min(1.0, x1 + mx), min(1.0, y1 + my))
+    # four decimals, rounded outward: never narrower than what was found
+    box = (
+        float(np.floor(box[0] * 1e4) / 1e4),
+        float(np.floor(box[1] * 1e4) / 1e4),
+        float(min(1.0, np.ceil(box[2] * 1e4) / 1e4)),
+        float(min(1.0, np.ceil(box[3] * 1e4) / 1e4)),
+    )
     if box[2] - box[0] < MIN_SIDE or box[3] - box[1] < MIN_SIDE:
         return WHOLE
-    return tuple(round(float(v), 4) for v in box)  # type: ignore[return-value]
+    return box
 
 
 def cut_out(img: Image.Image, box: Box, mask: np.ndarray | None = None) -> Image.Image:
@@ -101,7 +108,7 @@ def cut_out(img: Image.Image, box: Box, mask: np.ndarray | None = None) -> Image
     x0, y0, x1, y1 = check_box(box)
     mask = background(img) if mask is None else mask
     w, h = img.size
-    left, top = int(round(x0 * w)), int(round(y0 * h))
+    left, top = min(w - 1, int(round(x0 * w))), min(h - 1, int(round(y0 * h)))  # at least a pixel, inside
     right, bottom = max(left + 1, int(round(x1 * w))), max(top + 1, int(round(y1 * h)))
     crop = img.convert("RGB").crop((left, top, right, bottom))
     mh, mw = mask.shape
@@ -151,12 +158,17 @@ def _background(pixels: np.ndarray) -> np.ndarray:
     for colour, spread in _edge_colours(edge):
         limit = min(max(TOLERANCE, SPREAD * spread), MAX_TOLERANCE)
         near |= np.linalg.norm(pixels - colour, axis=2) <= limit
-    # joined to the edge: grown along rows, then columns, until nothing changes (a flood fill
-    # in numpy; PIL's floodfill is a Python loop, ~300 ms on a work copy)
-    reached = np.zeros((h, w), bool)
+    return joined_to_edge(near)
+
+
+def joined_to_edge(near: np.ndarray, sweeps: int = MAX_SWEEPS) -> np.ndarray:
+    """The ``near`` pixels joined to the picture's edge through ``near`` pixels: grown along
+    rows, then columns, until nothing changes or after ``sweeps`` passes (a flood fill in numpy;
+    PIL's floodfill is a Python loop, ~300 ms on a work copy)."""
+    reached = np.zeros(near.shape, bool)
     reached[[0, -1], :] = near[[0, -1], :]
     reached[:, [0, -1]] |= near[:, [0, -1]]
-    for _ in range(MAX_SWEEPS):
+    for _ in range(sweeps):
         grown = _along_rows(_along_rows(reached, near).T, near.T).T
         if (grown == reached).all():
             break

@@ -162,7 +162,7 @@ def litert_available() -> bool:
 def bf16_supported() -> bool:
     """True on CPUs with native bfloat16 dot products (AVX512_BF16 or AMX-BF16). Elsewhere
     bfloat16 is emulated and slower than float32, so it is not used there."""
-    if FLOAT32.is_set() or ARITHMETIC.get().lower() == "float32":  # float32 everywhere (to compare machines)
+    if FLOAT32.is_set():  # float32 everywhere (to compare machines)
         return False
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:

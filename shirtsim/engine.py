@@ -17,7 +17,7 @@ from PIL import Image
 
 from . import steer
 from .catalog import MAX_ID_LEN, Catalog, Labels, discover, find_labels
-from .crop import Box, background, cut_out, propose_box, studio_shot
+from .crop import WHOLE, Box, background, cut_out, propose_box, studio_shot
 from .demo import DEMO_CATALOG
 from .descriptors import DEFAULT_MODE, MODES, STYLE_KIND, TEXTURE_DIM, TEXTURE_LAYER, Kind, Mode, texture_gram
 from .embedding import Embedder, to_model_input, uses_bfloat16, uses_int8
@@ -435,13 +435,13 @@ def read_photo(embedder: Embedder, kind: Kind, data: bytes, name: str, box: Box 
     """Decode (reduced for large photos: :func:`shirtsim.images.decode_image`) and embed a photo,
     the whole of it (``box`` None) or its cut-out (:func:`shirtsim.crop.cut_out`) by ``box``.
     ``"auto"``: the proposed box, except for a photo on a studio backdrop, which is framed like
-    the catalog's photos already and is searched as it is (box None). The preview is always the
+    the catalog's photos already and is searched as it is (box None; so is its whole, WHOLE). The preview is always the
     whole photo: the app draws the box on it."""
     img = decode_image(data, name)
     mask = background(img) if box is not None else None
     proposed = propose_box(img, mask) if mask is not None else None
-    if box == "auto":
-        box = None if studio_shot(img) else proposed
+    if box == "auto" or box == WHOLE:  # the whole of a studio shot is the photo as it is
+        box = None if studio_shot(img) else (proposed if box == "auto" else WHOLE)
     searched = cut_out(img, box, mask) if box is not None else img
     pixels = to_model_input(searched)
     vector = embed(embedder, kind, pixels[None])[0]

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .errors import WeightsError
 from .store import VERSION, CorruptFile, read_blob, write_blob
 
 if TYPE_CHECKING:
@@ -61,11 +62,17 @@ class Int8Network:
                 model = read_blob(path)
             except (CorruptFile, OSError):
                 model = None  # damaged: convert again
-        if model is None:
-            model = convert(embedder, layers[0])
-            if path is not None:
-                write_blob(path, model)
-        return cls(model, layers[0])
+        try:
+            if model is None:
+                model = convert(embedder, layers[0])
+                if path is not None:
+                    write_blob(path, model)
+            return cls(model, layers[0])
+        except Exception as e:  # noqa: BLE001 (LiteRT and the converter raise many kinds; each means "cannot")
+            why = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            raise WeightsError(
+                f"Cannot run VGG16 in int8 (LiteRT): {why}. Set SHIRTSIM_ARITHMETIC=float32 to run without it."
+            ) from None
 
     def forward(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """``{layer: maps}`` for a preprocessed float32 batch (B, 224, 224, 3)."""

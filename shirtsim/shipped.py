@@ -2,8 +2,8 @@
 
 On a fresh machine the README's first command used to load VGG16 and embed the 200 demo shirts
 before the grid could show (~25 s on two cores). The demo's raw ``style`` vectors for the packaged
-weights are committed instead, one set per arithmetic path (bfloat16 and float32 give slightly
-different vectors, and an upload must meet catalog vectors made the same way), in the cache's own
+weights are committed instead, one set per arithmetic path (bfloat16, int8 and float32 give
+slightly different vectors, and an upload must meet catalog vectors made the same way), in the cache's own
 checksummed ``.vec`` format (:mod:`shirtsim.store`: plain float32, nothing that can execute):
 
     assets/demo-vectors/<fingerprint>.vec      one row per image content

@@ -364,3 +364,19 @@ def test_a_catalog_like_upload_is_searched_whole_and_its_box_says_so(warm):
     at.file_uploader[0].upload("studio.png", png_bytes(Image.open(DEMO / "1077.jpg")), "image/png").run()
     assert box_inputs(at) == (0.0, 0.0, 1.0, 1.0)
     assert result_buttons(at, "up")[0].label.startswith("1077 · 1.000")
+    for mode in ("seed", "balanced"):  # read again for another kind of descriptor: still as it is
+        at.sidebar.radio(key="mode").set_value(mode).run()
+        assert result_buttons(at, "up")[0].label.startswith("1077 · 1.000"), mode
+
+
+def test_an_impossible_box_then_another_mode_keeps_the_last_box_for_that_mode(warm):
+    data = scene_png()
+    auto = warm.read_upload(data, "scene.png", get_mode("balanced").kind, "auto")
+    at = app()
+    at.file_uploader[0].upload("scene.png", data, "image/png").run()
+    at.number_input(key="box-x1").set_value(0.2).run()
+    at.sidebar.radio(key="mode").set_value("seed").run()
+    assert not at.error and not at.exception and len(at.warning) == 1
+    seed = get_mode("seed")
+    expected = warm.similar_to_vector(warm.read_upload(data, "scene.png", seed.kind, auto.box).vector, seed, 10)
+    assert sorted(b.label for b in result_buttons(at, "up")) == sorted(f"{m.id} · {m.score:.3f}" for m in expected)

@@ -121,13 +121,7 @@ def test_the_flood_reaches_exactly_what_pils_floodfill_reaches():
         flood = Image.fromarray(framed).copy()
         ImageDraw.floodfill(flood, (0, 0), 128)
         expected = np.asarray(flood)[1:-1, 1:-1] == 128
-        reached = np.zeros_like(near)
-        reached[[0, -1], :], reached[:, [0, -1]] = near[[0, -1], :], near[:, [0, -1]]
-        for _ in range(2000):
-            grown = crop._along_rows(crop._along_rows(reached, near).T, near.T).T
-            if (grown == reached).all():
-                break
-            reached = grown
+        reached = crop.joined_to_edge(near, sweeps=2000)
         assert (reached == expected).all()
 
 
@@ -135,3 +129,22 @@ def test_the_drawn_box_marks_its_corners():
     img = draw_box(Image.new("RGB", (101, 101), (0, 0, 0)), (0.2, 0.2, 0.8, 0.8), width=3)
     pixels = np.asarray(img)
     assert tuple(pixels[20, 50]) == (230, 30, 90) and tuple(pixels[50, 50]) == (0, 0, 0)
+
+
+def test_a_proposed_box_is_always_a_box_cut_out_accepts():
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        h, w = int(rng.integers(20, 400)), int(rng.integers(20, 400))
+        mask = np.ones((h, w), bool)
+        x0, y0 = int(rng.integers(0, w - 1)), int(rng.integers(0, h - 1))
+        mask[y0 : y0 + int(rng.integers(1, 40)), x0 : x0 + int(rng.integers(1, 40))] = False  # a thin garment
+        box = propose_box(Image.new("RGB", (w, h)), mask)
+        assert check_box(box) == box
+        assert cut_out(Image.new("RGB", (w, h)), box, mask).size[0] >= 1
+
+
+def test_boxes_at_the_edge_of_a_tiny_picture_stay_inside_it():
+    img = Image.new("RGB", (3, 1000), RED)
+    out = np.asarray(cut_out(img, (0.95, 0.95, 1.0, 1.0)))
+    assert (out[out.shape[0] // 2] == RED).any() and not (out == 0).all(axis=2).any()  # no black padding
+    assert check_box((0.25, 0.0, 0.30, 1.0)) == (0.25, 0.0, 0.30, 1.0)  # 0.05 wide, whatever binary says
