@@ -19,6 +19,7 @@ from .descriptors import STYLE_KIND, Kind, describe
 from .embedding import Embedder, batches, to_model_input, uses_bfloat16, uses_int8
 from .errors import BadImageError
 from .images import decode_image, read_limited
+from .int8 import CONVERTER
 from .progress import ProgressFn
 from .projection import Projection
 from .search import SearchIndex
@@ -48,7 +49,7 @@ def fingerprint(weights: Weights, kind: Kind) -> str:
     """Names the cache of ``kind``'s vectors: weights, recipe, texture basis, and the arithmetic
     that made them."""
     basis = f"-{basis_id(weights)}" if kind is STYLE_KIND else ""
-    suffix = "-bf16" if uses_bfloat16(kind) else "-int8" if uses_int8(kind) else ""
+    suffix = "-bf16" if uses_bfloat16(kind) else f"-int8{CONVERTER}" if uses_int8(kind) else ""
     return f"vgg16-{weights.fingerprint}-{kind.fingerprint}{basis}{suffix}"
 
 

@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     from .embedding import Embedder
 
 CALIBRATION_PHOTOS = 64
-CONVERTER = "tf-int8-1"  # part of the cached file's name: change it when the conversion changes
+# Names the conversion (its settings and calibration, with TensorFlow pinned in requirements.txt):
+# part of the cached model's name and of the int8 vectors' fingerprint, so vectors made by one
+# conversion never meet queries made by another. Change it when the conversion or TensorFlow changes.
+CONVERTER = "c1"
 
 
 class Int8Network:
@@ -131,5 +134,5 @@ def calibration_pictures() -> np.ndarray:
 def _cached_path(embedder: Embedder, layer: str) -> Path | None:
     if embedder.cache_dir is None:
         return None
-    name = f"vgg16-{embedder.weights.fingerprint}-{layer}-{CONVERTER}.tflite"
+    name = f"vgg16-{embedder.weights.fingerprint}-{layer}-int8{CONVERTER}.tflite"
     return Path(embedder.cache_dir) / f"v{VERSION}" / "models" / name

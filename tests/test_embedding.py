@@ -43,7 +43,7 @@ def test_int8_is_chosen_by_setting_and_named_in_the_cache(weights, monkeypatch):
     monkeypatch.setenv("SHIRTSIM_ARITHMETIC", "int8")
     assert arithmetic() == ("int8", "SHIRTSIM_ARITHMETIC=int8")
     assert uses_int8(STYLE_KIND) and not uses_int8(SEED_KIND) and not uses_bfloat16(STYLE_KIND)
-    assert fingerprint(weights, STYLE_KIND).endswith(f"-style5-{basis}-int8")
+    assert fingerprint(weights, STYLE_KIND).endswith(f"-style5-{basis}-int8c1")  # the conversion named
     assert fingerprint(weights, SEED_KIND) == f"vgg16-{weights.fingerprint}-seed2"  # the notebook's, always
     monkeypatch.setenv("SHIRTSIM_FLOAT32", "1")  # the older switch still means float32
     assert arithmetic()[0] == "float32" and fingerprint(weights, STYLE_KIND).endswith(f"-style5-{basis}")
@@ -67,7 +67,7 @@ def test_the_int8_network_is_close_to_float32_and_converted_once(weights, tmp_pa
     assert fast.dtype == np.float32 and fast.shape == exact.shape == (3, 28, 28, 512)
     assert 0 < np.linalg.norm(fast - exact) / np.linalg.norm(exact) < 0.08  # measured 0.047
     (cached,) = (tmp_path / "v1" / "models").iterdir()
-    assert cached.name == f"vgg16-{weights.fingerprint}-block4_conv3-tf-int8-1.tflite"
+    assert cached.name == f"vgg16-{weights.fingerprint}-block4_conv3-int8c1.tflite"
 
     conversions = []
     real_convert = int8.convert

@@ -24,7 +24,7 @@ def committed(monkeypatch):
 def test_every_arithmetic_path_ships_a_vector_for_every_demo_photo(committed, weights):
     hashes = {content_hash(p.read_bytes()) for p in DEMO.glob("*.jpg")}
     base = fingerprint(weights, STYLE_KIND).removesuffix("-bf16")
-    for fp in (base, base + "-bf16", base + "-int8"):
+    for fp in (base, base + "-bf16", base + "-int8c1"):
         assert set(shipped._shipped(COMMITTED, fp)) == hashes, fp
         assert shipped.shipped_vector(fp, next(iter(hashes))).shape == (STYLE_KIND.dim,)
     assert (
