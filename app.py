@@ -283,8 +283,14 @@ def box_editor(photo: Upload) -> None:
     box = photo.box or WHOLE
     drawn = draw_box(Image.open(io.BytesIO(photo.preview)), box)
     draw_key = f"box-draw-{st.session_state.upload_digest[:16]}"  # a new photo starts a new drawing
-    streamlit_image_coordinates(
-        drawn, key=draw_key, use_column_width="always", click_and_drag=True, on_click=lambda: box_drawn(draw_key)
+    streamlit_image_coordinates(  # JPEG: the component's default PNG is ~0.6 MB, sent again on every rerun
+        drawn,
+        key=draw_key,
+        use_column_width="always",
+        click_and_drag=True,
+        image_format="JPEG",
+        jpeg_quality=85,
+        on_click=lambda: box_drawn(draw_key),
     )
     st.caption("Your photo: the box is the part that is searched, its background made white. Drag on it for another.")
     inputs = st.columns(2)

@@ -242,7 +242,7 @@ def test_an_uploaded_scene_shows_its_box_which_a_drag_or_the_inputs_change(page,
     frame = page.frame_locator("iframe[title*='streamlit_image_coordinates']")
     picture = frame.locator("img")
     picture.wait_for()
-    assert picture.get_attribute("src").startswith("data:image/png;base64,")
+    assert picture.get_attribute("src").startswith("data:image/jpeg;base64,")
     expected = demo_engine.similar_to_vector(auto.vector, mode, 10)
     assert sorted(result_labels(page)) == sorted(f"{m.id} · {m.score:.3f}" for m in expected)
 
