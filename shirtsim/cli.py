@@ -107,6 +107,17 @@ def seconds(text: str) -> float:
     return value
 
 
+def score_between_0_and_1(text: str) -> float:
+    """An argparse type: a score from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text[:40]} is out of range: use a score from 0 to 1")
+    return value
+
+
 def box(text: str) -> tuple[float, float, float, float]:
     """An argparse type: x0,y0,x1,y1 as fractions of the upright picture (shirtsim.crop)."""
     from .crop import parse_box  # noqa: PLC0415
@@ -223,6 +234,21 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--mode", default=None)
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(run=cmd_evaluate)
+
+    sp = sub.add_parser(
+        "duplicates", help="groups of photos that are the same picture (re-encoded, resized, cropped, mirrored)"
+    )
+    sp.add_argument("--catalog", metavar="DIR", help="folder of images (default: $SHIRTSIM_CATALOG or the demo)")
+    sp.add_argument(
+        "--threshold",
+        type=score_between_0_and_1,
+        default=None,
+        metavar="T",
+        help="lowest duplicate score (0-1, the detail correlation of shirtsim.duplicates; "
+        "default 0.92, chosen in benchmarks/duplicates.py)",
+    )
+    sp.add_argument("--json", action="store_true", help='print [{"ids": [...], "score": s}, ...], best first')
+    sp.set_defaults(run=cmd_duplicates)
 
     sp = sub.add_parser("fit-texture-basis", help="refit the style texture basis (PCA, no labels) on a catalog")
     catalog_opts(sp)
@@ -409,6 +435,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             if col in quality.precision:
                 print(f"  {col:<14} {quality.precision[col]:.3f}   (chance {quality.chance[col]:.3f})")
         print(f"  {'mean':<14} {quality.precision['mean']:.3f}")
+    return 0
+
+
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    """Needs no model: the prints are made from the pictures alone (shirtsim.duplicates)."""
+    from .catalog import discover, printable  # noqa: PLC0415
+    from .duplicates import DEFAULT_THRESHOLD, scan_catalog  # noqa: PLC0415
+    from .engine import default_catalog_dir  # noqa: PLC0415
+    from .store import default_cache_dir  # noqa: PLC0415
+
+    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    catalog = discover(args.catalog or default_catalog_dir())
+    found = scan_catalog(catalog, default_cache_dir(), progress=ProgressBar())
+    for s in found.skipped:
+        print(f"note: skipped {s.name}: {s.reason}", file=sys.stderr)
+    groups = found.groups(threshold)
+    if args.json:
+        print(to_json([g.as_json() for g in groups]))
+        return 0
+    print(f"{len(groups)} group(s) of near-duplicate photos among {len(found.ids)}, duplicate score >= {threshold:g}")
+    for g in groups:
+        print(f"  {g.score:.3f}  " + "  ".join(printable(i) for i in g.ids))
     return 0
 
 

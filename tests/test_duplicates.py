@@ -1,0 +1,151 @@
+"""Near-duplicate photos (shirtsim.duplicates): copies found, look-alikes kept apart, the cache,
+the CLI; and the issue's measurement on real photos with injected copies."""
+
+import io
+import json
+import shutil
+
+import numpy as np
+import pytest
+from helpers import DEMO, REAL_SHIRTS
+from PIL import Image, ImageOps
+
+from benchmarks.duplicates import copy_of, measure
+from shirtsim.catalog import discover
+from shirtsim.duplicates import (
+    DEFAULT_THRESHOLD,
+    PRINT_BYTES,
+    PhotoPrint,
+    PrintStore,
+    candidates,
+    catalog_prints,
+    describe_photo,
+    group,
+    pair_score,
+    scan_catalog,
+)
+
+
+def jpeg_60(img: Image.Image) -> Image.Image:
+    buffer = io.BytesIO()
+    img.save(buffer, "JPEG", quality=60)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def best_score(a: Image.Image, b: Image.Image) -> float:
+    """The duplicate score two photos get as a candidate pair (-1 when they are not one)."""
+    prints = [describe_photo(a), describe_photo(b)]
+    found = candidates(prints)
+    return max((pair_score(prints[k.whole], prints[k.cut], k.cut_index, k.mirrored) for k in found), default=-1.0)
+
+
+@pytest.mark.parametrize("way", ["same", "resize", "crop", "mirror"])
+def test_each_kind_of_copy_scores_above_the_threshold(way):
+    photo = Image.open(DEMO / "1077.jpg").convert("RGB")
+    assert best_score(photo, jpeg_60(copy_of(photo, way))) >= DEFAULT_THRESHOLD
+
+
+def test_a_crop_from_the_other_corner_and_a_mirrored_crop_are_found_too():
+    photo = Image.open(DEMO / "1150.jpg").convert("RGB")
+    w, h = photo.size
+    bottom_right = photo.crop((0, 0, round(0.95 * w), round(0.95 * h)))
+    assert best_score(photo, jpeg_60(bottom_right)) >= DEFAULT_THRESHOLD
+    assert best_score(photo, jpeg_60(ImageOps.mirror(bottom_right))) >= DEFAULT_THRESHOLD
+
+
+def test_two_shirts_drawn_alike_in_other_colours_are_not_duplicates():
+    """1024 (orange stripes) and 1129 (red on blue) line up stripe for stripe in grey detail: the
+    colour gap keeps them apart (0.44 without their stripes lined up, under 0.7 with)."""
+    a, b = (Image.open(DEMO / f"{i}.jpg").convert("RGB") for i in ("1024", "1129"))
+    assert best_score(a, b) < 0.7
+
+
+def test_the_demo_catalog_has_no_duplicates_and_copies_join_their_source(tmp_path):
+    catalog = tmp_path / "shirts"
+    shutil.copytree(DEMO, catalog)
+    assert scan_catalog(discover(catalog), tmp_path / "cache").groups() == []
+    for source, way in (("1033", "resize"), ("1140", "mirror"), ("1140", "crop")):
+        jpeg_60(copy_of(Image.open(DEMO / f"{source}.jpg").convert("RGB"), way)).save(catalog / f"z-{source}-{way}.jpg")
+    groups = scan_catalog(discover(catalog), tmp_path / "cache").groups()
+    assert [g.ids for g in groups] in (
+        [["1140", "z-1140-crop", "z-1140-mirror"], ["1033", "z-1033-resize"]],
+        [["1033", "z-1033-resize"], ["1140", "z-1140-crop", "z-1140-mirror"]],
+    )
+    assert all(DEFAULT_THRESHOLD <= g.score <= 1.0 for g in groups)
+    assert [g.score for g in groups] == sorted((g.score for g in groups), reverse=True)
+
+
+def test_groups_link_pairs_once_and_keep_their_weakest_score():
+    ids = ["a", "b", "c", "d", "e"]
+    links = [(0.99, 0, 1), (0.95, 1, 2), (0.97, 3, 4), (0.91, 0, 3), (0.5, 2, 4)]
+    assert [(g.ids, g.score) for g in group(ids, links, 0.93)] == [(["d", "e"], 0.97), (["a", "b", "c"], 0.95)]
+    assert [(g.ids, g.score) for g in group(ids, links, 0.9)] == [(["a", "b", "c", "d", "e"], 0.91)]
+    assert group(ids, links, 0.999) == []
+    assert [g.as_json() for g in group(ids, links, 0.98)] == [{"ids": ["a", "b"], "score": 0.99}]
+
+
+def test_prints_are_cached_by_content_and_a_damaged_one_is_made_again(tmp_path):
+    catalog = tmp_path / "shirts"
+    catalog.mkdir()
+    for i in ("1001", "1002", "1003"):
+        shutil.copy(DEMO / f"{i}.jpg", catalog)
+    (catalog / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    first = catalog_prints(discover(catalog), tmp_path / "cache")
+    assert (first.ids, first.made) == (["1001", "1002", "1003"], 3)
+    assert [s.name for s in first.skipped] == ["broken.jpg"] and first.skipped[0].reason
+    again = catalog_prints(discover(catalog), tmp_path / "cache")
+    assert again.made == 0
+    assert all(a.to_bytes() == b.to_bytes() for a, b in zip(first.prints, again.prints))
+    store = PrintStore(tmp_path / "cache")
+    (damaged,) = [p for p in store.root.rglob("*.bin") if p.read_bytes()[-PRINT_BYTES:] == first.prints[1].to_bytes()]
+    damaged.write_bytes(damaged.read_bytes()[:-10])
+    assert catalog_prints(discover(catalog), tmp_path / "cache").made == 1
+
+
+def test_a_print_reads_back_exactly_and_refuses_wrong_bytes():
+    photo_print = describe_photo(Image.open(DEMO / "1001.jpg"))
+    data = photo_print.to_bytes()
+    assert len(data) == PRINT_BYTES
+    back = PhotoPrint.from_bytes(data)
+    assert np.array_equal(back.colour, photo_print.colour) and np.array_equal(back.grey, photo_print.grey)
+    with pytest.raises(ValueError, match="a photo print is"):
+        PhotoPrint.from_bytes(data[:-1])
+
+
+def test_cli_duplicates_json_and_text(tmp_path, monkeypatch, capsys):
+    from shirtsim.cli import main
+
+    catalog = tmp_path / "shirts"
+    catalog.mkdir()
+    for i in ("1001", "1002", "1077"):
+        shutil.copy(DEMO / f"{i}.jpg", catalog)
+    jpeg_60(copy_of(Image.open(DEMO / "1077.jpg").convert("RGB"), "mirror")).save(catalog / "1077-mirrored.jpg")
+    assert main(["duplicates", "--catalog", str(catalog), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert [g["ids"] for g in got] == [["1077", "1077-mirrored"]] and DEFAULT_THRESHOLD <= got[0]["score"] <= 1
+    assert main(["duplicates", "--catalog", str(catalog)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"1 group(s) of near-duplicate photos among 4, duplicate score >= {DEFAULT_THRESHOLD:g}"
+    assert out[1] == f"  {got[0]['score']:.3f}  1077  1077-mirrored"
+    assert main(["duplicates", "--catalog", str(catalog), "--threshold", "0.999", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    for bad, said in (("1.5", "1.5 is out of range: use a score from 0 to 1"), ("high", "'high' is not a number")):
+        with pytest.raises(SystemExit) as exit_:
+            main(["duplicates", "--threshold", bad])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert err == f"shirtsim: duplicates: argument --threshold: {said} (see --help)\n"
+
+
+@pytest.mark.slow
+def test_injected_copies_of_real_photos_are_found_with_almost_no_false_pairs():
+    """The issue's goal on real-shirts-dev with 120 injected copies (30 of each way; another seed
+    than the ones benchmarks/duplicates.py chose and reported the threshold on): >= 95% of the
+    injected pairs found, <= 1 false pair per 1,000 images."""
+    if not (REAL_SHIRTS / "labels.csv").is_file():
+        pytest.skip(f"real product photos not found at {REAL_SHIRTS} (the project's shared data)")
+    result = measure(REAL_SHIRTS, copies=120, seed=3)
+    assert result["copies"] == 120 and result["images"] == 1691 + 120
+    assert result["found"] >= 0.95, result
+    assert result["false_per_1000"] <= 1.0, result
+    assert min(result["found_by_way"].values()) >= 0.9, result
