@@ -515,13 +515,16 @@ def cmd_fit_projection(args: argparse.Namespace) -> int:
         raise ShirtsimError(f"{out}: inside the catalog folder; the catalog is never written to. Choose another --out.")
     labels_path = _labels_path(args, engine)
     ids, raw = engine.raw_vectors(STYLE_KIND, progress=ProgressBar())
+    contents = engine.index_with_report(STYLE_KIND)[1].contents
     labels = _read_labels(labels_path, ids)
     columns = parse_columns(args.columns, labels.columns)
     keep = [n for n, i in enumerate(ids) if i in labels.rows]
     values = {c: [labels.rows[ids[n]].get(c, "") for n in keep] for c, _ in columns}
     source = f"{root.name[:60]} ({len(keep)} labelled photos)"
     try:
-        projection = fit_projection(raw[keep], values, columns, descriptor_id(engine.weights), source)
+        projection = fit_projection(
+            raw[keep], values, columns, descriptor_id(engine.weights), source, [contents[ids[n]] for n in keep]
+        )
     except ValueError as e:
         raise ShirtsimError(f"Cannot fit a projection: {e}.") from None
     projection.save(out)

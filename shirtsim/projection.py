@@ -32,7 +32,7 @@ import functools
 import hashlib
 import io
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -82,11 +82,20 @@ class Head:
         return ((np.sqrt(p) - self.out_mean) / self.out_scale).astype(np.float32)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Projection:
     heads: tuple[Head, ...]
     descriptor: str  # the raw vectors it applies to: :func:`descriptor_id`
     source: str  # what it was fitted on, for people
+    # The photos it was fitted on, as the first 8 bytes of their content hashes (sorted uint64):
+    # a quality figure on a catalog that shares them is in-sample, and the app says so.
+    fitted: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+
+    def fitted_on(self, content_hashes: list[str]) -> int:
+        """How many of these photos (content hashes) the projection was fitted on."""
+        if not len(self.fitted) or not content_hashes:
+            return 0
+        return int(np.isin(hash_keys(content_hashes), self.fitted).sum())
 
     @functools.cached_property
     def layout(self) -> Layout:
@@ -106,7 +115,7 @@ class Projection:
     @functools.cached_property
     def id(self) -> str:
         """Names this projection in cache packs and Milvus collections (a digest of its numbers)."""
-        return "p" + hashlib.sha256(self.to_bytes()).hexdigest()[:10]
+        return "p" + hashlib.sha256(self.to_bytes(with_fitted=False)).hexdigest()[:10]
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
         """Raw ``style`` descriptors (N, 965) -> (N, layout.dim): raw parts, then the learned ones."""
@@ -119,7 +128,9 @@ class Projection:
         columns = ", ".join(f"{h.column} ({h.side}, {len(h.classes)} labels)" for h in self.heads)
         return f"{self.source}; learned {columns}"
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, with_fitted: bool = True) -> bytes:
+        """The .npz file; ``with_fitted=False`` leaves out which photos it saw (not in :attr:`id`:
+        they do not change a vector)."""
         arrays: dict[str, np.ndarray] = {
             "format": np.array(FORMAT),
             "descriptor": np.array(self.descriptor),
@@ -136,6 +147,8 @@ class Projection:
                 f"{n}.out_mean": h.out_mean,
                 f"{n}.out_scale": np.float32(h.out_scale),
             }
+        if with_fitted and len(self.fitted):
+            arrays["fitted"] = np.asarray(self.fitted, np.uint64)
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         return buffer.getvalue()
@@ -212,7 +225,10 @@ def _from_arrays(a: dict[str, np.ndarray]) -> Projection:
                 float(arrays["out_scale"]),
             )
         )
-    projection = Projection(tuple(heads), str(a["descriptor"]), str(a["source"]))
+    fitted = np.asarray(a.get("fitted", np.zeros(0, np.uint64)))
+    if fitted.ndim != 1 or fitted.dtype != np.uint64:
+        raise ValueError(f"fitted photos of shape {fitted.shape} and type {fitted.dtype}")
+    projection = Projection(tuple(heads), str(a["descriptor"]), str(a["source"]), np.sort(fitted))
     if projection.layout.dim * 4 > 4096:
         raise ValueError(f"{projection.layout.dim} values per item: over 4,096 bytes")
     return projection
@@ -302,13 +318,24 @@ def fit_head(raw: np.ndarray, values: list[str], column: str, side: str) -> Head
 
 
 def fit_projection(
-    raw: np.ndarray, labels: dict[str, list[str]], columns: list[tuple[str, str]], descriptor: str, source: str
+    raw: np.ndarray,
+    labels: dict[str, list[str]],
+    columns: list[tuple[str, str]],
+    descriptor: str,
+    source: str,
+    content_hashes: list[str] | None = None,
 ) -> Projection:
     """Fit a head per ``(column, side)`` on raw ``style`` vectors (N, 965) and their labels
-    (column -> N strings, "" where a photo has none)."""
+    (column -> N strings, "" where a photo has none); ``content_hashes`` records which photos."""
     raw = np.asarray(raw, np.float32)
     heads = tuple(fit_head(raw, labels[column], column, side) for column, side in columns)
-    return Projection(heads, descriptor, source)
+    fitted = np.unique(hash_keys(content_hashes)) if content_hashes else np.zeros(0, np.uint64)
+    return Projection(heads, descriptor, source, fitted)
+
+
+def hash_keys(content_hashes: list[str]) -> np.ndarray:
+    """The first 8 bytes of each hex content hash, as uint64 (what a projection keeps of them)."""
+    return np.array([int(h[:16], 16) for h in content_hashes], np.uint64)
 
 
 def side_of(column: str) -> str:

@@ -1,10 +1,12 @@
 """The learned projection (shirtsim.projection): fitting, applying, files, choosing one."""
 
+import hashlib
 import io
 import zipfile
 
 import numpy as np
 import pytest
+from helpers import REAL_SHIRTS
 
 from shirtsim.descriptors import MODES, STYLE_KIND, TEXTURE_DIM
 from shirtsim.projection import (
@@ -19,6 +21,7 @@ from shirtsim.projection import (
     resolve_projection,
 )
 from shirtsim.search import SearchIndex, weigh
+from shirtsim.store import content_hash
 from shirtsim.weights import Weights, packaged_weights
 
 COLUMNS = [("pattern", "texture"), ("colour", "colour")]
@@ -216,5 +219,25 @@ def test_a_file_fitted_for_other_vectors_is_refused(fitted, tmp_path):
 def test_the_packaged_file_holds_plain_arrays_only():
     with zipfile.ZipFile(PACKAGED_FILE) as z:
         names = z.namelist()
-    assert "format.npy" in names and len(names) == 4 + 3 * 7
+    assert "format.npy" in names and "fitted.npy" in names and len(names) == 5 + 3 * 7
     assert isinstance(load_projection(PACKAGED_FILE), Projection)
+
+
+def test_a_projection_remembers_the_photos_it_was_fitted_on_without_changing_its_id(fitted, tmp_path):
+    projection, raw, labels = fitted
+    hashes = [hashlib.sha256(str(n).encode()).hexdigest() for n in range(600)]
+    with_photos = fit_projection(raw, labels, COLUMNS, "test-descriptor", "synthetic (600)", hashes)
+    assert with_photos.id == projection.id  # which photos it saw changes no vector
+    with_photos.save(tmp_path / "p.npz")
+    again = load_projection(tmp_path / "p.npz")
+    others = [hashlib.sha256(f"other {n}".encode()).hexdigest() for n in range(5)]
+    assert again.fitted_on(hashes[:10] + others) == 10
+    assert again.fitted_on(others) == 0 and projection.fitted_on(hashes) == 0
+
+
+def test_the_packaged_projection_knows_it_saw_every_real_shirts_dev_photo():
+    packaged = load_projection(PACKAGED_FILE)
+    assert len(packaged.fitted) == 1691
+    if (REAL_SHIRTS / "labels.csv").is_file():  # the shared photos themselves, when present
+        hashes = [content_hash(p.read_bytes()) for p in sorted(REAL_SHIRTS.glob("*.jpg"))]
+        assert packaged.fitted_on(hashes) == 1691
