@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,6 +18,8 @@ class Quality:
     n: int
     precision: dict[str, float]  # per column, plus "mean"
     chance: dict[str, float]
+    # id -> that query's own precision, averaged over the columns it has a label in (the app's worst queries)
+    per_query: dict[str, float] = field(default_factory=dict)
 
     def as_json(self) -> dict:
         return {"k": self.k, "mode": self.mode, "n": self.n, "precision": self.precision, "chance": self.chance}
@@ -47,6 +49,7 @@ def evaluate(
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         top[start : start + len(queries)] = part
     precision, chance = {}, {}
+    hit_sum, asked_count = np.zeros(len(ids)), np.zeros(len(ids))
     for col in columns:
         values = np.array([labels.rows[i].get(col, "") for i in ids])
         asked = values != ""
@@ -54,7 +57,10 @@ def evaluate(
             continue
         hits = values[top[asked]] == values[asked][:, None]
         precision[col] = round(float(hits.mean()), 4)
+        hit_sum[asked] += hits.mean(axis=1)
+        asked_count[asked] += 1
         _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
         chance[col] = round(float(((counts[inverse][asked] - 1) / (len(ids) - 1)).mean()), 4)
     precision["mean"] = round(float(np.mean([precision[c] for c in precision])), 4) if precision else 0.0
-    return Quality(k, mode.name, len(ids), precision, chance)
+    per_query = {i: float(hit_sum[n] / asked_count[n]) for n, i in enumerate(ids) if asked_count[n]}
+    return Quality(k, mode.name, len(ids), precision, chance, per_query)

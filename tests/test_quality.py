@@ -36,6 +36,8 @@ def test_precision_and_chance_are_exact_on_a_tiny_labelled_set():
     # chance colour: red (1/4)x2, blue (2/4)x3 -> 0.4; pattern: check 1/4 x2, stripe 1/4 x2 -> 0.25
     assert q.chance == {"colour": 0.4, "pattern": 0.25}
     assert (q.k, q.n, q.mode) == (2, 5, "seed")
+    # each query's own precision, over the columns it has a label in (b: colour only)
+    assert q.per_query == {"a": 0.5, "b": 0.5, "c": 0.25, "d": 0.75, "e": 0.75}
 
 
 def need_real_photos():
