@@ -20,7 +20,9 @@ import io
 import logging
 from collections.abc import Callable
 
+import altair as alt
 import numpy as np
+import pandas as pd
 import streamlit as st
 from PIL import Image
 from streamlit.runtime.scriptrunner import script_runner
@@ -29,8 +31,10 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from shirtsim import settings
 from shirtsim.catalog import printable
+from shirtsim.catalog_map import CatalogMap
 from shirtsim.crop import WHOLE, Box, check_box, draw_box
 from shirtsim.descriptors import DEFAULT_MODE, MODES, STYLE_KIND, Mode
+from shirtsim.duplicates import DEFAULT_THRESHOLD
 from shirtsim.engine import Engine, Query, Steering, Upload, default_catalog_dir
 from shirtsim.errors import ShirtsimError
 from shirtsim.explain import side_contributions, swatch_strip
@@ -55,6 +59,11 @@ PART_LABELS = {
     "texture_learned": "learned texture",
     "colour_learned": "learned colour",
 }
+VIEWS = ("Search", "Catalog map", "Near-duplicates", "Quality")
+MAP_SHOWN = 40  # shirts of a map selection shown as tiles
+GROUPS_SHOWN = 30  # near-duplicate groups shown at once
+WORST_SHOWN = 10
+QUALITY_MODES = ("balanced", "pattern", "colour")  # seed has no labels-driven design to judge
 BOX_KEYS = ("box-x0", "box-y0", "box-x1", "box-y1")  # the four numeric inputs of an upload's box
 BOX_LABELS = ("Left", "Top", "Right", "Bottom")
 log = logging.getLogger("shirtsim.app")
@@ -103,7 +112,7 @@ def main() -> None:
     except ShirtsimError as e:
         st.error(plain(e))
         st.stop()
-    mode, k, reindex = sidebar()
+    view, mode, k, reindex = sidebar()
     # Load the model in the background from the first page on, so the first upload does not wait for it.
     engine.warm_up_in_background(mode.kind)
     index, report = load_index(engine, mode, rebuild=reindex)
@@ -111,11 +120,24 @@ def main() -> None:
     if len(index) == 0:
         st.warning(plain(f"The catalog {engine.catalog.root} has no readable images. Add some and press Re-index."))
         return
-    shop(engine, index, mode, k)
+    if view == "Catalog map":
+        shielded(map_view, engine, index, mode, k)
+    elif view == "Near-duplicates":
+        shielded(duplicates_view, engine)
+    elif view == "Quality":
+        shielded(quality_view, engine, mode)
+    else:
+        shop(engine, index, mode, k)
 
 
-def sidebar() -> tuple[Mode, int, bool]:
+def sidebar() -> tuple[str, Mode, int, bool]:
     with st.sidebar:
+        view = st.radio(
+            "Page",
+            VIEWS,
+            key="view",
+            help="Search: one shirt's matches. Catalog map, Near-duplicates, Quality: the whole catalog at a glance.",
+        )
         st.header("Settings")
         names = list(MODES)
         mode_name = st.radio(
@@ -140,7 +162,7 @@ def sidebar() -> tuple[Mode, int, bool]:
         )
         k = st.slider("Number of results", 1, 30, 10, key="k")
         reindex = st.button("Re-index catalog", help="Re-read the folder and embed new or changed images.")
-    return MODES[mode_name], k, reindex
+    return view, MODES[mode_name], k, reindex
 
 
 def sidebar_status(engine: Engine, report: IndexReport) -> None:
@@ -470,7 +492,13 @@ def why_view(engine: Engine, query: Query, vector: np.ndarray, result_id: str, m
         )
 
 
-def shirt_grid(engine: Engine, tiles: list[tuple[str, str]], key_prefix: str, help_text: str) -> None:
+def shirt_grid(
+    engine: Engine,
+    tiles: list[tuple[str, str]],
+    key_prefix: str,
+    help_text: str,
+    on_click: Callable[[str], None] = select,
+) -> None:
     """Shirts as a grid, row by row over COLUMNS columns; each tile's button selects its shirt.
     ``tiles`` holds (id, button label); labels are markdown, already made safe with :func:`plain`."""
     cols = st.columns(COLUMNS)
@@ -480,7 +508,7 @@ def shirt_grid(engine: Engine, tiles: list[tuple[str, str]], key_prefix: str, he
             st.button(
                 label,
                 key=f"{key_prefix}-{shirt_id}",
-                on_click=select,
+                on_click=on_click,
                 args=(shirt_id,),
                 help=help_text,
                 width="stretch",
@@ -517,6 +545,205 @@ def filtered_ids(engine: Engine, index: VectorIndex, chosen: dict[str, list[str]
         ids = [i for i in index.ids if all(rows.get(i, {}).get(c) in v for c, v in chosen.items())]
         memo = st.session_state.filtered = (key, ids)
     return memo[1]
+
+
+# --------------------------------------------------------------------------------------------
+# The catalog at a glance: map, near-duplicates, quality
+# --------------------------------------------------------------------------------------------
+
+
+def search_for(shirt_id: str) -> None:
+    """A tile on an overview page: that shirt becomes the query, on the Search page."""
+    select(shirt_id)
+    st.session_state.view = "Search"
+
+
+def label_columns(engine: Engine) -> list[str]:
+    return [c for c in engine.labels.columns if c not in ("id", "name")] if engine.labels else []
+
+
+def map_view(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
+    """Every shirt as a point (PCA of what the mode compares), coloured by a label; the current
+    query and its results stand out; drag across points to see them as tiles."""
+    st.subheader("Catalog map")
+    columns = label_columns(engine)
+    default = columns.index("pattern") + 1 if "pattern" in columns else (1 if columns else 0)
+    colour_by = st.selectbox(
+        "Colour points by", ["(none)"] + columns, index=default, key="map-colour", format_func=printable
+    )
+    with st.spinner("Laying out the catalog…"):
+        layout = engine.catalog_map(mode)
+    query, results = map_query(engine, index, mode, k)
+    table = map_table(engine, layout, columns, query, results)
+    st.caption(
+        f"{len(layout.ids):,} shirts as {MODE_LABELS[mode.name]} mode sees them: the two directions along which "
+        f"they differ most ({layout.explained[0]:.0%} and {layout.explained[1]:.0%} of the differences). "
+        "Close points are similar shirts. Drag across points to see them below; hover for a shirt's labels."
+    )
+    if query is not None:
+        st.caption(plain(f"◇ {query}, the shirt on the Search page; ○ its {len(results)} results."))
+    event = st.altair_chart(
+        map_chart(table, columns, colour_by),
+        on_select="rerun",
+        selection_mode="area",
+        key=f"map-chart-{mode.name}",
+        width="stretch",
+    )
+    picked = ids_in_area(layout, (event or {}).get("selection", {}).get("area"))
+    if not picked:
+        st.caption("Nothing selected yet.")
+        return
+    st.write(
+        f"{len(picked):,} shirt(s) selected" + (f"; the first {MAP_SHOWN} shown" if len(picked) > MAP_SHOWN else "")
+    )
+    shirt_grid(engine, [(i, plain(i)) for i in picked[:MAP_SHOWN]], "mapped", "Find similar shirts", search_for)
+
+
+def map_query(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> tuple[str | None, list[str]]:
+    """The Search page's current catalog query and its result ids, to mark on the map."""
+    shirt = st.query_params.get("shirt")
+    if not shirt or shirt not in index or st.session_state.get("source") == "upload":
+        return None, []
+    return shirt, [m.id for m in engine.similar_to_id(shirt, mode, k)]
+
+
+def map_table(
+    engine: Engine, layout: CatalogMap, columns: list[str], query: str | None, results: list[str]
+) -> pd.DataFrame:
+    """One row per shirt: position, role (query, result, shirt) and labels (as ``label0``... so that
+    a column name from labels.csv is never read as a Vega field path)."""
+    rows = engine.labels.rows if engine.labels else {}
+    found = set(results)
+    table = pd.DataFrame({"id": layout.ids, "x": layout.xy[:, 0], "y": layout.xy[:, 1]})
+    table["role"] = ["query" if i == query else "result" if i in found else "shirt" for i in layout.ids]
+    for n, column in enumerate(columns):
+        table[f"label{n}"] = [rows.get(i, {}).get(column) or "(no label)" for i in layout.ids]
+    return table
+
+
+def map_chart(table: pd.DataFrame, columns: list[str], colour_by: str) -> alt.LayerChart:
+    area = alt.selection_interval(name="area")
+    colour = (
+        alt.Color(f"label{columns.index(colour_by)}:N", title=printable(colour_by)[:40])
+        if colour_by in columns
+        else alt.value("#4c78a8")
+    )
+    tooltip = [alt.Tooltip("id:N", title="id")] + [
+        alt.Tooltip(f"label{n}:N", title=printable(c)[:40]) for n, c in enumerate(columns)
+    ]
+    base = alt.Chart(table).encode(
+        x=alt.X("x:Q", axis=alt.Axis(title=None, labels=False, ticks=False)),
+        y=alt.Y("y:Q", axis=alt.Axis(title=None, labels=False, ticks=False)),
+        tooltip=tooltip,
+    )
+    points = base.mark_circle(size=40, opacity=0.75).encode(color=colour).add_params(area)
+    marked = (
+        base.transform_filter(alt.datum.role != "shirt")
+        .mark_point(filled=False, strokeWidth=2.5)
+        .encode(
+            color=alt.value("#111111"),
+            size=alt.Size("role:N", scale=alt.Scale(domain=["result", "query"], range=[160, 420]), legend=None),
+            shape=alt.Shape("role:N", scale=alt.Scale(domain=["result", "query"], range=["circle", "diamond"]),
+                            legend=alt.Legend(title="Search")),
+        )
+    )  # fmt: skip
+    return alt.layer(points, marked).properties(height=520)
+
+
+def ids_in_area(layout: CatalogMap, area: object) -> list[str]:
+    """The shirts inside the chart's interval selection (``{"x": [a, b], "y": [c, d]}``)."""
+    try:
+        return layout.ids_in(tuple(map(float, area["x"])), tuple(map(float, area["y"])))  # type: ignore[index]
+    except (KeyError, TypeError, ValueError):  # no selection yet, or not a rectangle
+        return []
+
+
+def duplicates_view(engine: Engine) -> None:
+    """Groups of photos that are the same picture (shirtsim.duplicates), strongest first."""
+    st.subheader("Near-duplicates")
+    threshold = st.slider(
+        "Lowest duplicate score",
+        0.5,
+        1.0,
+        DEFAULT_THRESHOLD,
+        0.01,
+        key="dup-threshold",
+        help=f"The same picture re-encoded, resized, slightly cropped or mirrored scores about 0.95-1.0; "
+        f"different photos of one pose stay under 0.9 (default {DEFAULT_THRESHOLD}, measured: README).",
+    )
+    bar = None
+
+    def progress(done: int, total: int, what: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = st.progress(0.0, text=what)
+        bar.progress(min(1.0, done / total) if total else 1.0, text=f"{what}: {done}/{total}")
+
+    with st.spinner("Comparing every photo with its look-alikes…"):
+        found = engine.duplicates(progress)
+    groups = found.groups(threshold)
+    if bar is not None:
+        bar.empty()
+    if found.skipped:
+        with st.expander(f"⚠️ {len(found.skipped)} file(s) could not be read"):
+            st.text("\n".join(f"{s.name}: {s.reason}" for s in found.skipped[:200]))
+    copies = sum(len(g.ids) - 1 for g in groups)
+    st.write(f"{len(groups)} group(s), {copies} photo(s) that repeat another, among {len(found.ids):,} photos.")
+    for n, g in enumerate(groups[:GROUPS_SHOWN]):
+        st.caption(f"Group {n + 1}: {len(g.ids)} photos, duplicate score {g.score:.3f}")
+        shirt_grid(engine, [(i, plain(i)) for i in g.ids], f"dup{n}", "Find similar shirts", search_for)
+    if len(groups) > GROUPS_SHOWN:
+        st.caption(f"… and {len(groups) - GROUPS_SHOWN} more: raise the score to see the surest first.")
+
+
+def quality_view(engine: Engine, mode: Mode) -> None:
+    """Precision@10 of each mode on the catalog's own labels, against chance, and the queries that
+    do worst (under the sidebar's mode, or balanced for seed)."""
+    st.subheader("Quality on this catalog's labels")
+    columns = label_columns(engine)
+    if not columns:
+        st.info("This catalog has no labels.csv with label columns: quality is measured against its labels.")
+        return
+    with st.spinner("Ranking every labelled shirt against all the others…"):
+        figures = {name: engine.quality(MODES[name], columns) for name in QUALITY_MODES}
+    first = figures[QUALITY_MODES[0]]
+    fitted = engine.in_sample()
+    if fitted:
+        st.warning(
+            f"The learned projection was fitted on {fitted:,} of these {first.n:,} photos: these figures are "
+            "in-sample and overstate what new photos get. Judge it on photos it has not seen."
+        )
+    st.caption(
+        f"Precision@{first.k}: the share of a shirt's {first.k} results that carry its label, over {first.n:,} "
+        "labelled shirts; the grey tick is what a random ranking gets."
+    )
+    shown = [c for c in columns if c in first.precision]
+    for slot, column in zip(st.columns(min(3, len(shown)) or 1) * len(shown), shown):
+        with slot:
+            st.altair_chart(quality_chart(figures, column), width="stretch")
+    worst_mode = mode.name if mode.name in figures else QUALITY_MODES[0]
+    per_query = figures[worst_mode].per_query
+    worst = sorted(per_query, key=lambda i: (per_query[i], i))[:WORST_SHOWN]
+    st.subheader(f"Worst queries ({MODE_LABELS[worst_mode]} mode)")
+    st.caption("Each with its own precision: click one to see its results.")
+    shirt_grid(engine, [(i, f"{plain(i)} · {per_query[i]:.2f}") for i in worst], "worst", "See its results", search_for)
+
+
+def quality_chart(figures: dict, column: str) -> alt.LayerChart:
+    table = pd.DataFrame(
+        [
+            {"mode": MODE_LABELS[name], "precision": q.precision[column], "chance": q.chance[column]}
+            for name, q in figures.items()
+        ]
+    )
+    base = alt.Chart(table).encode(x=alt.X("mode:N", title=None, sort=None, axis=alt.Axis(labelAngle=0)))
+    bars = base.mark_bar().encode(
+        y=alt.Y("precision:Q", title="precision@10", scale=alt.Scale(domain=[0, 1])),
+        tooltip=["mode", alt.Tooltip("precision:Q", format=".3f"), alt.Tooltip("chance:Q", format=".3f")],
+    )
+    chance = base.mark_tick(color="#888888", thickness=3, size=40).encode(y="chance:Q")
+    labels = base.mark_text(dy=-8).encode(y="precision:Q", text=alt.Text("precision:Q", format=".2f"))
+    return alt.layer(bars, chance, labels).properties(title=printable(column)[:40], height=260)
 
 
 def shielded(draw: Callable[..., None], *args: object) -> None:

@@ -1,14 +1,18 @@
 """The README's screenshots of the app (assets/screenshots/), taken in chromium on the demo catalog.
 
-    python benchmarks/screenshots.py
+    python benchmarks/screenshots.py [--only search|overview]
 
 Starts ``streamlit run app.py`` with the packaged weights and the default cache, then takes:
 the results of a shirt, its "Why?" dialog, the same pattern in another colour, two modes
-side by side, and an upload of a shirt in a scene with its proposed box. Needs Debian's
-chromium (``apt-get install chromium``).
+side by side, and an upload of a shirt in a scene with its proposed box (``search``); the
+catalog map with a drag across it, the near-duplicates of the demo catalog with three copies
+added (a temporary copy of it), and the quality page (``overview``). Needs Debian's chromium
+(``apt-get install chromium``).
 """
 
+import argparse
 import io
+import shutil
 import sys
 import tempfile
 import time
@@ -48,10 +52,70 @@ def make_scene(path: Path) -> None:
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("search", "overview"))
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.only != "overview":
+        search_pages()
+    if args.only != "search":
+        overview_pages()
+
+
+def overview_pages():
+    from helpers import start_streamlit
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        catalog = Path(tmp) / "demo-with-copies"
+        shutil.copytree(ROOT / "assets" / "demo-catalog", catalog)
+        for shirt_id, way in (("1009", "mirror"), ("1077", "resize"), ("1150", "crop")):
+            img = Image.open(catalog / f"{shirt_id}.jpg").convert("RGB")
+            w, h = img.size
+            img = {
+                "mirror": img.transpose(Image.FLIP_LEFT_RIGHT),
+                "resize": img.resize((w // 2, h // 2)),
+                "crop": img.crop((w // 20, h // 20, w, h)),
+            }[way]
+            img.save(catalog / f"{shirt_id}-{way}.jpg", quality=60)
+        proc, url = start_streamlit(default_cache_dir(), SHIRTSIM_CATALOG=str(catalog))
+        try:
+            with sync_playwright() as p:
+                browser = launch_chromium(p)
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.set_default_timeout(180_000)
+                page.goto(f"{url}/?shirt={SHIRT}")
+                page.wait_for_selector(READY)
+                page.get_by_text("Catalog map", exact=True).click()
+                chart = page.locator("[data-testid='stVegaLiteChart']")
+                chart.locator("g.role-mark.view_1_marks").wait_for()
+                page.wait_for_selector(READY)
+                area = chart.locator("g.role-mark.view_1_marks").bounding_box()
+                page.mouse.move(area["x"] + 0.05 * area["width"], area["y"] + 0.55 * area["height"])
+                page.mouse.down()
+                page.mouse.move(area["x"] + 0.35 * area["width"], area["y"] + 0.98 * area["height"], steps=10)
+                page.mouse.up()
+                page.get_by_text("shirt(s) selected").wait_for()
+                page.wait_for_selector(READY)
+                page.mouse.wheel(0, 420)
+                save(page, "map")
+                page.get_by_text("Near-duplicates", exact=True).click()
+                page.get_by_text("Group 3").wait_for()
+                page.wait_for_selector(READY)
+                save(page, "duplicates")
+                page.get_by_text("Quality", exact=True).click()
+                page.get_by_text("Worst queries").wait_for()
+                page.wait_for_selector(READY)
+                save(page, "quality")
+                browser.close()
+        finally:
+            proc.terminate()
+
+
+def search_pages():
     from helpers import start_streamlit  # tests/helpers.py: the one way the project starts the app
     from playwright.sync_api import sync_playwright
 
-    OUT.mkdir(parents=True, exist_ok=True)
     proc, url = start_streamlit(default_cache_dir())
     try:
         with sync_playwright() as p:

@@ -17,11 +17,14 @@ from PIL import Image
 
 from . import steer
 from .catalog import MAX_ID_LEN, Catalog, Labels, discover, find_labels
+from .catalog_map import CatalogMap, make_map
 from .crop import WHOLE, Box, background, cut_out, propose_box, studio_shot
 from .demo import DEMO_CATALOG
 from .descriptors import DEFAULT_MODE, MODES, STYLE_KIND, TEXTURE_DIM, TEXTURE_LAYER, Kind, Mode, texture_gram
+from .duplicates import DuplicateScan, scan_catalog
 from .embedding import Embedder, to_model_input, uses_bfloat16, uses_int8
 from .errors import BadImageError, CatalogError, ShirtsimError, UnknownShirtError
+from .evaluate import Quality, evaluate
 from .explain import PartScore, Swatch, heat_map, palette, part_scores, texture_agreement
 from .images import decode_image, read_limited
 from .index import IndexReport, build_index, embed, fingerprint
@@ -141,6 +144,10 @@ class Engine:
         self._get_embedder = get_embedder or (lambda w: Embedder(w, self.cache_dir))
         self._embedder: Embedder | None = None
         self._indexes: dict[str, tuple[VectorIndex, IndexReport]] = {}
+        self._local: dict[str, SearchIndex] = {}  # the in-memory index even when searches go to Milvus
+        self._maps: dict[str, tuple[VectorIndex, CatalogMap]] = {}  # mode name -> (its index, its map)
+        self._duplicates: tuple[Catalog, DuplicateScan] | None = None
+        self._overview_lock = threading.Lock()  # maps, duplicates: made once however many sessions ask
         self._lock = threading.Lock()  # index builds
         self._model_lock = threading.Lock()  # not the same lock: building an index may load the model
         self._warm_up: threading.Thread | None = None
@@ -201,6 +208,7 @@ class Engine:
             if rebuild:
                 self._load_catalog(self.catalog.root)
                 self._indexes.clear()  # every kind's index describes the old folder
+                self._local.clear()
                 with self._pictures_lock:
                     self._pictures.clear()
                 self.stale = {}
@@ -215,6 +223,7 @@ class Engine:
                     self.catalog, kind, self.weights, lambda: self.embedder, self.cache_dir, progress, self.projection
                 )
                 index.labels = self.labels.rows if self.labels else {}
+                self._local[kind.name] = index
                 remote = self._mirror_to_milvus(kind, index, report) if self.milvus_uri else None
                 self._indexes[kind.name] = (remote or index, report)
                 self._contents = {**self._contents, **report.contents}
@@ -254,6 +263,42 @@ class Engine:
                 ids.append(shirt_id)
                 rows.append(vector)
         return ids, np.stack(rows) if rows else np.zeros((0, kind.dim), np.float32)
+
+    def catalog_map(self, mode: Mode) -> CatalogMap:
+        """The catalog as a 2D map under ``mode`` (:mod:`shirtsim.catalog_map`), made once per
+        index and mode; on Milvus, from the vectors Milvus holds."""
+        index = self.index(mode.kind)
+        with self._overview_lock:
+            made = self._maps.get(mode.name)
+            if made is None or made[0] is not index:
+                made = self._maps[mode.name] = (index, make_map(index.ids, index.vectors(), index.layout, mode))
+        return made[1]
+
+    def duplicates(self, progress: ProgressFn | None = None) -> DuplicateScan:
+        """The catalog's near-duplicate pairs (:mod:`shirtsim.duplicates`; no model needed),
+        scored once per catalog folder state (a re-index reads it again); any threshold then
+        only regroups them."""
+        with self._overview_lock:
+            if self._duplicates is None or self._duplicates[0] is not self.catalog:
+                self._duplicates = (self.catalog, scan_catalog(self.catalog, self.cache_dir, progress))
+            return self._duplicates[1]
+
+    def quality(self, mode: Mode, columns: list[str]) -> Quality:
+        """Precision@10 of ``mode`` on the catalog's own labels (:func:`shirtsim.evaluate.evaluate`),
+        ranked in memory whatever the backend (Milvus returns the same top 10)."""
+        if self.labels is None:
+            raise ShirtsimError("This catalog has no labels.csv: quality is measured against its labels.")
+        self.index(mode.kind)
+        try:
+            return evaluate(self._local[mode.kind.name], self.labels, mode, columns)
+        except ValueError as e:
+            raise ShirtsimError(f"Cannot measure quality: {e}.") from None
+
+    def in_sample(self) -> int:
+        """How many indexed photos the learned projection was fitted on (0: the figures are held out)."""
+        if self.projection is None:
+            return 0
+        return self.projection.fitted_on(list(self._contents.values()))
 
     def check_id(self, shirt_id: str, index: VectorIndex) -> str:
         """``shirt_id`` if it is an indexed shirt, else :class:`UnknownShirtError` with a safe message."""

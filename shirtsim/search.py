@@ -50,6 +50,10 @@ class VectorIndex(Protocol):
         """Project, centre and normalise an outside descriptor (an upload) like the catalog's."""
         ...
 
+    def vectors(self) -> np.ndarray:
+        """Every prepared vector, in :attr:`ids` order (N, layout.dim): the catalog map's input."""
+        ...
+
     def search(
         self,
         query: np.ndarray,
@@ -130,6 +134,9 @@ class SearchIndex:
     def prepare(self, raw: np.ndarray) -> np.ndarray:
         """Project, centre and normalise an outside descriptor (an upload) like the catalog's."""
         return prepare(self.kind, self.projection, self.mean, raw)
+
+    def vectors(self) -> np.ndarray:
+        return np.asarray(self.matrix)
 
     def search(
         self,

@@ -4,6 +4,7 @@ The page runs in this process with the fake model (``fake_model``): these tests 
 page, not about VGG16, and take seconds. Expected results come from an engine with the same model.
 """
 
+import json
 import re
 import shutil
 
@@ -13,6 +14,7 @@ from helpers import DEMO, HOSTILE, ROOT, make_hostile_catalog, png_bytes
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from shirtsim.descriptors import STYLE_KIND
 from shirtsim.engine import Steering, get_mode
 from shirtsim.projection import descriptor_id, fit_projection
 from shirtsim.text import markdown_literal as plain
@@ -380,3 +382,136 @@ def test_an_impossible_box_then_another_mode_keeps_the_last_box_for_that_mode(wa
     seed = get_mode("seed")
     expected = warm.similar_to_vector(warm.read_upload(data, "scene.png", seed.kind, auto.box).vector, seed, 10)
     assert sorted(b.label for b in result_buttons(at, "up")) == sorted(f"{m.id} · {m.score:.3f}" for m in expected)
+
+
+# The catalog at a glance: map, near-duplicates, quality (issue 16)
+
+
+def chart_tables(at) -> list:
+    """The data of each Vega-Lite chart on the page (what the browser plots), in page order."""
+    import pyarrow as pa
+
+    charts = [e for e in at.main if getattr(e, "type", "") == "vega_lite_chart"]
+    return [pa.ipc.open_stream(c.proto.datasets[0].data.data).read_all().to_pandas() for c in charts], charts
+
+
+def page(at, view):
+    at.sidebar.radio(key="view").set_value(view).run()
+    assert not at.exception and not at.error
+    return at
+
+
+def test_the_map_plots_every_shirt_and_marks_the_query_and_its_results(warm):
+    at = page(app(shirt="1009"), "Catalog map")
+    (table,), (chart,) = chart_tables(at)
+    layout = warm.catalog_map(get_mode("balanced"))
+    assert table["id"].tolist() == layout.ids == warm.index(get_mode("balanced").kind).ids
+    np.testing.assert_allclose(table[["x", "y"]].to_numpy(), layout.xy, atol=1e-6)
+    results = {m.id for m in warm.similar_to_id("1009", get_mode("balanced"), 10)}
+    roles = dict(zip(table["id"], table["role"]))
+    assert {i for i, r in roles.items() if r == "result"} == results and roles["1009"] == "query"
+    assert list(chart.proto.selection_mode) == ["area"]
+    spec = json.loads(chart.proto.spec)
+    assert spec["layer"][0]["encoding"]["color"]["title"] == "pattern"
+    assert table["label1"].tolist() == [warm.labels.rows[i]["pattern"] for i in layout.ids]
+    assert plain("◇ 1009, the shirt on the Search page; ○ its 10 results.") in [c.value for c in at.caption]
+    at.selectbox(key="map-colour").set_value("colour").run()
+    spec = json.loads(chart_tables(at)[1][0].proto.spec)
+    assert spec["layer"][0]["encoding"]["color"] == {"field": "label2", "title": "colour", "type": "nominal"}
+    at.sidebar.radio(key="mode").set_value("colour").run()  # another mode: another map
+    (table,), _ = chart_tables(at)
+    np.testing.assert_allclose(table[["x", "y"]].to_numpy(), warm.catalog_map(get_mode("colour")).xy, atol=1e-6)
+
+
+def test_hostile_label_columns_reach_the_map_and_quality_charts_as_field_numbers_and_plain_titles(hostile_catalog):
+    at = page(app(), "Catalog map")
+    (table,), (chart,) = chart_tables(at)
+    assert {"label0", "label1"} <= set(table.columns) and "**Colour**" not in table.columns
+    tooltip = json.loads(chart.proto.spec)["layer"][0]["encoding"]["tooltip"]
+    assert [t["title"] for t in tooltip] == ["id", "**Colour**", "[col](https:evil.example)"]
+    assert [t["field"] for t in tooltip] == ["id", "label0", "label1"]
+    at = page(at, "Quality")
+    _, charts = chart_tables(at)
+    assert [json.loads(c.proto.spec)["title"] for c in charts] == ["**Colour**", "[col](https:evil.example)"]
+
+
+def make_copies(catalog, ids, copies):
+    catalog.mkdir()
+    for shirt_id in ids:
+        shutil.copy(DEMO / f"{shirt_id}.jpg", catalog)
+    for shirt_id, name in copies:
+        Image.open(DEMO / f"{shirt_id}.jpg").convert("RGB").transpose(Image.FLIP_LEFT_RIGHT).save(
+            catalog / f"{name}.jpg", quality=60
+        )
+    return catalog
+
+
+def test_near_duplicates_are_shown_as_groups_and_a_tile_opens_its_search(fake_model, tmp_path, monkeypatch):
+    ids = [str(i) for i in range(1001, 1013)]
+    catalog = make_copies(tmp_path / "shop", ids, [("1005", "1005-mirrored"), ("1009", "1009-again")])
+    monkeypatch.setenv("SHIRTSIM_CATALOG", str(catalog))
+    at = page(app(), "Near-duplicates")
+    assert "2 group(s), 2 photo(s) that repeat another, among 14 photos." in [m.value for m in at.markdown]
+    tiles = [b.key for b in at.button if (b.key or "").startswith("dup")]
+    assert sorted(tiles) == ["dup0-1005", "dup0-1005-mirrored", "dup1-1009", "dup1-1009-again"] or sorted(tiles) == [
+        "dup0-1009",
+        "dup0-1009-again",
+        "dup1-1005",
+        "dup1-1005-mirrored",
+    ]
+    captions = [c.value for c in at.caption if c.value.startswith("Group ")]
+    assert len(captions) == 2 and all(c.startswith(("Group 1: 2 photos", "Group 2: 2 photos")) for c in captions)
+    at.slider(key="dup-threshold").set_value(1.0).run()
+    assert "0 group(s), 0 photo(s) that repeat another, among 14 photos." in [m.value for m in at.markdown]
+    at.slider(key="dup-threshold").set_value(0.92).run()
+    at.button(key=next(t for t in tiles if t.endswith("1005-mirrored"))).click().run()
+    assert at.sidebar.radio(key="view").value == "Search" and at.query_params["shirt"] == "1005-mirrored"
+    assert plain("Most similar to 1005-mirrored") in [s.value for s in at.subheader]
+    assert result_buttons(at, "res")[0].key == "res-1005"  # its source, the same picture
+
+
+def test_quality_shows_each_mode_against_chance_and_the_worst_queries(warm):
+    at = page(app(), "Quality")
+    tables, charts = chart_tables(at)
+    assert [json.loads(c.proto.spec)["title"] for c in charts] == ["style", "pattern", "colour"]
+    for column, table in zip(["style", "pattern", "colour"], tables):
+        assert table["mode"].tolist() == ["overall", "pattern", "colour"]
+        for mode, precision, chance in zip(("balanced", "pattern", "colour"), table["precision"], table["chance"]):
+            quality = warm.quality(get_mode(mode), ["style", "pattern", "colour"])
+            assert (precision, chance) == (quality.precision[column], quality.chance[column])
+    assert not at.warning  # no learned projection here: nothing in-sample
+    per_query = warm.quality(get_mode("balanced"), ["style", "pattern", "colour"]).per_query
+    worst = sorted(per_query, key=lambda i: (per_query[i], i))[:10]
+    tiles = {b.key: b for b in at.button if (b.key or "").startswith("worst-")}  # (AppTest lists them by column)
+    assert {k: b.label for k, b in tiles.items()} == {f"worst-{i}": f"{i} · {per_query[i]:.2f}" for i in worst}
+    assert max(per_query[i] for i in worst) <= min(v for i, v in per_query.items() if i not in worst)
+    tiles[f"worst-{worst[0]}"].click().run()
+    assert at.sidebar.radio(key="view").value == "Search" and at.query_params["shirt"] == worst[0]
+
+
+def test_quality_says_when_the_projection_was_fitted_on_this_catalog(warm, tmp_path, monkeypatch):
+    ids, raw = warm.raw_vectors(STYLE_KIND)
+    contents = warm.index_with_report(STYLE_KIND)[1].contents
+    values = {"pattern": [warm.labels.rows[i]["pattern"] for i in ids]}
+    here = fit_projection(
+        raw, values, [("pattern", "texture")], descriptor_id(warm.weights), "demo", [contents[i] for i in ids[:150]]
+    )
+    here.save(tmp_path / "here.npz")
+    monkeypatch.setenv("SHIRTSIM_PROJECTION", str(tmp_path / "here.npz"))
+    at = page(app(), "Quality")
+    assert [w.value for w in at.warning] == [
+        "The learned projection was fitted on 150 of these 200 photos: these figures are in-sample and overstate "
+        "what new photos get. Judge it on photos it has not seen."
+    ]
+
+
+def test_overview_pages_on_a_catalog_without_labels(fake_model, small_catalog, monkeypatch):
+    monkeypatch.setenv("SHIRTSIM_CATALOG", str(small_catalog))
+    at = page(app(), "Quality")
+    assert [i.value for i in at.info] == [
+        "This catalog has no labels.csv with label columns: quality is measured against its labels."
+    ]
+    at = page(at, "Catalog map")
+    assert at.selectbox(key="map-colour").options == ["(none)"]
+    (table,), _ = chart_tables(at)
+    assert table["id"].tolist() == ["1001", "1002", "1003", "1004", "1005", "1006"]

@@ -19,7 +19,8 @@ from shirtsim.engine import Steering, get_mode
 from shirtsim.text import WORD_JOINER, unlinked
 
 pytestmark = pytest.mark.browser
-PARTS = ("texture", "colour", "learned texture", "learned colour")  # the Why? dialog's rows, in order
+PARTS = ("texture", "colour", "learned texture", "learned colour")
+MODES_SHOWN = ("balanced", "pattern", "colour")  # the Quality page's bars, in order  # the Why? dialog's rows, in order
 
 
 @pytest.fixture(scope="module")
@@ -271,3 +272,55 @@ def test_an_uploaded_scene_shows_its_box_which_a_drag_or_the_inputs_change(page,
     assert sorted(result_labels(page)) != sorted(f"{m.id} · {m.score:.3f}" for m in moved)
     assert len(result_labels(page)) == 10
     page.screenshot(path=str(ARTIFACTS / "browser-box.png"), full_page=False)
+
+
+def test_the_map_draws_every_shirt_and_a_drag_lists_the_shirts_inside(server, demo_engine):
+    """The catalog map as drawn (SVG): 200 points, the query and its ten results marked; a drag
+    across it lists those shirts as tiles, and a tile opens its search."""
+    with open_page(server + "/?shirt=1077") as page:
+        page.get_by_text("Catalog map", exact=True).click()
+        chart = page.locator("[data-testid='stVegaLiteChart']")
+        chart.locator("svg").wait_for()
+        page.wait_for_selector(READY)
+        assert chart.locator("g.role-mark.view_1_marks path").count() == 200
+        assert chart.locator("g.role-mark.layer_1_marks path").count() == 11  # 1077 and its results
+        area = chart.locator("g.role-mark.view_1_marks").bounding_box()
+        page.mouse.move(area["x"] + 0.05 * area["width"], area["y"] + 0.05 * area["height"])
+        page.mouse.down()
+        page.mouse.move(area["x"] + 0.95 * area["width"], area["y"] + 0.95 * area["height"], steps=10)
+        page.mouse.up()
+        page.get_by_text(re.compile(r"^\d+ shirt\(s\) selected")).wait_for()
+        page.wait_for_selector(READY)
+        said = page.get_by_text(re.compile(r"^\d+ shirt\(s\) selected")).inner_text()
+        selected = int(said.split()[0])
+        assert 100 <= selected <= 200  # most of the plot was inside the drag
+        tiles = result_tiles(page, "mapped")
+        assert len(tiles) == min(selected, 40) and set(tiles) <= set(demo_engine.catalog.ids)
+        page.get_by_role("button", name=tiles[0], exact=True).click()
+        page.get_by_text(f"Most similar to {tiles[0]}").wait_for()
+        page.wait_for_selector(READY)
+        assert len(result_labels(page)) == 10
+
+
+def test_quality_charts_show_each_modes_figures_against_chance(server, demo_engine):
+    with open_page(server) as page:
+        page.get_by_text("Quality", exact=True).click()
+        page.get_by_text("Worst queries").wait_for()
+        page.wait_for_selector(READY)
+        charts = page.locator("[data-testid='stVegaLiteChart']")
+        charts.nth(2).locator("g.mark-text text").first.wait_for()  # Vega draws after the page runs
+        assert charts.count() == 3
+        columns = ["style", "pattern", "colour"]
+        for n, column in enumerate(columns):
+            chart = charts.nth(n)
+            assert chart.locator("g.mark-rect path").count() == 6  # three bars and three chance ticks
+            texts = chart.locator("g.mark-text.role-mark text").evaluate_all("ts => ts.map(t => t.textContent)")
+            want = [f"{demo_engine.quality(get_mode(m), columns).precision[column]:.2f}" for m in MODES_SHOWN]
+            assert texts == want
+        assert len(page.locator("[data-testid='stImage'] img").all()) >= 10  # the worst queries' tiles
+
+
+def result_tiles(page, prefix: str) -> list[str]:
+    """Ids of the tiles whose buttons have keys ``prefix-<id>``, in page order."""
+    keys = page.locator(f"[class*='st-key-{prefix}-'] button").all_inner_texts()
+    return list(dict.fromkeys(k.strip() for k in keys))

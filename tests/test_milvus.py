@@ -266,3 +266,18 @@ def test_a_server_collection_is_reindexed_as_hnsw_when_asked_and_searches_the_sa
     monkeypatch.setenv("SHIRTSIM_MILVUS_INDEX_TYPE", "bogus")
     with pytest.raises(ShirtsimError, match="SHIRTSIM_MILVUS_INDEX_TYPE='bogus'"):
         engine().index(STYLE_KIND)
+
+
+def test_the_catalog_map_and_quality_are_the_same_on_milvus(small_catalog, tmp_path, weights, backend):
+    """The map reads every vector back from Milvus; quality ranks in memory, whatever the backend."""
+    (small_catalog / "labels.csv").write_text(
+        "id,pattern\n1001,solid\n1002,stripe\n1003,stripe\n1004,check\n1005,solid\n1006,check\n", encoding="utf-8"
+    )
+    local = fake_engine(small_catalog, weights, tmp_path / "c", "memory")
+    remote = fake_engine(small_catalog, weights, tmp_path / "c", backend)
+    assert type(remote.index(STYLE_KIND)).__name__ == "MilvusIndex"
+    for name in ("balanced", "colour"):
+        want, got = local.catalog_map(MODES[name]), remote.catalog_map(MODES[name])
+        assert got.ids == want.ids == ["1001", "1002", "1003", "1004", "1005", "1006"]
+        np.testing.assert_allclose(got.xy, want.xy, atol=1e-4)
+        assert remote.quality(MODES[name], ["pattern"]).precision == local.quality(MODES[name], ["pattern"]).precision
