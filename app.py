@@ -573,14 +573,16 @@ def map_view(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
     )
     with st.spinner("Laying out the catalog…"):
         layout = engine.catalog_map(mode)
-    query, results = map_query(engine, index, mode, k)
-    table = map_table(engine, layout, columns, query, results)
+    query, results, upload_at = map_query(engine, index, mode, k, layout)
+    table = map_table(engine, layout, columns, query, results, upload_at)
     st.caption(
         f"{len(layout.ids):,} shirts as {MODE_LABELS[mode.name]} mode sees them: the two directions along which "
         f"they differ most ({layout.explained[0]:.0%} and {layout.explained[1]:.0%} of the differences). "
         "Close points are similar shirts. Drag across points to see them below; hover for a shirt's labels."
     )
-    if query is not None:
+    if upload_at is not None:
+        st.caption(f"◇ your photo, where it falls on the map; ○ its {len(results)} results.")
+    elif query is not None:
         st.caption(plain(f"◇ {query}, the shirt on the Search page; ○ its {len(results)} results."))
     event = st.altair_chart(
         map_chart(table, columns, colour_by),
@@ -599,26 +601,43 @@ def map_view(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
     shirt_grid(engine, [(i, plain(i)) for i in picked[:MAP_SHOWN]], "mapped", "Find similar shirts", search_for)
 
 
-def map_query(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> tuple[str | None, list[str]]:
-    """The Search page's current catalog query and its result ids, to mark on the map."""
+def map_query(
+    engine: Engine, index: VectorIndex, mode: Mode, k: int, layout: CatalogMap
+) -> tuple[str | None, list[str], tuple[float, float] | None]:
+    """What the Search page shows, to mark on the map: its catalog shirt or its upload (placed on
+    the map by its vector), and the result ids."""
+    if st.session_state.get("source") == "upload":
+        photo, key = st.session_state.get("upload"), st.session_state.get("upload_key")
+        if not isinstance(photo, Upload) or not key or key[1] != mode.kind.name:
+            return None, [], None  # no upload read for this mode's vectors yet
+        prepared = index.prepare(photo.vector)
+        return None, [m.id for m in index.search(prepared, mode, k)], layout.place(prepared)
     shirt = st.query_params.get("shirt")
-    if not shirt or shirt not in index or st.session_state.get("source") == "upload":
-        return None, []
-    return shirt, [m.id for m in engine.similar_to_id(shirt, mode, k)]
+    if not shirt or shirt not in index:
+        return None, [], None
+    return shirt, [m.id for m in engine.similar_to_id(shirt, mode, k)], None
 
 
 def map_table(
-    engine: Engine, layout: CatalogMap, columns: list[str], query: str | None, results: list[str]
+    engine: Engine,
+    layout: CatalogMap,
+    columns: list[str],
+    query: str | None,
+    results: list[str],
+    upload_at: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """One row per shirt: position, role (query, result, shirt) and labels (as ``label0``... so that
-    a column name from labels.csv is never read as a Vega field path)."""
+    a column name from labels.csv is never read as a Vega field path); an upload adds one row."""
     rows = engine.labels.rows if engine.labels else {}
     found = set(results)
     table = pd.DataFrame({"id": layout.ids, "x": layout.xy[:, 0], "y": layout.xy[:, 1]})
     table["role"] = ["query" if i == query else "result" if i in found else "shirt" for i in layout.ids]
     for n, column in enumerate(columns):
         table[f"label{n}"] = [rows.get(i, {}).get(column) or "(no label)" for i in layout.ids]
-    return table
+    if upload_at is not None:
+        photo = {"id": "(your photo)", "x": upload_at[0], "y": upload_at[1], "role": "query"}
+        table = pd.concat([table, pd.DataFrame([photo | {f"label{n}": "" for n in range(len(columns))}])])
+    return table.reset_index(drop=True)
 
 
 def map_chart(table: pd.DataFrame, columns: list[str], colour_by: str) -> alt.LayerChart:

@@ -147,7 +147,10 @@ class Engine:
         self._local: dict[str, SearchIndex] = {}  # the in-memory index even when searches go to Milvus
         self._maps: dict[str, tuple[VectorIndex, CatalogMap]] = {}  # mode name -> (its index, its map)
         self._duplicates: tuple[Catalog, DuplicateScan] | None = None
-        self._overview_lock = threading.Lock()  # maps, duplicates: made once however many sessions ask
+        self._quality: dict[tuple[str, tuple[str, ...]], tuple[VectorIndex, Quality]] = {}
+        # Each overview is made once however many sessions ask; one lock each, so a long duplicate
+        # scan does not hold up someone's map.
+        self._map_lock, self._duplicates_lock, self._quality_lock = threading.Lock(), threading.Lock(), threading.Lock()
         self._lock = threading.Lock()  # index builds
         self._model_lock = threading.Lock()  # not the same lock: building an index may load the model
         self._warm_up: threading.Thread | None = None
@@ -268,7 +271,7 @@ class Engine:
         """The catalog as a 2D map under ``mode`` (:mod:`shirtsim.catalog_map`), made once per
         index and mode; on Milvus, from the vectors Milvus holds."""
         index = self.index(mode.kind)
-        with self._overview_lock:
+        with self._map_lock:
             made = self._maps.get(mode.name)
             if made is None or made[0] is not index:
                 made = self._maps[mode.name] = (index, make_map(index.ids, index.vectors(), index.layout, mode))
@@ -278,21 +281,30 @@ class Engine:
         """The catalog's near-duplicate pairs (:mod:`shirtsim.duplicates`; no model needed),
         scored once per catalog folder state (a re-index reads it again); any threshold then
         only regroups them."""
-        with self._overview_lock:
+        with self._duplicates_lock:
             if self._duplicates is None or self._duplicates[0] is not self.catalog:
                 self._duplicates = (self.catalog, scan_catalog(self.catalog, self.cache_dir, progress))
             return self._duplicates[1]
 
     def quality(self, mode: Mode, columns: list[str]) -> Quality:
         """Precision@10 of ``mode`` on the catalog's own labels (:func:`shirtsim.evaluate.evaluate`),
-        ranked in memory whatever the backend (Milvus returns the same top 10)."""
+        ranked in memory whatever the backend (Milvus returns the same top 10); measured once per
+        index, mode and columns (every shirt against all others: seconds at 10,000)."""
         if self.labels is None:
             raise ShirtsimError("This catalog has no labels.csv: quality is measured against its labels.")
-        self.index(mode.kind)
-        try:
-            return evaluate(self._local[mode.kind.name], self.labels, mode, columns)
-        except ValueError as e:
-            raise ShirtsimError(f"Cannot measure quality: {e}.") from None
+        index = self.index(mode.kind)
+        key = (mode.name, tuple(columns))
+        with self._quality_lock:
+            made = self._quality.get(key)
+            if made is None or made[0] is not index:
+                try:
+                    made = self._quality[key] = (
+                        index,
+                        evaluate(self._local[mode.kind.name], self.labels, mode, columns),
+                    )
+                except ValueError as e:
+                    raise ShirtsimError(f"Cannot measure quality: {e}.") from None
+        return made[1]
 
     def in_sample(self) -> int:
         """How many indexed photos the learned projection was fitted on (0: the figures are held out)."""

@@ -515,3 +515,18 @@ def test_overview_pages_on_a_catalog_without_labels(fake_model, small_catalog, m
     assert at.selectbox(key="map-colour").options == ["(none)"]
     (table,), _ = chart_tables(at)
     assert table["id"].tolist() == ["1001", "1002", "1003", "1004", "1005", "1006"]
+
+
+def test_an_upload_is_placed_on_the_map_with_its_results(warm):
+    at = app()
+    at.file_uploader[0].upload("my shirt.png", png_bytes(Image.open(DEMO / "1077.jpg")), "image/png").run()
+    at = page(at, "Catalog map")
+    (table,), _ = chart_tables(at)
+    photo = warm.read_upload(png_bytes(Image.open(DEMO / "1077.jpg")), "my shirt.png", STYLE_KIND, "auto")
+    index, layout = warm.index(STYLE_KIND), warm.catalog_map(get_mode("balanced"))
+    where = layout.place(index.prepare(photo.vector))
+    assert table["id"].tolist()[-1] == "(your photo)" and len(table) == 201
+    assert table.iloc[-1]["role"] == "query" and tuple(table.iloc[-1][["x", "y"]]) == pytest.approx(where, abs=1e-6)
+    results = {m.id for m in warm.similar_to_vector(photo.vector, get_mode("balanced"), 10)}
+    assert set(table.loc[table["role"] == "result", "id"]) == results
+    assert "◇ your photo, where it falls on the map; ○ its 10 results." in [c.value for c in at.caption]
