@@ -229,6 +229,8 @@ def query_and_browse(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> 
         st.session_state.source = "upload"
         st.session_state.upload_digest = None  # even the same photo again: its box is proposed anew
 
+    if upload is None and st.session_state.get("source") == "upload":
+        st.session_state.source = "shirt"  # the upload was removed (or left behind on another page)
     if upload is not None and st.session_state.get("source") == "upload":
         photo = read_upload(engine, upload, mode)
         if photo is not None:
@@ -605,17 +607,27 @@ def map_query(
     engine: Engine, index: VectorIndex, mode: Mode, k: int, layout: CatalogMap
 ) -> tuple[str | None, list[str], tuple[float, float] | None]:
     """What the Search page shows, to mark on the map: its catalog shirt or its upload (placed on
-    the map by its vector), and the result ids."""
+    the map by its vector), and its results as that page ranks them (with the like/unlike marks)."""
+    query: Query
     if st.session_state.get("source") == "upload":
         photo, key = st.session_state.get("upload"), st.session_state.get("upload_key")
         if not isinstance(photo, Upload) or not key or key[1] != mode.kind.name:
             return None, [], None  # no upload read for this mode's vectors yet
-        prepared = index.prepare(photo.vector)
-        return None, [m.id for m in index.search(prepared, mode, k)], layout.place(prepared)
-    shirt = st.query_params.get("shirt")
-    if not shirt or shirt not in index:
-        return None, [], None
-    return shirt, [m.id for m in engine.similar_to_id(shirt, mode, k)], None
+        query, query_key = photo, key
+    else:
+        shirt = st.query_params.get("shirt")
+        if not shirt or shirt not in index:
+            return None, [], None
+        query, query_key = shirt, shirt
+    marked = st.session_state.get("steer_for") == query_key
+    liked = tuple(st.session_state.get("liked", [])) if marked else ()
+    unliked = tuple(st.session_state.get("unliked", [])) if marked else ()
+    steering = Steering((query, *liked), unliked)
+    vector, weights = engine.steered_query(mode, steering)
+    results = [m.id for m in engine.search_prepared(vector, weights, k, steering.marked())]
+    if isinstance(query, Upload):
+        return None, results, layout.place(index.prepare(query.vector))
+    return query, results, None
 
 
 def map_table(
@@ -709,8 +721,10 @@ def duplicates_view(engine: Engine) -> None:
     copies = sum(len(g.ids) - 1 for g in groups)
     st.write(f"{len(groups)} group(s), {copies} photo(s) that repeat another, among {len(found.ids):,} photos.")
     for n, g in enumerate(groups[:GROUPS_SHOWN]):
-        st.caption(f"Group {n + 1}: {len(g.ids)} photos, duplicate score {g.score:.3f}")
-        shirt_grid(engine, [(i, plain(i)) for i in g.ids], f"dup{n}", "Find similar shirts", search_for)
+        more = f"; the first {MAP_SHOWN} shown" if len(g.ids) > MAP_SHOWN else ""
+        st.caption(f"Group {n + 1}: {len(g.ids)} photos, duplicate score {g.score:.3f}{more}")
+        tiles = [(i, plain(i)) for i in g.ids[:MAP_SHOWN]]
+        shirt_grid(engine, tiles, f"dup{n}", "Find similar shirts", search_for)
     if len(groups) > GROUPS_SHOWN:
         st.caption(f"… and {len(groups) - GROUPS_SHOWN} more: raise the score to see the surest first.")
 
@@ -719,25 +733,31 @@ def quality_view(engine: Engine, mode: Mode) -> None:
     """Precision@10 of each mode on the catalog's own labels, against chance, and the queries that
     do worst (under the sidebar's mode, or balanced for seed)."""
     st.subheader("Quality on this catalog's labels")
-    columns = label_columns(engine)
+    columns = [c for c in label_columns(engine) if c != "mean"]
+    if "mean" in label_columns(engine):
+        st.caption("The label column 'mean' is left out: that is the average's name here.")
     if not columns:
         st.info("This catalog has no labels.csv with label columns: quality is measured against its labels.")
         return
     with st.spinner("Ranking every labelled shirt against all the others…"):
         figures = {name: engine.quality(MODES[name], columns) for name in QUALITY_MODES}
     first = figures[QUALITY_MODES[0]]
-    fitted = engine.in_sample()
+    shown = [c for c in columns if c in first.precision]
+    if not shown:
+        st.info("No shirt has a label in these columns yet: there is nothing to measure.")
+        return
+    fitted = engine.in_sample(first.ids)
     if fitted:
         st.warning(
             f"The learned projection was fitted on {fitted:,} of these {first.n:,} photos: these figures are "
             "in-sample and overstate what new photos get. Judge it on photos it has not seen."
         )
+    sample = f" (an even sample of the {first.labelled:,})" if first.n < first.labelled else ""
     st.caption(
         f"Precision@{first.k}: the share of a shirt's {first.k} results that carry its label, over {first.n:,} "
-        "labelled shirts; the grey tick is what a random ranking gets."
+        f"labelled shirts{sample}; the grey tick is what a random ranking gets."
     )
-    shown = [c for c in columns if c in first.precision]
-    for slot, column in zip(st.columns(min(3, len(shown)) or 1) * len(shown), shown):
+    for slot, column in zip(st.columns(min(3, len(shown))) * len(shown), shown):
         with slot:
             st.altair_chart(quality_chart(figures, column), width="stretch")
     worst_mode = mode.name if mode.name in figures else QUALITY_MODES[0]

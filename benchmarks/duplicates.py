@@ -5,11 +5,11 @@
 Protocol (the issue's): real-shirts-dev's photos are copied into a temporary catalog, with N
 extra files (default 200), each a copy of a random original made one of four ways in turn:
 the same picture, a 50% resize, a 5% crop from the top-left, a mirror; every copy saved as JPEG
-quality 60. The catalog goes through the product's own path (``Engine.duplicate_groups``'s
-prints and scored pairs). An injected pair is *found* when its copy and its source score at
-least the threshold; a *false pair* is a pair scoring at least the threshold that holds a copy
-and anything but its source (pairs among the original photos are not judged: the set holds
-genuine look-alikes).
+quality 60. The catalog goes through the product's own path (``shirtsim.duplicates.scan_catalog``,
+what ``Engine.duplicates`` and ``shirtsim duplicates`` run). An injected pair is *found* when
+its copy and its source score at least the threshold; a *false pair* is a pair scoring at
+least the threshold that holds a copy and anything but its source (pairs among the original
+photos are not judged: the set holds genuine look-alikes).
 
 The threshold is chosen on one set of copies (seed 1: halfway between the highest false pair
 and the lowest true pair) and reported on another (seed 2), so the reported figures are not

@@ -17,6 +17,7 @@ from .descriptors import Layout, Mode
 
 SUBSPACE = 8  # directions iterated together: the leading two converge fast when a few more come along
 ITERATIONS = 12
+FIT_ROWS = 20_000  # vectors the directions are found on, and placed at once (~160 MB in float64)
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,20 @@ def value_scales(layout: Layout, mode: Mode) -> np.ndarray:
 
 
 def make_map(ids: list[str], vectors: np.ndarray, layout: Layout, mode: Mode) -> CatalogMap:
-    """The map of prepared ``vectors`` (one row per id) as ``mode`` sees them."""
+    """The map of prepared ``vectors`` (one row per id) as ``mode`` sees them.
+
+    The directions are found on at most :data:`FIT_ROWS` vectors (every one up to there, an even
+    spread beyond), and every vector is then placed in chunks: memory stays bounded however
+    large the catalog."""
     scales = value_scales(layout, mode)
-    x = np.asarray(vectors, np.float64) * scales
-    centre = x.mean(axis=0) if len(x) else np.zeros(layout.dim)
+    vectors = np.asarray(vectors)
+    if len(vectors) < 3:  # no directions to find: everything at the origin
+        centre = (vectors * scales).mean(axis=0) if len(vectors) else np.zeros(layout.dim)
+        return CatalogMap(list(ids), np.zeros((len(ids), 2), np.float32), centre, np.eye(2, layout.dim), scales, (0, 0))
+    rows = np.unique(np.linspace(0, len(vectors) - 1, min(len(vectors), FIT_ROWS)).round().astype(np.int64))
+    x = np.asarray(vectors[rows], np.float64) * scales
+    centre = x.mean(axis=0)
     x -= centre
-    if len(x) < 3:  # no directions to find: everything at the origin
-        axes = np.eye(2, layout.dim)
-        return CatalogMap(list(ids), np.zeros((len(ids), 2), np.float32), centre, axes, scales, (0.0, 0.0))
     # The two leading directions by subspace iteration: a few thin products with the vectors,
     # never the D x D covariance (seconds for 10,000 vectors on two cores, against ~0.1 s here).
     basis = np.random.default_rng(0).standard_normal((layout.dim, SUBSPACE))
@@ -69,4 +76,8 @@ def make_map(ids: list[str], vectors: np.ndarray, layout: Layout, mode: Mode) ->
     axes *= np.where(axes[np.arange(2), np.abs(axes).argmax(axis=1)] < 0, -1.0, 1.0)[:, None]  # a fixed sign
     total = float((x * x).sum())
     explained = tuple(float(values[o] / total) if total > 0 else 0.0 for o in order)
-    return CatalogMap(list(ids), (x @ axes.T).astype(np.float32), centre, axes, scales, explained)
+    xy = np.empty((len(vectors), 2), np.float32)
+    for start in range(0, len(vectors), FIT_ROWS):
+        chunk = np.asarray(vectors[start : start + FIT_ROWS], np.float64) * scales - centre
+        xy[start : start + len(chunk)] = chunk @ axes.T
+    return CatalogMap(list(ids), xy, centre, axes, scales, explained)

@@ -114,7 +114,7 @@ def score_between_0_and_1(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
     if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text[:40]} is out of range: use a score from 0 to 1")
+        raise argparse.ArgumentTypeError(f"{value:g} is out of range: use a score from 0 to 1")
     return value
 
 

@@ -2,19 +2,20 @@
 
 The similarity vector cannot tell these from look-alikes (one model in one pose wearing two
 shirts scores 0.99 in any global descriptor), so duplicates have their own descriptor, a
-:class:`PhotoPrint` (a 32x32 colour and a 128x128 grey copy of the photo, 19 KB), and a
+:class:`PhotoPrint` (a 48x48 colour and a 128x128 grey copy of the photo, 23 KB), and a
 two-step test:
 
 1. **Candidates.** Each photo's 16x16 colour picture (mean removed, unit length) is compared
    with the other photo's, as is, mirrored, and cut 5% from one corner or 2.5% all round
-   (:data:`CUTS`); a pair is a candidate when the best of these cosines is at least
-   :data:`CANDIDATE_MIN`. The cuts line a cropped copy up with its source, so a real copy
-   scores above 0.99 here and no copy is missed for lack of a candidate.
+   (:data:`CUTS`); each photo's best :data:`CANDIDATES_PER_PHOTO` partners whose best cosine is
+   at least :data:`CANDIDATE_MIN` are candidates. The cuts line a cropped copy up with its
+   source, so a real copy scores above 0.99 here (its source's best partner).
 2. **Verification** gives the *duplicate score*: the two grey pictures lined up by the best
    cut and mirror of step 1, reduced to their detail between about 1 and 3 px (survives JPEG
    and a 50% resize; differs between two shoots of the same pose), and compared by normalised
-   cross-correlation, shifted up to 4 px either way. A copy scores about 0.9-1.0, two
-   photos of one pose at most about 0.85 on real-shirts-dev (README, Near-duplicates).
+   cross-correlation, shifted up to 4 px either way, less a penalty when their colours differ
+   (:func:`pair_score`). A copy scores 0.94-1.0, two photos of one pose at most 0.90 on
+   real-shirts-dev (README, Near-duplicates).
 
 Photos join a group when a pair scores at least the threshold (single link); a group's score
 is the lowest score of the links that joined it.
@@ -51,11 +52,13 @@ CUTS = (
 )
 BAND = (1.0, 3.0)  # Gaussian blur radii (px at FINE) whose difference is the compared detail
 SHIFT = 4  # px at FINE, each way
+FLAT = 1e-6  # detail below this share of the picture's own is no detail at all
 # A copy's colours differ from its source's by at most ~7 (mean of 0-255 differences; JPEG at
 # quality 60, a 5% crop); two drawings alike in all but colour, by 20 and more.
 COLOUR_FREE = 8.0
 COLOUR_PENALTY = 0.02
 CANDIDATE_MIN = 0.95
+CANDIDATES_PER_PHOTO = 10  # a copy's source was its best partner in every measured case (README)
 DEFAULT_THRESHOLD = 0.92  # chosen with benchmarks/duplicates.py (README)
 COARSE_DIM = COARSE * COARSE * 3
 PRINT_BYTES = COLOUR_SIDE * COLOUR_SIDE * 3 + FINE * FINE
@@ -131,23 +134,33 @@ class Candidate:
 def candidates(prints: list[PhotoPrint], block: int = 512) -> list[Candidate]:
     """Pairs close enough to verify, each once, with the cut and mirror that line them up best.
 
-    Every photo is the whole one against every other's cuts, so a copy cut from either side of
-    a pair is lined up."""
+    Every photo is the whole one against every other's cuts and mirrors, so a copy cut from
+    either side of a pair is lined up; each photo keeps its :data:`CANDIDATES_PER_PHOTO` best
+    partners from :data:`CANDIDATE_MIN` on, so the work grows with the catalog, not with its
+    square (a template-shot catalog has thousands of look-alikes per photo)."""
     pictures = coarse_pictures(prints)
+    ways = [(c, mirrored) for mirrored in (False, True) for c in range(len(CUTS))]
+    turned = [_mirrored(pictures[c]) if mirrored else pictures[c] for c, mirrored in ways]
     found: dict[tuple[int, int], Candidate] = {}
-    for mirrored in (False, True):
-        for c in range(len(CUTS)):
-            others = _mirrored(pictures[c]) if mirrored else pictures[c]
-            for start in range(0, len(prints), block):
-                scores = pictures[0][start : start + block] @ others.T
-                for r, col in zip(*np.nonzero(scores >= CANDIDATE_MIN)):
-                    whole, cut = start + int(r), int(col)
-                    if whole == cut:
-                        continue
-                    key = (min(whole, cut), max(whole, cut))
-                    score = float(scores[r, col])
-                    if key not in found or score > found[key].coarse:
-                        found[key] = Candidate(whole, cut, c, mirrored, score)
+    keep = min(CANDIDATES_PER_PHOTO, len(prints) - 1)
+    for start in range(0, len(prints), block):
+        query = pictures[0][start : start + block]
+        best = np.full((len(query), len(prints)), -np.inf, np.float32)
+        way = np.zeros(best.shape, np.int8)
+        for n, others in enumerate(turned):
+            scores = query @ others.T
+            better = scores > best
+            best[better], way[better] = scores[better], n
+        rows = np.arange(len(query))
+        best[rows, start + rows] = -np.inf  # not itself
+        top = np.argpartition(-best, keep - 1, axis=1)[:, :keep] if keep > 0 else np.zeros((len(query), 0), int)
+        for r, cols in enumerate(top):
+            for col in cols[best[r, cols] >= CANDIDATE_MIN]:
+                whole, cut, score = start + r, int(col), float(best[r, col])
+                key = (min(whole, cut), max(whole, cut))
+                if key not in found or score > found[key].coarse:
+                    c, mirrored = ways[way[r, col]]
+                    found[key] = Candidate(whole, cut, c, mirrored, score)
     return [found[key] for key in sorted(found)]
 
 
@@ -187,16 +200,20 @@ def verify(a: PhotoPrint, b: PhotoPrint, cut_index: int = 0, mirrored: bool = Fa
 def _ncc_map(frame: np.ndarray, part: np.ndarray) -> np.ndarray:
     """Normalised cross-correlation of ``part`` at every position inside ``frame``."""
     h, w = part.shape
-    p = (part - part.mean()).astype(np.float64)
+    frame = np.asarray(frame, np.float64)  # float64 all through: rounding noise must stay far below any detail
+    p = np.asarray(part, np.float64) - part.mean()
     # sum(window * p) at every position, as one FFT correlation (p has mean 0, so the window's mean drops out)
     shape = frame.shape
     spectrum = np.fft.rfft2(frame, shape) * np.conj(np.fft.rfft2(p, shape))
     num = np.fft.irfft2(spectrum, shape)[: shape[0] - h + 1, : shape[1] - w + 1]
     sums = _box_sums(frame, h, w)
-    squares = _box_sums(frame.astype(np.float64) ** 2, h, w)
-    spread = np.maximum(squares - sums**2 / (h * w), 0.0)  # sum of (window - its mean)^2
+    spread = np.maximum(_box_sums(frame**2, h, w) - sums**2 / (h * w), 0.0)  # sum of (window - its mean)^2
     # (p * p).sum(), not np.linalg.norm: a BLAS call costs more than the whole map here
-    return num / np.maximum(np.sqrt(spread) * np.sqrt((p * p).sum()), 1e-9)
+    norms = np.sqrt(spread) * np.sqrt((p * p).sum())
+    # A window or a part without detail (a blank photo) matches nothing: 0, never noise / ~0.
+    floor = FLAT * h * w * max(float((frame**2).mean()), float((p * p).mean()), 1e-12)
+    ncc = np.where(norms > floor, num / np.maximum(norms, 1e-300), 0.0)
+    return np.clip(ncc, -1.0, 1.0)
 
 
 def _box_sums(picture: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -206,14 +223,19 @@ def _box_sums(picture: np.ndarray, h: int, w: int) -> np.ndarray:
     return table[h:, w:] - table[:-h, w:] - table[h:, :-w] + table[:-h, :-w]
 
 
-def scored_pairs(prints: list[PhotoPrint]) -> list[tuple[float, int, int]]:
+def scored_pairs(prints: list[PhotoPrint], progress: ProgressFn | None = None) -> list[tuple[float, int, int]]:
     """(duplicate score, i, j) of every candidate pair, best first."""
     if len(prints) < 2:
         return []
     links = []
-    for k in candidates(prints):
+    pairs = candidates(prints)
+    for n, k in enumerate(pairs):
+        if progress and n % 200 == 0:
+            progress(n, len(pairs), "comparing look-alikes")
         score = pair_score(prints[k.whole], prints[k.cut], k.cut_index, k.mirrored)
         links.append((score, min(k.whole, k.cut), max(k.whole, k.cut)))
+    if progress:
+        progress(len(pairs), len(pairs), "comparing look-alikes")
     return sorted(links, reverse=True)
 
 
@@ -248,7 +270,7 @@ def group(ids: list[str], links: list[tuple[float, int, int]], threshold: float)
         ri, rj = root(i), root(j)
         if ri != rj:
             parent[rj] = ri
-            weakest[ri] = min(score, weakest.get(ri, 1.0), weakest.get(rj, 1.0))
+            weakest[ri] = min(score, weakest.get(ri, score), weakest.get(rj, score))
     members: dict[int, list[str]] = {}
     for n, shirt_id in enumerate(ids):
         members.setdefault(root(n), []).append(shirt_id)
@@ -305,14 +327,14 @@ class DuplicateScan:
 def scan_catalog(catalog: Catalog, cache_dir: Path, progress: ProgressFn | None = None) -> DuplicateScan:
     """Read (or make) every photo's print and score its candidate pairs."""
     found = catalog_prints(catalog, cache_dir, progress)
-    return DuplicateScan(found.ids, found.skipped, scored_pairs(found.prints))
+    return DuplicateScan(found.ids, found.skipped, scored_pairs(found.prints, progress))
 
 
 def catalog_prints(catalog: Catalog, cache_dir: Path, progress: ProgressFn | None = None) -> CatalogPrints:
     """Every readable catalog photo's print, from the cache or made now (no model needed).
     Unreadable files are skipped and listed, never fatal."""
     store, hashes = PrintStore(cache_dir), HashCache(cache_dir, catalog.root)
-    out = CatalogPrints([], [], [], 0)
+    out = CatalogPrints([], [], list(catalog.skipped), 0)  # what listing the folder left out, then what fails to read
     for n, item in enumerate(catalog.items):
         if progress and n % 100 == 0:
             progress(n, len(catalog.items), "reading photos")

@@ -42,6 +42,7 @@ WARM_UP_NICENESS = 10  # the background model load yields the CPU to the page's 
 # Photos from outside decoded and embedded at once: the CPU has two cores, and each decode may take
 # up to ~160 MB (shirtsim.images), so the server's memory stays bounded however many upload together.
 UPLOADS_AT_ONCE = 2
+QUALITY_QUERIES = 5000  # the Quality page ranks at most this many queries (a sample) against everything
 PICTURES_IN_MEMORY = 4096  # thumbnails kept in this process (~15 KB each): the pages people look at
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,6 @@ class Engine:
         self._get_embedder = get_embedder or (lambda w: Embedder(w, self.cache_dir))
         self._embedder: Embedder | None = None
         self._indexes: dict[str, tuple[VectorIndex, IndexReport]] = {}
-        self._local: dict[str, SearchIndex] = {}  # the in-memory index even when searches go to Milvus
         self._maps: dict[str, tuple[VectorIndex, CatalogMap]] = {}  # mode name -> (its index, its map)
         self._duplicates: tuple[Catalog, DuplicateScan] | None = None
         self._quality: dict[tuple[str, tuple[str, ...]], tuple[VectorIndex, Quality]] = {}
@@ -211,7 +211,8 @@ class Engine:
             if rebuild:
                 self._load_catalog(self.catalog.root)
                 self._indexes.clear()  # every kind's index describes the old folder
-                self._local.clear()
+                # the overviews describe the old folder: let their memory go now, not on the next visit
+                self._maps, self._quality, self._duplicates = {}, {}, None
                 with self._pictures_lock:
                     self._pictures.clear()
                 self.stale = {}
@@ -226,7 +227,6 @@ class Engine:
                     self.catalog, kind, self.weights, lambda: self.embedder, self.cache_dir, progress, self.projection
                 )
                 index.labels = self.labels.rows if self.labels else {}
-                self._local[kind.name] = index
                 remote = self._mirror_to_milvus(kind, index, report) if self.milvus_uri else None
                 self._indexes[kind.name] = (remote or index, report)
                 self._contents = {**self._contents, **report.contents}
@@ -297,20 +297,23 @@ class Engine:
         with self._quality_lock:
             made = self._quality.get(key)
             if made is None or made[0] is not index:
+                # Milvus: its vectors, fetched once for this, ranked here (it returns the same top 10)
+                local = (
+                    index
+                    if isinstance(index, SearchIndex)
+                    else SearchIndex(index.kind, index.ids, index.vectors(), index.mean, projection=index.projection)
+                )
                 try:
-                    made = self._quality[key] = (
-                        index,
-                        evaluate(self._local[mode.kind.name], self.labels, mode, columns),
-                    )
+                    made = self._quality[key] = (index, evaluate(local, self.labels, mode, columns, QUALITY_QUERIES))
                 except ValueError as e:
                     raise ShirtsimError(f"Cannot measure quality: {e}.") from None
         return made[1]
 
-    def in_sample(self) -> int:
-        """How many indexed photos the learned projection was fitted on (0: the figures are held out)."""
+    def in_sample(self, ids: list[str]) -> int:
+        """How many of these indexed shirts the learned projection was fitted on (0: held out)."""
         if self.projection is None:
             return 0
-        return self.projection.fitted_on(list(self._contents.values()))
+        return self.projection.fitted_on([self._contents[i] for i in ids if i in self._contents])
 
     def check_id(self, shirt_id: str, index: VectorIndex) -> str:
         """``shirt_id`` if it is an indexed shirt, else :class:`UnknownShirtError` with a safe message."""

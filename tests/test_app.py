@@ -530,3 +530,26 @@ def test_an_upload_is_placed_on_the_map_with_its_results(warm):
     results = {m.id for m in warm.similar_to_vector(photo.vector, get_mode("balanced"), 10)}
     assert set(table.loc[table["role"] == "result", "id"]) == results
     assert "◇ your photo, where it falls on the map; ○ its 10 results." in [c.value for c in at.caption]
+
+
+def test_the_map_marks_the_results_as_the_likes_steer_them(warm):
+    at = app(shirt="1009")
+    at.sidebar.toggle(key="tools").set_value(True).run()
+    liked = result_buttons(at, "res")[3].key.removeprefix("res-")
+    at.button(key=f"like-res-{liked}").click().run()
+    at = page(at, "Catalog map")
+    (table,), _ = chart_tables(at)
+    steered = {m.id for m in warm.steered(get_mode("balanced"), Steering(("1009", liked)), 10)}
+    assert set(table.loc[table["role"] == "result", "id"]) == steered and liked not in steered
+
+
+def test_quality_leaves_out_a_column_called_mean_and_says_when_nothing_is_labelled(
+    fake_model, small_catalog, monkeypatch
+):
+    (small_catalog / "labels.csv").write_text(
+        "id,mean,pattern\n" + "".join(f"100{n},x,\n" for n in range(1, 7)), encoding="utf-8"
+    )
+    monkeypatch.setenv("SHIRTSIM_CATALOG", str(small_catalog))
+    at = page(app(), "Quality")
+    assert "The label column 'mean' is left out: that is the average's name here." in [c.value for c in at.caption]
+    assert [i.value for i in at.info] == ["No shirt has a label in these columns yet: there is nothing to measure."]

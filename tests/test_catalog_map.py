@@ -68,3 +68,19 @@ def test_a_rectangle_selects_the_shirts_inside_it_in_catalog_order():
 def test_a_catalog_too_small_for_directions_sits_at_the_origin():
     layout_map = make_map(["a", "b"], structured(n=2), LAYOUT, MODES["balanced"])
     assert layout_map.xy.tolist() == [[0.0, 0.0], [0.0, 0.0]] and layout_map.explained == (0.0, 0.0)
+
+
+def test_a_large_catalog_finds_its_directions_on_a_spread_sample_and_places_every_shirt(monkeypatch):
+    monkeypatch.setattr("shirtsim.catalog_map.FIT_ROWS", 500)
+    rng = np.random.default_rng(1)
+    directions = np.linalg.qr(rng.normal(size=(LAYOUT.dim, 2)))[0].T  # two clearly leading directions
+    vectors = (rng.normal(size=(3000, 2)) * [8.0, 4.0] @ directions + rng.normal(size=(3000, LAYOUT.dim))).astype(
+        np.float32
+    )
+    layout_map = make_map([str(i) for i in range(3000)], vectors, LAYOUT, MODES["balanced"])
+    x = vectors * value_scales(LAYOUT, MODES["balanced"])
+    x -= x.mean(axis=0)
+    _, directions = np.linalg.eigh(x.T @ x)
+    assert abs(directions[:, -1] @ layout_map.axes[0]) > 0.95  # found on 500 of them: close, not exact
+    centred = vectors * layout_map.scales - layout_map.centre
+    np.testing.assert_allclose(layout_map.xy, centred @ layout_map.axes.T, atol=1e-4)  # all 3,000 placed

@@ -23,6 +23,7 @@ from shirtsim.duplicates import (
     group,
     pair_score,
     scan_catalog,
+    verify,
 )
 
 
@@ -149,3 +150,47 @@ def test_injected_copies_of_real_photos_are_found_with_almost_no_false_pairs():
     assert result["found"] >= 0.95, result
     assert result["false_per_1000"] <= 1.0, result
     assert min(result["found_by_way"].values()) >= 0.9, result
+
+
+def test_photos_without_detail_score_within_minus_one_and_one():
+    """A near-blank photo has no detail to correlate: its scores stay cosines, not rounding
+    noise divided by almost nothing (which once gave 438)."""
+    flat = np.full((800, 800), 250, np.uint8)
+    flat[4:16, 4:16] = 200
+    noisy = np.clip(flat + np.random.default_rng(0).normal(0, 2, flat.shape), 0, 255).astype(np.uint8)
+    prints = [describe_photo(Image.fromarray(p).convert("RGB")) for p in (flat, noisy)]
+    for k in candidates(prints):
+        assert -1.0 <= pair_score(prints[k.whole], prints[k.cut], k.cut_index, k.mirrored) <= 1.0
+    for a, b in ((0, 1), (1, 0)):
+        assert -1.0 <= verify(prints[a], prints[b]) <= 1.0
+    assert group(["a", "b"], [(0.95, 0, 1)], 0.9)[0].score == 0.95  # a group's score is its own link's
+
+
+def test_files_the_catalog_listing_leaves_out_are_reported_with_the_unreadable_ones(tmp_path):
+    catalog = tmp_path / "shirts"
+    catalog.mkdir()
+    for name in ("1001.jpg", "1001.png", "1002.jpg"):
+        shutil.copy(DEMO / f"{name.split('.')[0]}.jpg", catalog / name)
+    (catalog / "empty.jpg").write_bytes(b"")
+    (catalog / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    scan = scan_catalog(discover(catalog), tmp_path / "cache")
+    assert scan.ids == ["1001", "1002"]
+    assert [(s.name, s.reason) for s in scan.skipped][:2] == [
+        ("1001.png", "duplicate id '1001' (kept 1001.jpg)"),
+        ("empty.jpg", "empty file"),
+    ]
+    assert [s.name for s in scan.skipped][2:] == ["broken.jpg"]
+
+
+def test_candidates_are_capped_per_photo(monkeypatch):
+    """A catalog of one template (every photo the same drawing, lighter or darker) lets each photo
+    propose its CANDIDATES_PER_PHOTO best partners, not all eleven."""
+    monkeypatch.setattr("shirtsim.duplicates.CANDIDATES_PER_PHOTO", 3)
+    base = np.asarray(Image.open(DEMO / "1077.jpg").convert("RGB"), np.float32)
+    prints = [
+        describe_photo(Image.fromarray(np.clip(base * (0.9 + 0.01 * n), 0, 255).astype(np.uint8))) for n in range(12)
+    ]
+    found = candidates(prints)
+    assert 12 <= len(found) <= 12 * 3
+    per_photo = np.bincount([k.whole for k in found], minlength=12)
+    assert per_photo.max() <= 3

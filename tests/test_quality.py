@@ -15,7 +15,7 @@ from shirtsim.evaluate import evaluate
 from shirtsim.search import SearchIndex
 
 
-def test_precision_and_chance_are_exact_on_a_tiny_labelled_set():
+def tiny_labelled_set():
     # a, b, c point one way; d, e the other. Top-2 of a: b, c; of d: e and then one of a/b/c.
     vecs = np.array([[1, 0.0], [0.99, 0.1], [0.98, 0.2], [0, 1.0], [0.1, 0.99]], np.float32)
     index = SearchIndex.build(SEED_KIND, list("abcde"), vecs)
@@ -29,6 +29,11 @@ def test_precision_and_chance_are_exact_on_a_tiny_labelled_set():
             "e": {"colour": "blue", "pattern": "stripe"},
         },
     )
+    return index, labels
+
+
+def test_precision_and_chance_are_exact_on_a_tiny_labelled_set():
+    index, labels = tiny_labelled_set()
     q = evaluate(index, labels, MODES["seed"], ["colour", "pattern"], k=2)
     # colour hits: a{b,c}=1, b{a,c}=1, c{b,a}=0, d{e,c}=2, e{d,c}=2 -> 6/10
     # pattern (b has none, skipped): a{b,c}=1, c{b,a}=1, d{e,c}=1, e{d,c}=1 -> 4/8
@@ -38,6 +43,18 @@ def test_precision_and_chance_are_exact_on_a_tiny_labelled_set():
     assert (q.k, q.n, q.mode) == (2, 5, "seed")
     # each query's own precision, over the columns it has a label in (b: colour only)
     assert q.per_query == {"a": 0.5, "b": 0.5, "c": 0.25, "d": 0.75, "e": 0.75}
+
+
+def test_a_sample_of_queries_is_ranked_against_every_shirt_and_a_column_called_mean_is_refused():
+    index, labels = tiny_labelled_set()
+    q = evaluate(index, labels, MODES["seed"], ["colour", "pattern"], k=2, max_queries=2)
+    # queries a and e (spread over the order), each ranked against all five
+    assert (q.ids, q.n, q.labelled) == (["a", "e"], 2, 5)
+    assert q.precision == {"colour": 0.75, "pattern": 0.5, "mean": 0.625}
+    assert q.chance == {"colour": 0.375, "pattern": 0.25}
+    assert q.per_query == {"a": 0.5, "e": 0.75}
+    with pytest.raises(ValueError, match="a label column named 'mean' cannot be measured"):
+        evaluate(index, labels, MODES["seed"], ["colour", "mean"])
 
 
 def need_real_photos():
