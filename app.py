@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 from PIL import Image
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 from streamlit_image_coordinates import streamlit_image_coordinates
@@ -196,22 +197,30 @@ def sidebar_status(engine: Engine, report: IndexReport) -> None:
             st.info(plain(engine.projection_choice.note))
 
 
+class PageProgress:
+    """A progress bar for the library's progress reports, drawn at the first one."""
+
+    def __init__(self) -> None:
+        self.bar: DeltaGenerator | None = None
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        if self.bar is None:
+            self.bar = st.progress(0.0, text=what)
+        self.bar.progress(min(1.0, done / total) if total else 1.0, text=f"{what}: {done}/{total}")
+
+    def clear(self) -> None:
+        if self.bar is not None:
+            self.bar.empty()
+
+
 def load_index(engine: Engine, mode: Mode, rebuild: bool) -> tuple[VectorIndex, IndexReport]:
-    bar = None
-
-    def progress(done: int, total: int, what: str) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = st.progress(0.0, text=what)
-        bar.progress(min(1.0, done / total) if total else 1.0, text=f"{what}: {done}/{total}")
-
+    progress = PageProgress()
     try:
         index, report = engine.index_with_report(mode.kind, progress=progress, rebuild=rebuild)
     except ShirtsimError as e:
         st.error(plain(e))
         st.stop()
-    if bar is not None:
-        bar.empty()
+    progress.clear()
     return index, report
 
 
@@ -702,19 +711,11 @@ def duplicates_view(engine: Engine) -> None:
         help=f"The same picture re-encoded, resized, slightly cropped or mirrored scores about 0.95-1.0; "
         f"different photos of one pose stay under 0.9 (default {DEFAULT_THRESHOLD}, measured: README).",
     )
-    bar = None
-
-    def progress(done: int, total: int, what: str) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = st.progress(0.0, text=what)
-        bar.progress(min(1.0, done / total) if total else 1.0, text=f"{what}: {done}/{total}")
-
+    progress = PageProgress()
     with st.spinner("Comparing every photo with its look-alikes…"):
         found = engine.duplicates(progress)
     groups = found.groups(threshold)
-    if bar is not None:
-        bar.empty()
+    progress.clear()
     if found.skipped:
         with st.expander(f"⚠️ {len(found.skipped)} file(s) could not be read"):
             st.text("\n".join(f"{s.name}: {s.reason}" for s in found.skipped[:200]))

@@ -42,6 +42,16 @@ def save(page, name):
     print(f"wrote {OUT / name}.jpg")
 
 
+def open_shirt(playwright, url):
+    """Chromium on the app's page for SHIRT, once it has run: (browser, page)."""
+    browser = launch_chromium(playwright)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(180_000)
+    page.goto(f"{url}/?shirt={SHIRT}")
+    page.wait_for_selector(READY)
+    return browser, page
+
+
 def make_scene(path: Path) -> None:
     """A demo shirt (its backdrop cut away) on a noisy sofa-coloured scene, as a phone might see it."""
     shirt = Image.open(ROOT / "assets" / "demo-catalog" / f"{SHIRT}.jpg").convert("RGB")
@@ -81,11 +91,7 @@ def overview_pages():
         proc, url = start_streamlit(default_cache_dir(), SHIRTSIM_CATALOG=str(catalog))
         try:
             with sync_playwright() as p:
-                browser = launch_chromium(p)
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.set_default_timeout(180_000)
-                page.goto(f"{url}/?shirt={SHIRT}")
-                page.wait_for_selector(READY)
+                browser, page = open_shirt(p, url)
                 page.get_by_text("Catalog map", exact=True).click()
                 chart = page.locator("[data-testid='stVegaLiteChart']")
                 chart.locator("g.role-mark.view_1_marks").wait_for()
@@ -119,11 +125,7 @@ def search_pages():
     proc, url = start_streamlit(default_cache_dir())
     try:
         with sync_playwright() as p:
-            browser = launch_chromium(p)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(180_000)
-            page.goto(f"{url}/?shirt={SHIRT}")
-            page.wait_for_selector(READY)
+            browser, page = open_shirt(p, url)
             page.get_by_text("Steer and explain results").click()
             page.wait_for_selector(READY)
             save(page, "results")
