@@ -324,3 +324,30 @@ def result_tiles(page, prefix: str) -> list[str]:
     """Ids of the tiles whose buttons have keys ``prefix-<id>``, in page order."""
     keys = page.locator(f"[class*='st-key-{prefix}-'] button").all_inner_texts()
     return list(dict.fromkeys(k.strip() for k in keys))
+
+
+def test_near_duplicate_groups_are_drawn_as_pictures_and_a_tile_opens_its_search(tmp_path_factory, session_cache):
+    """A shop with two copies of its photos (a mirror, a 50% resize): two groups, each drawn as
+    its photos' pictures; a tile opens that photo's search, its source first."""
+    need_browser()
+    from PIL import Image
+
+    shop = tmp_path_factory.mktemp("copies") / "shop"
+    shop.mkdir()
+    for n in range(1001, 1013):
+        (shop / f"{n}.jpg").write_bytes((DEMO / f"{n}.jpg").read_bytes())
+    Image.open(DEMO / "1004.jpg").transpose(Image.FLIP_LEFT_RIGHT).save(shop / "1004-mirror.jpg", quality=60)
+    Image.open(DEMO / "1010.jpg").resize((100, 125)).save(shop / "1010-small.jpg", quality=60)
+    for url in serve(session_cache, SHIRTSIM_CATALOG=str(shop)):
+        with open_page(url) as page:
+            page.get_by_text("Near-duplicates", exact=True).click()
+            page.get_by_text("2 group(s), 2 photo(s) that repeat another, among 14 photos.").wait_for()
+            page.wait_for_selector(READY)
+            groups = {tuple(sorted(result_tiles(page, f"dup{n}"))) for n in (0, 1)}
+            assert groups == {("1004", "1004-mirror"), ("1010", "1010-small")}
+            page.wait_for_function(IMAGES_PAINTED, arg=4)
+            assert page.locator("[data-testid='stImage'] img").count() == 4
+            page.get_by_role("button", name="1004-mirror", exact=True).click()
+            page.get_by_text("Most similar to 1004-mirror").wait_for()
+            page.wait_for_selector(READY)
+            assert result_labels(page)[0].startswith("1004 · ")
