@@ -90,6 +90,13 @@ class Skipped:
         object.__setattr__(self, "name", printable(self.name))
         object.__setattr__(self, "reason", printable(self.reason))
 
+    @classmethod
+    def because(cls, name: str, err: Exception) -> Skipped:
+        """``name`` skipped for ``err``; a BadImageError's text starts with the file name, which
+        the entry already holds."""
+        text = str(err)
+        return cls(name, text.split(": ", 1)[1] if ": " in text else (text or type(err).__name__))
+
 
 @dataclass
 class Catalog:

@@ -101,15 +101,19 @@ def describe_photo(img: Image.Image) -> PhotoPrint:
     return PhotoPrint(np.asarray(colour, np.uint8), np.asarray(square.convert("L"), np.uint8))
 
 
+def _coarse(colour: np.ndarray, cut_index: int = 0) -> np.ndarray:
+    """A print's colour picture under ``CUTS[cut_index]`` at COARSE x COARSE (float32, 0-255)."""
+    x0, y0, x1, y1 = (v * COLOUR_SIDE for v in CUTS[cut_index])
+    cut = Image.fromarray(colour).resize((COARSE, COARSE), Image.BOX, box=(x0, y0, x1, y1))
+    return np.asarray(cut, np.float32)
+
+
 def coarse_pictures(prints: list[PhotoPrint]) -> np.ndarray:
-    """(len(CUTS), n, COARSE_DIM) float32: each print's picture under each cut, unit length."""
+    """(len(CUTS), n, COARSE_DIM) float32: each print's picture under each cut, mean removed, unit length."""
     out = np.zeros((len(CUTS), len(prints), COARSE_DIM), np.float32)
-    side = COLOUR_SIDE
     for n, p in enumerate(prints):
-        picture = Image.fromarray(p.colour)
-        for c, (x0, y0, x1, y1) in enumerate(CUTS):
-            cut = picture.resize((COARSE, COARSE), Image.BOX, box=(x0 * side, y0 * side, x1 * side, y1 * side))
-            a = np.asarray(cut, np.float32) / 255
+        for c in range(len(CUTS)):
+            a = _coarse(p.colour, c) / 255
             v = (a - a.mean(axis=(0, 1))).reshape(-1)
             norm = float(np.sqrt((v * v).sum()))
             out[c, n] = v / norm if norm > 1e-6 else v
@@ -166,13 +170,10 @@ def candidates(prints: list[PhotoPrint], block: int = 512) -> list[Candidate]:
 
 def colour_gap(a: PhotoPrint, b: PhotoPrint, cut_index: int = 0, mirrored: bool = False) -> float:
     """Mean absolute difference (0-255) of the two photos' colours, lined up like :func:`verify`."""
-    side = COLOUR_SIDE
-    x0, y0, x1, y1 = (v * side for v in CUTS[cut_index])
-    mine = np.asarray(Image.fromarray(a.colour).resize((COARSE, COARSE), Image.BOX), np.float32)
-    theirs = np.asarray(Image.fromarray(b.colour).resize((COARSE, COARSE), Image.BOX, box=(x0, y0, x1, y1)), np.float32)
+    theirs = _coarse(b.colour, cut_index)
     if mirrored:
         theirs = theirs[:, ::-1]
-    return float(np.abs(mine - theirs).mean())
+    return float(np.abs(_coarse(a.colour) - theirs).mean())
 
 
 def band_pass(grey: np.ndarray) -> np.ndarray:
@@ -245,11 +246,6 @@ def pair_score(a: PhotoPrint, b: PhotoPrint, cut_index: int = 0, mirrored: bool 
     detail of a red and an orange shirt drawn alike can agree; their colours cannot)."""
     gap = colour_gap(a, b, cut_index, mirrored)
     return verify(a, b, cut_index, mirrored) - COLOUR_PENALTY * max(0.0, gap - COLOUR_FREE)
-
-
-def find_groups(ids: list[str], prints: list[PhotoPrint], threshold: float = DEFAULT_THRESHOLD) -> list[Group]:
-    """Groups of near-duplicate photos (at least two each) among ``ids`` and their prints, best first."""
-    return group(ids, scored_pairs(prints), threshold)
 
 
 def group(ids: list[str], links: list[tuple[float, int, int]], threshold: float) -> list[Group]:
@@ -345,7 +341,7 @@ def catalog_prints(catalog: Catalog, cache_dir: Path, progress: ProgressFn | Non
                 data = read_limited(item.path)
                 img = decode_image(data, item.id, at_least=(FINE, FINE))
             except BadImageError as e:
-                out.skipped.append(Skipped(item.rel, str(e).split(": ", 1)[-1]))
+                out.skipped.append(Skipped.because(item.rel, e))
                 continue
             digest = content_hash(data)
             hashes.remember(item.rel, item.size, item.mtime_ns, digest)

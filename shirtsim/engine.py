@@ -148,6 +148,7 @@ class Engine:
         self._maps: dict[str, tuple[VectorIndex, CatalogMap]] = {}  # mode name -> (its index, its map)
         self._duplicates: tuple[Catalog, DuplicateScan] | None = None
         self._quality: dict[tuple[str, tuple[str, ...]], tuple[VectorIndex, Quality]] = {}
+        self._in_memory: tuple[VectorIndex, SearchIndex] | None = None  # Milvus' vectors, fetched once
         # Each overview is made once however many sessions ask; one lock each, so a long duplicate
         # scan does not hold up someone's map.
         self._map_lock, self._duplicates_lock, self._quality_lock = threading.Lock(), threading.Lock(), threading.Lock()
@@ -212,7 +213,7 @@ class Engine:
                 self._load_catalog(self.catalog.root)
                 self._indexes.clear()  # every kind's index describes the old folder
                 # the overviews describe the old folder: let their memory go now, not on the next visit
-                self._maps, self._quality, self._duplicates = {}, {}, None
+                self._maps, self._quality, self._duplicates, self._in_memory = {}, {}, None, None
                 with self._pictures_lock:
                     self._pictures.clear()
                 self.stale = {}
@@ -274,7 +275,8 @@ class Engine:
         with self._map_lock:
             made = self._maps.get(mode.name)
             if made is None or made[0] is not index:
-                made = self._maps[mode.name] = (index, make_map(index.ids, index.vectors(), index.layout, mode))
+                vectors = self._vectors_in_memory(index).matrix
+                made = self._maps[mode.name] = (index, make_map(index.ids, vectors, index.layout, mode))
         return made[1]
 
     def duplicates(self, progress: ProgressFn | None = None) -> DuplicateScan:
@@ -297,17 +299,23 @@ class Engine:
         with self._quality_lock:
             made = self._quality.get(key)
             if made is None or made[0] is not index:
-                # Milvus: its vectors, fetched once for this, ranked here (it returns the same top 10)
-                local = (
-                    index
-                    if isinstance(index, SearchIndex)
-                    else SearchIndex(index.kind, index.ids, index.vectors(), index.mean, projection=index.projection)
-                )
+                local = self._vectors_in_memory(index)  # Milvus returns the same top 10: ranked here
                 try:
                     made = self._quality[key] = (index, evaluate(local, self.labels, mode, columns, QUALITY_QUERIES))
                 except ValueError as e:
                     raise ShirtsimError(f"Cannot measure quality: {e}.") from None
         return made[1]
+
+    def _vectors_in_memory(self, index: VectorIndex) -> SearchIndex:
+        """``index`` itself, or (Milvus) its vectors fetched once per index for the overview pages:
+        the map of each mode and the three modes' quality all read the same vectors."""
+        if isinstance(index, SearchIndex):
+            return index
+        held = self._in_memory
+        if held is None or held[0] is not index:
+            local = SearchIndex(index.kind, index.ids, index.vectors(), index.mean, projection=index.projection)
+            held = self._in_memory = (index, local)
+        return held[1]
 
     def in_sample(self, ids: list[str]) -> int:
         """How many of these indexed shirts the learned projection was fitted on (0: held out)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import approx
-from .catalog import Catalog, Item, Skipped, printable
+from .catalog import Catalog, Item, Skipped
 from .descriptors import STYLE_KIND, Kind, describe
 from .embedding import Embedder, batches, to_model_input, uses_bfloat16, uses_int8
 from .errors import BadImageError
@@ -102,7 +102,7 @@ def build_index(
             try:
                 h = content_hash(read_limited(item.path))
             except BadImageError as e:
-                report.skipped.append(Skipped(printable(item.rel), _reason(e)))
+                report.skipped.append(Skipped.because(item.rel, e))
                 continue
             hashes_cache.remember(item.rel, item.size, item.mtime_ns, h)
         hashes[item.id] = h
@@ -153,7 +153,7 @@ def build_index(
 
         for ok, inputs, failed in batches(missing, load):
             for item, err in failed:
-                report.skipped.append(Skipped(printable(item.rel), _reason(err)))
+                report.skipped.append(Skipped.because(item.rel, err))
             if ok:
                 descriptors = embed(embedder, kind, inputs)
                 for item, vec in zip(ok, descriptors):
@@ -204,9 +204,3 @@ def _attach_approx(
     if progress:
         progress(1, 1, "building the approximate index")
     store.write_pack_blob(key, hashes, ".ivf", approx.to_bytes(index.approx))
-
-
-def _reason(err: Exception) -> str:
-    text = str(err)
-    # BadImageError messages start with the file name; the report already names the file.
-    return text.split(": ", 1)[1] if ": " in text else (text or type(err).__name__)

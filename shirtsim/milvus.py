@@ -186,7 +186,7 @@ class MilvusIndex:
     def stored(self, shirt_id: str) -> np.ndarray:
         rows = self._call(self.client.get, collection_name=self.name, ids=[shirt_id], output_fields=["vector"])
         if not rows:  # the collection was changed behind our back
-            raise IndexBackendError(f"Shirt {shirt_id[:60]!r} is missing from Milvus collection {self.name}; re-index.")
+            raise self._missing(shirt_id)
         return np.asarray(rows[0]["vector"], dtype=np.float32)
 
     def prepare(self, raw: np.ndarray) -> np.ndarray:
@@ -200,10 +200,7 @@ class MilvusIndex:
             rows = self._call(self.client.get, collection_name=self.name, ids=chunk, output_fields=["vector"])
             found = {row["id"]: row["vector"] for row in rows}
             if len(found) != len(chunk):
-                missing = next(i for i in chunk if i not in found)
-                raise IndexBackendError(
-                    f"Shirt {missing[:60]!r} is missing from Milvus collection {self.name}; re-index."
-                )
+                raise self._missing(next(i for i in chunk if i not in found))
             out[start : start + len(chunk)] = np.asarray([found[i] for i in chunk], np.float32)
         return out
 
@@ -235,6 +232,9 @@ class MilvusIndex:
             if h["id"] != exclude
         )
         return [Match(shirt_id, -neg) for neg, _, shirt_id in found[:k]]
+
+    def _missing(self, shirt_id: str) -> IndexBackendError:
+        return IndexBackendError(f"Shirt {shirt_id[:60]!r} is missing from Milvus collection {self.name}; re-index.")
 
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         try:

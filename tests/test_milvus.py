@@ -277,11 +277,15 @@ def test_the_catalog_map_and_quality_are_the_same_on_milvus(small_catalog, tmp_p
     local = fake_engine(small_catalog, weights, tmp_path / "c", "memory")
     remote = fake_engine(small_catalog, weights, tmp_path / "c", backend)
     assert type(remote.index(STYLE_KIND)).__name__ == "MilvusIndex"
+    fetches = []
+    fetch = milvus.MilvusIndex.vectors
+    monkeypatch.setattr(milvus.MilvusIndex, "vectors", lambda self: fetches.append(1) or fetch(self))
     for name in ("balanced", "colour"):
         want, got = local.catalog_map(MODES[name]), remote.catalog_map(MODES[name])
         assert got.ids == want.ids == ["1001", "1002", "1003", "1004", "1005", "1006"]
         np.testing.assert_allclose(got.xy, want.xy, atol=1e-4)
         assert remote.quality(MODES[name], ["pattern"]).precision == local.quality(MODES[name], ["pattern"]).precision
+    assert len(fetches) == 1  # every map and quality figure of one index reads one fetch of its vectors
     if backend.startswith("milvus:http"):
         return  # a server may still return a row just deleted (its deletes apply asynchronously)
     index = remote.index(STYLE_KIND)
