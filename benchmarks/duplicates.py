@@ -12,8 +12,10 @@ least the threshold that holds a copy and anything but its source (pairs among t
 photos are not judged: the set holds genuine look-alikes).
 
 The threshold is chosen on one set of copies (seed 1: halfway between the highest false pair
-and the lowest true pair) and reported on another (seed 2), so the reported figures are not
-the ones it was chosen on. ``tests/test_duplicates.py`` runs ``measure`` on 120 copies (CI).
+and the lowest true pair) and reported on another (seed 4). The descriptor's own settings
+(detail band, cuts, colour penalty, candidates) were worked out while looking at seeds 1 and 2,
+and the CI test (``tests/test_duplicates.py``: ``measure`` on 120 copies) runs seed 3, so seed 4
+is the set nothing was tuned on.
 """
 
 import argparse
@@ -37,6 +39,7 @@ from shirtsim.duplicates import DEFAULT_THRESHOLD, scan_catalog  # noqa: E402
 REAL = ROOT.parent / "shared" / "data" / "real-shirts-dev"
 WAYS = ("same", "resize", "crop", "mirror")
 GOAL = {"found": 0.95, "false_per_1000": 1.0}
+REPORT_SEED = 4  # no setting was looked at on it (module docstring)
 
 
 def copy_of(img: Image.Image, way: str) -> Image.Image:
@@ -126,15 +129,23 @@ def main() -> None:
         sys.exit(f"real-shirts-dev not found at {REAL}")
     choose = measure(REAL, args.copies, seed=1)
     chosen = round((choose["lowest_true"] + choose["highest_false"]) / 2, 2)
-    report = measure(REAL, args.copies, seed=2, threshold=chosen)
-    result = {"chosen_on_seed_1": choose, "threshold": chosen, "reported_on_seed_2": report, "goal": GOAL}
+    report = measure(REAL, args.copies, seed=REPORT_SEED, threshold=chosen)
+    result = {
+        "chosen_on_seed_1": choose,
+        "threshold": chosen,
+        "reported_on_seed": REPORT_SEED,
+        "reported": report,
+        "goal": GOAL,
+    }
     if args.json:
         print(json.dumps(result, indent=1))
         return
     print(f"seed 1 (choosing): lowest true pair {choose['lowest_true']}, highest false pair {choose['highest_false']}")
     print(f"  -> threshold {chosen} (shirtsim.duplicates.DEFAULT_THRESHOLD is {DEFAULT_THRESHOLD})")
     r = report
-    print(f"seed 2 (reported), {r['images']} images with {r['copies']} injected copies, threshold {chosen}:")
+    print(
+        f"seed {REPORT_SEED} (reported), {r['images']} images with {r['copies']} injected copies, threshold {chosen}:"
+    )
     print(f"  injected pairs found: {r['found']:.1%} (goal {GOAL['found']:.0%}); by way: "
           + ", ".join(f"{w} {v:.0%}" for w, v in r["found_by_way"].items()))  # fmt: skip
     print(f"  false pairs: {r['false_pairs']} = {r['false_per_1000']:.2f} per 1,000 images (goal <= 1)")

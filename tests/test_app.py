@@ -553,3 +553,22 @@ def test_quality_leaves_out_a_column_called_mean_and_says_when_nothing_is_labell
     at = page(app(), "Quality")
     assert "The label column 'mean' is left out: that is the average's name here." in [c.value for c in at.caption]
     assert [i.value for i in at.info] == ["No shirt has a label in these columns yet: there is nothing to measure."]
+
+
+def test_near_duplicates_list_the_files_they_could_not_read(fake_model, tmp_path, monkeypatch):
+    catalog = make_copies(tmp_path / "shop", ["1001", "1002", "1003"], [("1002", "1002-mirrored")])
+    (catalog / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    monkeypatch.setenv("SHIRTSIM_CATALOG", str(catalog))
+    at = page(app(), "Near-duplicates")
+    assert "1 group(s), 1 photo(s) that repeat another, among 4 photos." in [m.value for m in at.markdown]
+    (expander,) = [e for e in at.expander if "could not be read" in e.label]
+    assert expander.label == "⚠️ 1 file(s) could not be read"
+    assert [t.value for t in expander.text] == [f"broken.jpg: {library_reason(catalog / 'broken.jpg')}"]
+
+
+def library_reason(path):
+    """What the library says of an unreadable file (the page shows it as text)."""
+    from shirtsim.catalog import discover
+    from shirtsim.duplicates import catalog_prints
+
+    return catalog_prints(discover(path.parent), path.parent.parent / "reason-cache").skipped[0].reason
