@@ -15,6 +15,7 @@ Two rules hold everywhere on this page:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -401,7 +402,11 @@ def steering_controls() -> str | None:
         if unliked:
             st.text("less like: " + ", ".join(unliked))
         st.button("Clear marks", key="clear-marks", on_click=clear_marks)
-    recolour = st.toggle("This pattern in another colour", key="recolour")
+    recolour = st.toggle(
+        "This pattern in another colour",
+        key="recolour",
+        help="Keeps this shirt's pattern, leaving out what its own colours add to it, in the colour you pick.",
+    )
     return st.color_picker("Colour", DEFAULT_COLOUR, key="colour") if recolour else None
 
 
@@ -419,7 +424,10 @@ def mark(shirt_id: str, liked: bool) -> None:
 def steered_grid(engine: Engine, query: Query, mode: Mode, k: int, colour: str | None, key_prefix: str) -> None:
     steering = Steering((query, *st.session_state.liked), tuple(st.session_state.unliked), colour)
     try:
-        vector, weights = engine.steered_query(mode, steering)
+        # the first colour asked for with weights other than the packaged ones fits their colour
+        # directions from drawings (about 20 s, once per process: shirtsim.colour_blind)
+        with st.spinner("Finding this pattern in that colour…") if colour else contextlib.nullcontext():
+            vector, weights = engine.steered_query(mode, steering)
     except ShirtsimError as e:
         st.error(plain(e))
         return

@@ -13,16 +13,21 @@ explanation and texture heat maps for 20 (query, result) pairs, the model alread
 
 import argparse
 import csv
+import functools
 import json
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from shirtsim import colour_blind  # noqa: E402
 from shirtsim.demo import COLOURS, DEMO_CATALOG  # noqa: E402
 from shirtsim.descriptors import MODES  # noqa: E402
 from shirtsim.engine import Engine, Steering  # noqa: E402
@@ -36,42 +41,86 @@ def hex_of(rgb):
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
-def measure(engine, mode_name="balanced"):
+def measure(engine, mode_name="balanced", recoloured=None, queries=None):
+    """The steering figures; ``recoloured``: (texture side's share, learned part's share of it)
+    instead of ``shirtsim.steer.RECOLOURED``; ``queries``: only these query shirts."""
     mode = MODES[mode_name]
-    with open(DEMO_CATALOG / "labels.csv", newline="", encoding="utf-8") as f:
-        labels = {row["id"]: row for row in csv.DictReader(f)}
-    index = engine.index(mode.kind)
-    colours = sorted({labels[i]["colour"] for i in index.ids})
+    labels = _labels()
+    ids = engine.index(mode.kind).ids
+    queries = list(ids) if queries is None else queries
+    colours = sorted({labels[i]["colour"] for i in ids})
     colour_hits = pattern_hits = plain_colour = plain_pattern = results = 0
     per_colour = {}
     for colour in colours:
         hits = 0
-        for shirt in index.ids:
-            vector, weights = engine.steered_query(mode, Steering((shirt,), colour=hex_of(COLOURS[colour])))
+        for shirt in queries:
+            vector, weights = _steered(engine, mode, shirt, colour)
+            if recoloured is not None:
+                share, learned = recoloured
+                weights = replace(weights, texture_weight=share, learned=(share, learned, weights.learned[2]))
             found = [labels[m.id] for m in engine.search_prepared(vector, weights, K, [shirt])]
             hits += sum(r["colour"] == colour for r in found)
             colour_hits += sum(r["colour"] == colour for r in found)
             pattern_hits += sum(r["pattern"] == labels[shirt]["pattern"] for r in found)
             results += len(found)
-        per_colour[colour] = hits / (K * len(index.ids))
-    for shirt in index.ids:  # the same queries unsteered, for scale
+        per_colour[colour] = hits / (K * len(queries))
+    for shirt in queries:  # the same queries unsteered, for scale
         found = [labels[m.id] for m in engine.similar_to_id(shirt, mode, K)]
         plain_colour += sum(r["colour"] == labels[shirt]["colour"] for r in found)
         plain_pattern += sum(r["pattern"] == labels[shirt]["pattern"] for r in found)
     return {
         "mode": mode_name,
         "k": K,
-        "queries": len(index.ids) * len(colours),
+        "queries": len(queries) * len(colours),
         "requested_colour": round(colour_hits / results, 4),
         "query_pattern": round(pattern_hits / results, 4),
         "goal": GOAL,
         "unsteered": {
-            "own_colour": round(plain_colour / (K * len(index.ids)), 4),
-            "own_pattern": round(plain_pattern / (K * len(index.ids)), 4),
+            "own_colour": round(plain_colour / (K * len(queries)), 4),
+            "own_pattern": round(plain_pattern / (K * len(queries)), 4),
         },
         "per_colour": {c: round(v, 3) for c, v in per_colour.items()},
         "projection": engine.projection_choice.label,
+        "colour_directions": colour_blind.source(engine.weights),
     }
+
+
+@functools.cache
+def _labels():
+    with open(DEMO_CATALOG / "labels.csv", newline="", encoding="utf-8") as f:
+        return {row["id"]: row for row in csv.DictReader(f)}
+
+
+_STEERED = {}
+
+
+def _steered(engine, mode, shirt, colour):
+    """The app's own steered query (kept: the choosing below re-ranks it under other weights)."""
+    key = (id(engine), mode.name, shirt, colour)
+    if key not in _STEERED:
+        _STEERED[key] = engine.steered_query(mode, Steering((shirt,), colour=hex_of(COLOURS[colour])))
+    return _STEERED[key]
+
+
+def choose_on_halves(engine):
+    """The shipped weights were chosen on the whole demo catalog, which the goal is measured on.
+    How much that overstates: choose (texture share, learned share) on the odd-numbered query
+    shirts, report the even ones, and the other way round."""
+    ids = engine.index(MODES["balanced"].kind).ids
+    halves = {"odd": [i for n, i in enumerate(ids) if n % 2], "even": [i for n, i in enumerate(ids) if not n % 2]}
+    grid = [(round(1 - a, 2), learned) for a in np.arange(0.44, 0.56, 0.01) for learned in (0.0, 0.15, 0.3)]
+
+    def margin(r):
+        return min(r["requested_colour"] - GOAL["colour"], r["query_pattern"] - GOAL["pattern"])
+
+    out = []
+    for chosen_on, reported_on in (("odd", "even"), ("even", "odd")):
+        best = max(grid, key=lambda s: margin(measure(engine, recoloured=s, queries=halves[chosen_on])))
+        r = measure(engine, recoloured=best, queries=halves[reported_on])
+        out.append(
+            {"chosen_on": chosen_on, "setting": best, "colour": r["requested_colour"], "pattern": r["query_pattern"]}
+        )
+    return out
 
 
 def time_why(engine, pairs=20):
@@ -97,15 +146,23 @@ def time_why(engine, pairs=20):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--halves", action="store_true", help="also choose the weights on half the queries, report the other half"
+    )
     args = parser.parse_args()
     start = time.time()
     engine = Engine(DEMO_CATALOG, weights=packaged_weights(), index_backend="memory")
     r = measure(engine)
     r["why"] = time_why(engine)
+    if args.halves:
+        r["halves"] = choose_on_halves(engine)
     if args.json:
         print(json.dumps(r, indent=1))
         return
-    print(f"demo catalog, {r['mode']} mode, k={r['k']}, {r['queries']} query x colour pairs ({r['projection']})")
+    print(
+        f"demo catalog, {r['mode']} mode, k={r['k']}, {r['queries']} query x colour pairs "
+        f"({r['projection']}; {r['colour_directions']})"
+    )
     print(f"  results with the requested colour label: {r['requested_colour']:.1%} (goal {GOAL['colour']:.0%})")
     print(f"  results with the query's pattern label:  {r['query_pattern']:.1%} (goal {GOAL['pattern']:.0%})")
     u = r["unsteered"]
@@ -113,6 +170,12 @@ def main():
     print("  per colour: " + ", ".join(f"{c} {v:.0%}" for c, v in r["per_colour"].items()))
     w = r["why"]
     print(f"  Why? (median of 20 pairs): explanation {w['explain_ms']} ms, texture heat maps {w['heat_maps_ms']} ms")
+    for h in r.get("halves", []):
+        share, learned = h["setting"]
+        print(
+            f"  chosen on the {h['chosen_on']} queries (texture side {share}, learned {learned}), "
+            f"reported on the others: colour {h['colour']:.1%}, pattern {h['pattern']:.1%}"
+        )
     print(f"  {time.time() - start:.1f} s")
 
 

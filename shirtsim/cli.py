@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
+from .colour_blind import DRAWINGS
 from .engine import MAX_K
 from .errors import ShirtsimError
 
@@ -264,6 +265,28 @@ def _parser() -> argparse.ArgumentParser:
     sp.set_defaults(run=cmd_fit_texture_basis)
 
     sp = sub.add_parser(
+        "fit-colour-directions",
+        help="refit the directions a colour change moves the texture part along (for 'this pattern in that colour')",
+    )
+    catalog_opts(sp)
+    sp.add_argument(
+        "--every", type=int_between(1, 1_000_000), default=3, help="use every Nth image in id order (default 3)"
+    )
+    sp.add_argument(
+        "--drawings",
+        type=int_between(1, 10_000),
+        default=DRAWINGS,
+        help=f"drawn shirts to add (default {DRAWINGS}, as shipped)",
+    )
+    sp.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write it here instead of over the file shipped for the packaged weights "
+        "(other weights fit theirs from drawings on first use)",
+    )
+    sp.set_defaults(run=cmd_fit_colour_directions)
+
+    sp = sub.add_parser(
         "fit-projection", help="learn which descriptor directions matter from a labelled catalog (labels.csv)"
     )
     catalog_opts(sp)
@@ -496,6 +519,39 @@ def cmd_fit_texture_basis(args: argparse.Namespace) -> int:
     with open(out, "wb") as f:
         np.save(f, basis, allow_pickle=False)
     print(f"fitted on {len(items)} images of {engine.catalog.root}; wrote {out}")
+    return 0
+
+
+def cmd_fit_colour_directions(args: argparse.Namespace) -> int:
+    from . import colour_blind  # noqa: PLC0415
+    from .images import decode_image, read_limited  # noqa: PLC0415
+    from .texture import SHIPPED_BASIS_WEIGHTS  # noqa: PLC0415
+
+    engine = _engine(args, index_backend="memory", projection="none")
+    if not args.out and engine.weights.fingerprint != SHIPPED_BASIS_WEIGHTS:
+        raise ShirtsimError(
+            f"The shipped file is for the packaged weights, not {engine.weights.label}: pass --out FILE."
+        )
+    items = engine.catalog.items[:: args.every]
+    if len(items) < 2:
+        raise ShirtsimError(f"{engine.catalog.root}: too few images to fit on ({len(items)}).")
+
+    def photos():  # noqa: ANN202 (a generator of PIL images, imported lazily)
+        for item in items:
+            try:
+                yield decode_image(read_limited(item.path), item.path.name)
+            except ShirtsimError as e:  # one unreadable photo does not stop the fit
+                print(f"note: {item.id}: {e}", file=sys.stderr)
+
+    sources = [
+        colour_blind.hue_variants(photos()),
+        colour_blind.drawn_variants(args.drawings),
+        colour_blind.drawn_variants(args.drawings, hue=True),
+    ]
+    directions = colour_blind.fit_colour_directions(engine.embedder, sources)
+    out = Path(args.out) if args.out else colour_blind.SHIPPED_FILE
+    colour_blind.save_directions(out, directions, engine.weights)
+    print(f"fitted on {len(items)} photos of {engine.catalog.root} and {args.drawings} drawn shirts; wrote {out}")
     return 0
 
 

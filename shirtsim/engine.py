@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import steer
+from . import colour_blind, steer
 from .catalog import MAX_ID_LEN, Catalog, Labels, discover, find_labels
 from .catalog_map import CatalogMap, make_map
 from .crop import WHOLE, Box, background, cut_out, propose_box, studio_shot
@@ -382,7 +382,8 @@ class Engine:
             donor = index.stored(self.check_id(steering.colour_of, index))
         else:
             donor = index.prepare(steer.colour_swatch(steer.parse_hex(steering.colour or "")))
-        return steer.with_colour_of(layout, query, donor), steer.recoloured(mode)
+        directions = colour_blind.directions_for(self.weights, lambda: self.embedder)
+        return steer.with_colour_of(layout, query, donor, directions), steer.recoloured(mode)
 
     def steered(
         self, mode: Mode, steering: Steering, k: int = 10, filters: dict[str, list[str]] | None = None

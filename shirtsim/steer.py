@@ -9,7 +9,8 @@ in one search.
   by part, each part then brought back to its length so the scores stay cosines.
 - :func:`with_colour_of`: the texture side of one query (``texture``, ``texture_learned``) with
   the colour side (``lab``, ``hsv``, ``colour_learned``) of another vector: another shirt's, or
-  a colour's (:func:`colour_swatch`).
+  a colour's (:func:`colour_swatch`). The query's texture part is made colour-blind first
+  (:mod:`shirtsim.colour_blind`), so its own colours stop pulling towards shirts of its colour.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from dataclasses import replace
 import numpy as np
 from PIL import Image
 
+from .colour_blind import remove_colour
 from .descriptors import STYLE_KIND, TEXTURE_DIM, Layout, Mode, colour_histograms
 from .errors import ShirtsimError
 
 COLOUR_SIDE = ("lab", "hsv", "colour_learned")
 # (texture side's share, learned part's share of it, learned part's share of the colour side) when
 # the colour is asked for. The learned colour part knows real photos' colour names, not a colour.
-RECOLOURED = (0.4, 0.3, 0.0)
+RECOLOURED = (0.51, 0.15, 0.0)
 HEX = re.compile(r"#?([0-9a-fA-F]{6})")
 
 
@@ -40,19 +42,23 @@ def combine(layout: Layout, liked: list[np.ndarray], unliked: list[np.ndarray]) 
     return renormalise(layout, query)
 
 
-def with_colour_of(layout: Layout, query: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """``query`` with its colour side replaced by ``colour``'s (both prepared)."""
+def with_colour_of(
+    layout: Layout, query: np.ndarray, colour: np.ndarray, colour_directions: np.ndarray | None = None
+) -> np.ndarray:
+    """``query`` with its colour side replaced by ``colour``'s (both prepared) and its texture
+    part without ``colour_directions`` (:func:`shirtsim.colour_blind.remove_colour`)."""
     out = np.array(query, np.float32, copy=True)
     for name, part in zip(layout.names, layout.parts):
         if name in COLOUR_SIDE:
             out[part] = colour[part]
+        elif name == "texture" and colour_directions is not None:
+            out[part] = remove_colour(out[part], colour_directions)
     return out
 
 
 def recoloured(mode: Mode) -> Mode:
-    """The weights for a query whose colour side comes from elsewhere, whatever ``mode`` was: the
-    colour asked for must win over the query's own, so the colour side weighs more than in any
-    mode (chosen with ``python benchmarks/steering.py``: one setting for every query)."""
+    """The weights for a query whose colour side comes from elsewhere, whatever ``mode`` was: one
+    setting for every query, chosen with ``python benchmarks/steering.py`` (README)."""
     share, learned_texture, learned_colour = RECOLOURED
     return replace(
         mode, name=f"{mode.name}, recoloured", texture_weight=share, learned=(share, learned_texture, learned_colour)

@@ -138,8 +138,8 @@ def test_unknown_mode_and_missing_catalog_are_one_line_errors_with_status_2(tmp_
         (
             ["frobnicate"],
             "argument COMMAND: invalid choice: 'frobnicate' (choose from 'index', 'similar', 'explain', 'evaluate', "
-            "'duplicates', 'fit-texture-basis', 'fit-projection', 'make-demo-catalog', 'download-seed-shirts', "
-            "'bench')",
+            "'duplicates', 'fit-texture-basis', 'fit-colour-directions', 'fit-projection', 'make-demo-catalog', "
+            "'download-seed-shirts', 'bench')",
         ),
     ],
 )
