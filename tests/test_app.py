@@ -37,8 +37,14 @@ def app(**params) -> AppTest:
 
 def result_buttons(at, prefix):
     buttons = [b for b in at.button if (b.key or "").startswith(prefix + "-")]
-    # Columns are laid out one after another; rank order is row by row over 5 columns.
-    return sorted(buttons, key=lambda b: -float(b.label.split(" · ")[1]))
+    # Columns are laid out one after another; rank order is row by row over 5 columns (column c
+    # holds ranks c, c + 5, ...). Not by the shown score: two scores can round to the same.
+    columns = min(5, len(buttons))
+    ranks = [r for c in range(columns) for r in range(c, len(buttons), 5)]
+    in_order = [b for _, b in sorted(zip(ranks, buttons), key=lambda pair: pair[0])]
+    shown = [float(b.label.split(" · ")[1]) for b in in_order]
+    assert shown == sorted(shown, reverse=True), "results are not laid out row by row, best first"
+    return in_order
 
 
 def test_opening_shows_the_catalog_and_no_errors(warm):
