@@ -54,7 +54,7 @@ FILTER_COLUMNS = 4  # label columns offered as filters above the browse grid
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp"]
 MODE_LABELS = {"balanced": "overall", "pattern": "pattern", "colour": "colour", "seed": "seed (notebook)"}
 NO_COMPARISON = "(none)"
-DEFAULT_COLOUR = "#1f3a93"
+DEFAULT_COLOUR = "#1f2a54"  # navy, a shirt colour every catalog has (the picker opens on it)
 PART_LABELS = {
     "texture": "texture",
     "colour": "colour",

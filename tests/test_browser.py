@@ -206,7 +206,7 @@ def test_a_colour_and_a_second_mode_change_the_results(page, demo_engine):
     page.get_by_text("This pattern in another colour").click()
     page.get_by_text("Colour", exact=True).wait_for()
     page.wait_for_selector(READY)
-    expected = demo_engine.steered(get_mode("balanced"), Steering(("1009",), colour="#1f3a93"))  # the picker's default
+    expected = demo_engine.steered(get_mode("balanced"), Steering(("1009",), colour="#1f2a54"))  # the picker's default
     assert sorted(result_labels(page)) == sorted(f"{m.id} · {m.score:.3f}" for m in expected)
     page.get_by_text("This pattern in another colour").click()
     page.wait_for_selector(READY)
