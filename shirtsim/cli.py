@@ -501,19 +501,28 @@ def _read_labels(path: Path, ids: list[str]) -> Labels:
     return labels
 
 
-def cmd_fit_texture_basis(args: argparse.Namespace) -> int:
-    import numpy as np  # noqa: PLC0415
+def _fitting_on(args: argparse.Namespace, shipped: str, fit: str) -> tuple[Engine, list]:
+    """The engine (raw vectors: fitted below any projection) and every ``--every``th catalog item,
+    for a command that refits a file shipped for the packaged weights."""
+    from .texture import SHIPPED_BASIS_WEIGHTS  # noqa: PLC0415
 
-    from .texture import SHIPPED_BASIS_FILE, SHIPPED_BASIS_WEIGHTS, fit_texture_basis, texture_maps  # noqa: PLC0415
-
-    engine = _engine(args, index_backend="memory", projection="none")  # the basis is fitted below any projection
+    engine = _engine(args, index_backend="memory", projection="none")
     if not args.out and engine.weights.fingerprint != SHIPPED_BASIS_WEIGHTS:
         raise ShirtsimError(
-            f"The shipped basis is for the packaged weights, not {engine.weights.label}: pass --out FILE."
+            f"The shipped {shipped} is for the packaged weights, not {engine.weights.label}: pass --out FILE."
         )
     items = engine.catalog.items[:: args.every]
     if len(items) < 2:
-        raise ShirtsimError(f"{engine.catalog.root}: too few images to fit a basis ({len(items)}).")
+        raise ShirtsimError(f"{engine.catalog.root}: too few images to fit {fit} ({len(items)}).")
+    return engine, items
+
+
+def cmd_fit_texture_basis(args: argparse.Namespace) -> int:
+    import numpy as np  # noqa: PLC0415
+
+    from .texture import SHIPPED_BASIS_FILE, fit_texture_basis, texture_maps  # noqa: PLC0415
+
+    engine, items = _fitting_on(args, "basis", "a basis")
     basis = fit_texture_basis(texture_maps([item.path for item in items], engine.embedder))
     out = Path(args.out) if args.out else SHIPPED_BASIS_FILE
     with open(out, "wb") as f:
@@ -525,16 +534,8 @@ def cmd_fit_texture_basis(args: argparse.Namespace) -> int:
 def cmd_fit_colour_directions(args: argparse.Namespace) -> int:
     from . import colour_blind  # noqa: PLC0415
     from .images import decode_image, read_limited  # noqa: PLC0415
-    from .texture import SHIPPED_BASIS_WEIGHTS  # noqa: PLC0415
 
-    engine = _engine(args, index_backend="memory", projection="none")
-    if not args.out and engine.weights.fingerprint != SHIPPED_BASIS_WEIGHTS:
-        raise ShirtsimError(
-            f"The shipped file is for the packaged weights, not {engine.weights.label}: pass --out FILE."
-        )
-    items = engine.catalog.items[:: args.every]
-    if len(items) < 2:
-        raise ShirtsimError(f"{engine.catalog.root}: too few images to fit on ({len(items)}).")
+    engine, items = _fitting_on(args, "file", "on")
 
     def photos():  # noqa: ANN202 (a generator of PIL images, imported lazily)
         for item in items:
