@@ -382,7 +382,7 @@ class Engine:
             donor = index.stored(self.check_id(steering.colour_of, index))
         else:
             donor = index.prepare(steer.colour_swatch(steer.parse_hex(steering.colour or "")))
-        directions = colour_blind.directions_for(self.weights, lambda: self.embedder)
+        directions = colour_blind.directions_for(self.weights, lambda: self.embedder, self.cache_dir)
         return steer.with_colour_of(layout, query, donor, directions), steer.recoloured(mode)
 
     def steered(

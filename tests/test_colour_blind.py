@@ -119,6 +119,25 @@ def test_the_packaged_weights_use_the_shipped_file_and_others_fit_once(monkeypat
     assert fits == ["model", "packaged model"]
 
 
+def test_directions_fitted_on_first_use_are_kept_in_the_cache_for_the_next_process(monkeypatch, tmp_path):
+    fitted = np.linalg.qr(np.random.default_rng(4).normal(size=(TEXTURE_DIM, DIRECTIONS)))[0].T
+    fits = []
+    monkeypatch.setattr(colour_blind, "fit_colour_directions", lambda model, sources: fits.append(model) or fitted)
+    other = Weights("file", None, "other-weights", "test")
+    for _process in range(3):  # a command line run per query: each starts with nothing in memory
+        monkeypatch.setattr(colour_blind, "_fitted", {})
+        assert np.allclose(directions_for(other, lambda: "model", tmp_path), fitted, atol=1e-6)
+    assert fits == ["model"]
+    (stored,) = (tmp_path / "colour-directions").iterdir()
+    stored.write_bytes(stored.read_bytes()[:-10])  # damaged: fitted again and rewritten, no error
+    monkeypatch.setattr(colour_blind, "_fitted", {})
+    assert np.allclose(directions_for(other, lambda: "model", tmp_path), fitted, atol=1e-6)
+    assert fits == ["model", "model"] and len(stored.read_bytes()) > 1000
+    monkeypatch.setattr(colour_blind, "_fitted", {})  # another set of weights has its own file
+    directions_for(Weights("file", None, "third-weights", "test"), lambda: "third", tmp_path)
+    assert fits[-1] == "third" and len(list((tmp_path / "colour-directions").iterdir())) == 2
+
+
 def test_a_recoloured_query_has_a_colour_blind_texture_part():
     from shirtsim.descriptors import STYLE_KIND
     from shirtsim.search import SearchIndex
