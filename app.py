@@ -425,7 +425,7 @@ def steered_grid(engine: Engine, query: Query, mode: Mode, k: int, colour: str |
     steering = Steering((query, *st.session_state.liked), tuple(st.session_state.unliked), colour)
     try:
         # the first colour asked for with weights other than the packaged ones fits their colour
-        # directions from drawings (about 20 s, once per process: shirtsim.colour_blind)
+        # directions from drawings (about 20 s, then kept in the cache: shirtsim.colour_blind)
         with st.spinner("Finding this pattern in that colour…") if colour else contextlib.nullcontext():
             vector, weights = engine.steered_query(mode, steering)
     except ShirtsimError as e:
