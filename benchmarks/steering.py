@@ -18,6 +18,7 @@ import json
 import statistics
 import sys
 import time
+import weakref
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shirtsim import colour_blind  # noqa: E402
+from shirtsim import colour_blind, steer  # noqa: E402
 from shirtsim.demo import COLOURS, DEMO_CATALOG  # noqa: E402
 from shirtsim.descriptors import MODES  # noqa: E402
 from shirtsim.engine import Engine, Steering  # noqa: E402
@@ -91,15 +92,16 @@ def _labels():
         return {row["id"]: row for row in csv.DictReader(f)}
 
 
-_STEERED = {}
+_STEERED = weakref.WeakKeyDictionary()  # engine -> {(mode, shirt, colour, swatch spread): steered query}
 
 
 def _steered(engine, mode, shirt, colour):
     """The app's own steered query (kept: the choosing below re-ranks it under other weights)."""
-    key = (id(engine), mode.name, shirt, colour)
-    if key not in _STEERED:
-        _STEERED[key] = engine.steered_query(mode, Steering((shirt,), colour=hex_of(COLOURS[colour])))
-    return _STEERED[key]
+    kept = _STEERED.setdefault(engine, {})
+    key = (mode.name, shirt, colour, steer.SWATCH_SPREAD)
+    if key not in kept:
+        kept[key] = engine.steered_query(mode, Steering((shirt,), colour=hex_of(COLOURS[colour])))
+    return kept[key]
 
 
 def choose_on_halves(engine):
@@ -108,7 +110,7 @@ def choose_on_halves(engine):
     shirts, report the even ones, and the other way round."""
     ids = engine.index(MODES["balanced"].kind).ids
     halves = {"odd": [i for n, i in enumerate(ids) if n % 2], "even": [i for n, i in enumerate(ids) if not n % 2]}
-    grid = [(round(1 - a, 2), learned) for a in np.arange(0.44, 0.56, 0.01) for learned in (0.0, 0.15, 0.3)]
+    grid = [(round(1 - a, 2), learned) for a in np.arange(44, 57) / 100 for learned in (0.0, 0.15, 0.3)]
 
     def margin(r):
         return min(r["requested_colour"] - GOAL["colour"], r["query_pattern"] - GOAL["pattern"])

@@ -281,8 +281,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--out",
         metavar="FILE",
-        help="write it here instead of over the file shipped for the packaged weights "
-        "(other weights fit theirs from drawings on first use)",
+        help="write it here instead of over the file shipped for the packaged weights, to compare: "
+        "nothing reads it (other weights fit theirs from drawings on first use and keep them in the cache)",
     )
     sp.set_defaults(run=cmd_fit_colour_directions)
 
@@ -509,7 +509,7 @@ def _fitting_on(args: argparse.Namespace, shipped: str, fit: str) -> tuple[Engin
     engine = _engine(args, index_backend="memory", projection="none")
     if not args.out and engine.weights.fingerprint != SHIPPED_BASIS_WEIGHTS:
         raise ShirtsimError(
-            f"The shipped {shipped} is for the packaged weights, not {engine.weights.label}: pass --out FILE."
+            f"The shipped {shipped} for the packaged weights, not {engine.weights.label}: pass --out FILE."
         )
     items = engine.catalog.items[:: args.every]
     if len(items) < 2:
@@ -522,7 +522,7 @@ def cmd_fit_texture_basis(args: argparse.Namespace) -> int:
 
     from .texture import SHIPPED_BASIS_FILE, fit_texture_basis, texture_maps  # noqa: PLC0415
 
-    engine, items = _fitting_on(args, "basis", "a basis")
+    engine, items = _fitting_on(args, "basis is", "a basis")
     basis = fit_texture_basis(texture_maps([item.path for item in items], engine.embedder))
     out = Path(args.out) if args.out else SHIPPED_BASIS_FILE
     with open(out, "wb") as f:
@@ -535,12 +535,15 @@ def cmd_fit_colour_directions(args: argparse.Namespace) -> int:
     from . import colour_blind  # noqa: PLC0415
     from .images import decode_image, read_limited  # noqa: PLC0415
 
-    engine, items = _fitting_on(args, "file", "on")
+    engine, items = _fitting_on(args, "colour directions are", "colour directions")
+
+    decoded = []
 
     def photos():  # noqa: ANN202 (a generator of PIL images, imported lazily)
         for item in items:
             try:
                 yield decode_image(read_limited(item.path), item.path.name)
+                decoded.append(item.id)
             except ShirtsimError as e:  # one unreadable photo does not stop the fit
                 print(f"note: {item.id}: {e}", file=sys.stderr)
 
@@ -552,7 +555,7 @@ def cmd_fit_colour_directions(args: argparse.Namespace) -> int:
     directions = colour_blind.fit_colour_directions(engine.embedder, sources)
     out = Path(args.out) if args.out else colour_blind.SHIPPED_FILE
     colour_blind.save_directions(out, directions, engine.weights)
-    print(f"fitted on {len(items)} photos of {engine.catalog.root} and {args.drawings} drawn shirts; wrote {out}")
+    print(f"fitted on {len(decoded)} photos of {engine.catalog.root} and {args.drawings} drawn shirts; wrote {out}")
     return 0
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import os
 import random
 import threading
 import zipfile
@@ -43,8 +44,8 @@ from .demo import ACCENTS, COLOURS, PATTERNS, STYLES, draw_shirt
 from .descriptors import STYLE_KIND, TEXTURE_DIM
 from .embedding import Embedder, to_model_input
 from .index import embed
+from .projection import descriptor_id
 from .store import CorruptFile, read_blob, write_blob
-from .texture import basis_id
 from .weights import Weights
 
 SHIPPED_FILE = Path(__file__).with_name("colour_directions.npz")
@@ -55,18 +56,12 @@ COLOURINGS = 8  # colour pairs each drawn shirt is drawn in
 DRAWINGS = 120
 FIRST_USE_DRAWINGS = 24
 DRAWING_SEED = 11  # not the bundled catalog's seed (7)
+FIT_VERSION = "cd1"  # part of every key: change it whenever how directions are fitted changes
 
+# What np.load and the checks above raise for a file that is not a whole directions file.
+UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 _fitted: dict[str, np.ndarray] = {}
 _lock = threading.Lock()
-
-
-def remove_colour(texture: np.ndarray, directions: np.ndarray) -> np.ndarray:
-    """``texture`` (a prepared texture part) without its components along ``directions``
-    (orthonormal rows), at its own length again."""
-    texture = np.asarray(texture, np.float64)
-    kept = texture - directions.T @ (directions @ texture)
-    norm = float(np.linalg.norm(kept))
-    return (kept * (np.linalg.norm(texture) / norm) if norm > 1e-12 else texture).astype(np.float32)
 
 
 def directions_for(weights: Weights, embedder: Callable[[], Embedder], cache_dir: Path | None = None) -> np.ndarray:
@@ -76,7 +71,7 @@ def directions_for(weights: Weights, embedder: Callable[[], Embedder], cache_dir
     key = key_of(weights)
     with _lock:
         if key not in _fitted:
-            shipped = load_directions(SHIPPED_FILE) if SHIPPED_FILE.exists() else None
+            shipped = _shipped()
             if shipped is not None and shipped[1] == key:
                 _fitted[key] = shipped[0]
             else:
@@ -91,10 +86,10 @@ def _cached_or_fitted(weights: Weights, embedder: Callable[[], Embedder], cache_
     )
     if path is not None and path.exists():
         try:
-            with np.load(io.BytesIO(read_blob(path)), allow_pickle=False) as stored:
-                if str(stored["key"]) == key and stored["directions"].shape == (DIRECTIONS, TEXTURE_DIM):
-                    return np.asarray(stored["directions"], np.float64)
-        except (CorruptFile, OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            directions, stored_key = load_directions(io.BytesIO(read_blob(path)))
+            if stored_key == key:
+                return directions
+        except (CorruptFile, *UNREADABLE):
             pass  # fitted again below, and the file rewritten
     directions = fit_colour_directions(embedder(), [drawn_variants(FIRST_USE_DRAWINGS)])
     if path is not None:
@@ -104,28 +99,43 @@ def _cached_or_fitted(weights: Weights, embedder: Callable[[], Embedder], cache_
 
 
 def key_of(weights: Weights) -> str:
-    """Which weights and texture basis a set of directions belongs to."""
-    return f"{weights.fingerprint}/{basis_id(weights)}"
+    """What a set of directions belongs to: the raw descriptor (weights, recipe, texture basis)
+    and the way they were fitted."""
+    return f"{descriptor_id(weights)}/{FIT_VERSION}"
 
 
 def source(weights: Weights) -> str:
     """Where ``weights``' colour directions come from, in a few words (for reports)."""
-    shipped = load_directions(SHIPPED_FILE)[1] if SHIPPED_FILE.exists() else None
-    if shipped == key_of(weights):
+    shipped = _shipped()
+    if shipped is not None and shipped[1] == key_of(weights):
         return "colour directions shipped for these weights"
     return f"colour directions fitted from {FIRST_USE_DRAWINGS} drawn shirts on first use"
 
 
-def load_directions(path: Path) -> tuple[np.ndarray, str]:
+def _shipped() -> tuple[np.ndarray, str] | None:
+    """The shipped directions, or None when the file is missing or damaged (an interrupted refit):
+    then these weights fit theirs as any others do."""
+    try:
+        return load_directions(SHIPPED_FILE)
+    except UNREADABLE:
+        return None
+
+
+def load_directions(path: Path | io.BytesIO) -> tuple[np.ndarray, str]:
     """A stored set of directions and the ``weights/basis`` key it was fitted for (plain
     arrays: ``allow_pickle=False``)."""
     with np.load(path, allow_pickle=False) as stored:
-        return np.asarray(stored["directions"], np.float64), str(stored["key"])
+        directions, key = np.asarray(stored["directions"], np.float64), str(stored["key"])
+    if directions.shape != (DIRECTIONS, TEXTURE_DIM):
+        raise ValueError(f"{path.name}: {directions.shape} directions, not {(DIRECTIONS, TEXTURE_DIM)}")
+    return directions, key
 
 
 def save_directions(path: Path, directions: np.ndarray, weights: Weights) -> None:
-    with open(path, "wb") as f:
-        f.write(_npz_bytes(directions, weights))
+    """Write ``path`` whole or not at all (an interrupted refit leaves the old file)."""
+    part = path.with_name(f".{path.name}.part")
+    part.write_bytes(_npz_bytes(directions, weights))
+    os.replace(part, path)
 
 
 def _npz_bytes(directions: np.ndarray, weights: Weights) -> bytes:

@@ -20,7 +20,6 @@ from dataclasses import replace
 
 import numpy as np
 
-from .colour_blind import remove_colour
 from .descriptors import STYLE_KIND, TEXTURE_DIM, Layout, Mode, colour_histograms
 from .errors import ShirtsimError
 
@@ -54,6 +53,18 @@ def with_colour_of(
         elif name == "texture" and colour_directions is not None:
             out[part] = remove_colour(out[part], colour_directions)
     return out
+
+
+def remove_colour(texture: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """``texture`` (a prepared texture part) without its components along ``directions``
+    (orthonormal rows: :mod:`shirtsim.colour_blind`), at its own length again; zeros when
+    nothing is left (a texture made only of colour has no pattern to keep)."""
+    texture = np.asarray(texture, np.float64)
+    kept = texture - directions.T @ (directions @ texture)
+    length, norm = float(np.linalg.norm(texture)), float(np.linalg.norm(kept))
+    if norm <= 1e-9 * length or norm == 0.0:
+        return np.zeros_like(texture, np.float32)
+    return (kept * (length / norm)).astype(np.float32)
 
 
 def recoloured(mode: Mode) -> Mode:

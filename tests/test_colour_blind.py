@@ -13,12 +13,13 @@ from shirtsim.colour_blind import (
     drawn_variants,
     fit_colour_directions,
     hue_turned,
+    key_of,
     load_directions,
-    remove_colour,
     save_directions,
+    source,
 )
 from shirtsim.descriptors import TEXTURE_DIM
-from shirtsim.steer import with_colour_of
+from shirtsim.steer import remove_colour, with_colour_of
 from shirtsim.weights import Weights, packaged_weights
 
 
@@ -31,8 +32,8 @@ def test_removing_directions_leaves_the_rest_at_the_same_length():
     assert np.linalg.norm(got) == pytest.approx(np.linalg.norm(texture), rel=1e-5)
     kept = texture - directions.T @ (directions @ texture)
     assert np.allclose(got, kept / np.linalg.norm(kept) * np.linalg.norm(texture), atol=1e-5)
-    inside = directions[0] * 2.0  # nothing left: the texture comes back unchanged rather than as NaN
-    assert np.array_equal(remove_colour(inside, directions), inside.astype(np.float32))
+    inside = directions[0] * 2.0  # nothing but colour: no pattern to keep (zeros, not NaN)
+    assert np.array_equal(remove_colour(inside, directions), np.zeros(TEXTURE_DIM, np.float32))
 
 
 def test_a_hue_turn_moves_colours_and_leaves_white_and_black():
@@ -94,7 +95,7 @@ def test_fitting_finds_the_directions_colour_moves_along(monkeypatch):
 
 def test_the_packaged_weights_use_the_shipped_file_and_others_fit_once(monkeypatch, tmp_path):
     shipped, key = load_directions(colour_blind.SHIPPED_FILE)
-    assert shipped.shape == (DIRECTIONS, TEXTURE_DIM) and key.startswith(packaged_weights().fingerprint + "/")
+    assert shipped.shape == (DIRECTIONS, TEXTURE_DIM) and key == key_of(packaged_weights())
     assert np.allclose(shipped @ shipped.T, np.eye(DIRECTIONS), atol=1e-5)
 
     def no_model():
@@ -112,11 +113,34 @@ def test_the_packaged_weights_use_the_shipped_file_and_others_fit_once(monkeypat
 
     stale = tmp_path / "directions.npz"  # a file fitted for other weights is not used for these
     save_directions(stale, shipped, other)
-    assert load_directions(stale)[1] == "other-weights/tbdemo"
+    assert load_directions(stale)[1] == key_of(other) == "vgg16-other-weights-style5-tbdemo/cd1"
     monkeypatch.setattr(colour_blind, "SHIPPED_FILE", stale)
     monkeypatch.setattr(colour_blind, "_fitted", {})
     assert np.array_equal(directions_for(packaged_weights(), lambda: "packaged model"), shipped * 2)
     assert fits == ["model", "packaged model"]
+
+
+def test_a_shipped_file_for_another_basis_or_a_damaged_one_is_not_used(monkeypatch, tmp_path):
+    import shirtsim.texture
+
+    shipped, _ = load_directions(colour_blind.SHIPPED_FILE)
+    fits = []
+    monkeypatch.setattr(colour_blind, "fit_colour_directions", lambda model, sources: fits.append(model) or -shipped)
+    monkeypatch.setattr(colour_blind, "_fitted", {})
+    assert source(packaged_weights()) == "colour directions shipped for these weights"
+    with monkeypatch.context() as m:  # same weights, a refitted texture basis: the file is stale
+        m.setattr(shirtsim.texture, "basis_id", lambda weights: "tb-refitted")
+        assert np.array_equal(directions_for(packaged_weights(), lambda: "refit"), -shipped)
+    damaged = tmp_path / "colour_directions.npz"  # an interrupted refit: steering still works
+    damaged.write_bytes(colour_blind.SHIPPED_FILE.read_bytes()[:5000])
+    monkeypatch.setattr(colour_blind, "SHIPPED_FILE", damaged)
+    monkeypatch.setattr(colour_blind, "_fitted", {})
+    assert np.array_equal(directions_for(packaged_weights(), lambda: "damaged"), -shipped)
+    assert fits == ["refit", "damaged"]
+    assert source(packaged_weights()).startswith("colour directions fitted from 24 drawn shirts")
+    save_directions(damaged, shipped, packaged_weights())  # written whole: readable again
+    assert np.allclose(load_directions(damaged)[0], shipped, atol=1e-6)
+    assert [p.name for p in tmp_path.iterdir()] == ["colour_directions.npz"]
 
 
 def test_directions_fitted_on_first_use_are_kept_in_the_cache_for_the_next_process(monkeypatch, tmp_path):
@@ -172,7 +196,8 @@ def test_the_fit_command_writes_directions_for_its_weights_and_refuses_in_one_li
     done = run("fit-colour-directions", "--weights", str(weights))
     assert (done.returncode, done.stderr) == (
         2,
-        "shirtsim: The shipped file is for the packaged weights, not file my.weights.h5: pass --out FILE.\n",
+        "shirtsim: The shipped colour directions are for the packaged weights, not file my.weights.h5: pass --out "
+        "FILE.\n",
     )
     assert run("fit-colour-directions", "--drawings", "0").stderr == (
         "shirtsim: fit-colour-directions: argument --drawings: 0 is out of range: use 1 to 10,000 (see --help)\n"

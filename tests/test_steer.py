@@ -69,3 +69,18 @@ def test_this_pattern_in_that_colour_meets_the_goal_on_the_demo_catalog(demo_eng
     assert r["queries"] == 3200 and r["colour_directions"] == "colour directions shipped for these weights"
     assert r["requested_colour"] >= GOAL["colour"] + 0.01 and r["query_pattern"] >= GOAL["pattern"] + 0.01
     assert (r["requested_colour"], r["query_pattern"]) == pytest.approx((0.568, 0.471), abs=0.003)
+
+
+def test_only_a_colour_asked_for_makes_the_texture_colour_blind(demo_engine):
+    from shirtsim.colour_blind import SHIPPED_FILE, load_directions
+    from shirtsim.engine import Steering
+
+    directions, _ = load_directions(SHIPPED_FILE)
+    balanced = MODES["balanced"]
+    for steering in (Steering(("1009",), colour="#1f2a54"), Steering(("1009",), colour_of="1100")):
+        vector, _ = demo_engine.steered_query(balanced, steering)
+        assert np.abs(directions @ vector[:TEXTURE_DIM]).max() < 1e-5
+    index = demo_engine.index(balanced.kind)
+    plain, _ = demo_engine.steered_query(balanced, Steering(("1009", "1010"), ("1011",)))
+    expected = combine(index.layout, [index.stored("1009"), index.stored("1010")], [index.stored("1011")])
+    assert np.array_equal(plain, expected) and np.linalg.norm(directions @ plain[:TEXTURE_DIM]) > 0.1
