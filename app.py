@@ -43,6 +43,7 @@ from shirtsim.explain import side_contributions, swatch_strip
 from shirtsim.images import MAX_BYTES
 from shirtsim.index import IndexReport
 from shirtsim.search import Match, VectorIndex
+from shirtsim.steer import FAR_COLOUR
 from shirtsim.store import default_cache_dir
 from shirtsim.text import markdown_literal as plain
 from shirtsim.thumbnails import PREVIEW, placeholder
@@ -431,6 +432,11 @@ def steered_grid(engine: Engine, query: Query, mode: Mode, k: int, colour: str |
     except ShirtsimError as e:
         st.error(plain(e))
         return
+    if colour and (nearest := engine.nearest_in_colour(colour)) < FAR_COLOUR:
+        st.info(
+            f"No shirt in this catalog comes near this colour (the nearest colours match {nearest:.2f}): "
+            "the results follow the pattern more than the colour."
+        )
     matches = engine.search_prepared(vector, weights, k, steering.marked())
     results_grid(engine, matches, key_prefix, query, vector, weights)
 

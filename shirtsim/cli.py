@@ -367,6 +367,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
         like = ([query] if query is not None else []) + [engine.check_id(i, index) for i in args.like]
         unlike = tuple(engine.check_id(i, index) for i in args.unlike)
         matches = engine.steered(mode, Steering(tuple(like), unlike, args.colour, args.colour_of), args.k, filters)
+        _note_a_far_colour(engine, args.colour)
     elif isinstance(query, str):
         matches = engine.similar_to_id(query, mode, args.k, filters)
     else:
@@ -377,6 +378,17 @@ def cmd_similar(args: argparse.Namespace) -> int:
         for rank, m in enumerate(matches, 1):
             print(f"{rank:3d}  {m.id:<24} {m.score:.4f}")
     return 0
+
+
+def _note_a_far_colour(engine: Engine, colour: str | None) -> None:
+    from .steer import FAR_COLOUR  # noqa: PLC0415
+
+    if colour is not None and (nearest := engine.nearest_in_colour(colour)) < FAR_COLOUR:
+        print(
+            f"note: no shirt in this catalog comes near {colour.strip()} (the nearest colours match {nearest:.2f}): "
+            "the results follow the pattern more than the colour.",
+            file=sys.stderr,
+        )
 
 
 def _query(text: str, engine: Engine, mode: Mode, crop: tuple | str | None = None) -> Query:

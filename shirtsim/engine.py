@@ -385,6 +385,13 @@ class Engine:
         directions = colour_blind.directions_for(self.weights, lambda: self.embedder, self.cache_dir)
         return steer.with_colour_of(layout, query, donor, directions), steer.recoloured(mode)
 
+    def nearest_in_colour(self, colour: str) -> float:
+        """How near the catalog comes to ``colour`` (#rrggbb): the colour-side cosine of the
+        shirt whose colours are most like it. Under :data:`steer.FAR_COLOUR`, no shirt is near."""
+        index = self.index(STYLE_KIND)
+        found = index.search(index.prepare(steer.colour_swatch(steer.parse_hex(colour))), steer.COLOUR_ONLY, 1)
+        return found[0].score if found else 0.0
+
     def steered(
         self, mode: Mode, steering: Steering, k: int = 10, filters: dict[str, list[str]] | None = None
     ) -> list[Match]:

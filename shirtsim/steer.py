@@ -28,6 +28,11 @@ COLOUR_SIDE = ("lab", "hsv", "colour_learned")
 # the colour is asked for. The learned colour part knows real photos' colour names, not a colour.
 RECOLOURED = (0.54, 0.15, 0.0)
 SWATCH_SPREAD = 10.0  # standard deviation, in RGB levels, of a colour swatch's pixels
+# Below this colour-side cosine no catalog shirt comes near the colour asked for, and the results
+# follow the pattern. Measured on the demo catalog: each of its 16 colours has a shirt at 0.54 or
+# more; a pure magenta or green, which no demo shirt has, reaches 0.13.
+FAR_COLOUR = 0.3
+COLOUR_ONLY = Mode("colour alone", STYLE_KIND, 0.0, "only the colour parts", (0.0, 0.0, 0.0))
 HEX = re.compile(r"#?([0-9a-fA-F]{6})")
 
 

@@ -293,7 +293,15 @@ def test_this_pattern_in_another_colour_and_an_error_in_seed_mode(warm):
     assert (
         got == [m.id for m in warm.steered(get_mode("balanced"), Steering(("1009",), colour="#e6c828"))]
         and not at.error
+        and not at.info  # demo shirts come near this yellow
     )
+    at.color_picker(key="colour").set_value("#ff00ff").run()  # no demo shirt is magenta: said, still ranked
+    nearest = warm.nearest_in_colour("#ff00ff")
+    assert [i.value for i in at.info] == [
+        f"No shirt in this catalog comes near this colour (the nearest colours match {nearest:.2f}): "
+        "the results follow the pattern more than the colour."
+    ]
+    assert len(result_buttons(at, "res")) == 10 and not at.error
     at.sidebar.radio(key="mode").set_value("seed").run()
     assert [e.value for e in at.error] == [
         plain("Mode seed has no colour part to change: use balanced, pattern or colour.")

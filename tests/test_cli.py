@@ -369,6 +369,14 @@ def test_this_pattern_in_that_colour(fake_indexed, cli):
     navy = [r["id"] for r in json.loads(out)]
     expected = fake_indexed.steered(get_mode("balanced"), Steering(("1001",), colour="#1f3a93"))
     assert code == 0 and navy == [m.id for m in expected] and navy != plain and "1001" not in navy
+    assert err == ""  # demo shirts come near this blue
+    code, out, err = cli("similar", "1001", "--colour", "#ff00ff")  # no demo shirt is magenta
+    nearest = fake_indexed.nearest_in_colour("#ff00ff")
+    assert code == 0 and len(out.splitlines()) == 10 and nearest < 0.3
+    assert err == (
+        f"note: no shirt in this catalog comes near #ff00ff (the nearest colours match {nearest:.2f}): "
+        "the results follow the pattern more than the colour.\n"
+    )
     code, out, _ = cli("similar", "1001", "--colour-of", "1005", "--json")
     assert code == 0 and [r["id"] for r in json.loads(out)] == [
         m.id for m in fake_indexed.steered(get_mode("balanced"), Steering(("1001",), colour_of="1005"))

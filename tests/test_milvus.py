@@ -80,6 +80,8 @@ def test_demo_top_10_ids_and_scores_match_the_memory_backend(demo_engine, embedd
         assert [m.id for m in got] == [m.id for m in want], steer
         np.testing.assert_allclose([m.score for m in got], [m.score for m in want], atol=1e-5)
     assert engine.explain("1001", "1002", balanced).as_json() == demo_engine.explain("1001", "1002", balanced).as_json()
+    for colour in ("#1f2a54", "#ff00ff"):  # how near the catalog comes to a colour: the same search
+        assert engine.nearest_in_colour(colour) == pytest.approx(demo_engine.nearest_in_colour(colour), abs=1e-5)
 
 
 def fake_engine(catalog, weights, cache_dir, backend) -> Engine:

@@ -84,3 +84,16 @@ def test_only_a_colour_asked_for_makes_the_texture_colour_blind(demo_engine):
     plain, _ = demo_engine.steered_query(balanced, Steering(("1009", "1010"), ("1011",)))
     expected = combine(index.layout, [index.stored("1009"), index.stored("1010")], [index.stored("1011")])
     assert np.array_equal(plain, expected) and np.linalg.norm(directions @ plain[:TEXTURE_DIM]) > 0.1
+
+
+def test_how_near_the_catalog_comes_to_a_colour(demo_engine):
+    from shirtsim.demo import COLOURS
+    from shirtsim.steer import FAR_COLOUR
+
+    def hex_of(rgb):
+        return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+    nearest = {name: demo_engine.nearest_in_colour(hex_of(rgb)) for name, rgb in COLOURS.items()}
+    assert min(nearest.values()) > 0.5 > FAR_COLOUR  # every drawing colour has its shirts
+    assert nearest["brown"] == pytest.approx(0.97, abs=0.01) and nearest["purple"] == pytest.approx(0.54, abs=0.01)
+    assert demo_engine.nearest_in_colour("#ff00ff") < 0.15 < FAR_COLOUR  # no demo shirt is magenta
