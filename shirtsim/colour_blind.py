@@ -122,12 +122,12 @@ def _shipped() -> tuple[np.ndarray, str] | None:
 
 
 def load_directions(path: Path | io.BytesIO) -> tuple[np.ndarray, str]:
-    """A stored set of directions and the ``weights/basis`` key it was fitted for (plain
-    arrays: ``allow_pickle=False``)."""
+    """A stored set of directions and the key (:func:`key_of`) it was fitted for (plain arrays:
+    ``allow_pickle=False``)."""
     with np.load(path, allow_pickle=False) as stored:
         directions, key = np.asarray(stored["directions"], np.float64), str(stored["key"])
     if directions.shape != (DIRECTIONS, TEXTURE_DIM):
-        raise ValueError(f"{path.name}: {directions.shape} directions, not {(DIRECTIONS, TEXTURE_DIM)}")
+        raise ValueError(f"{directions.shape} directions, not {(DIRECTIONS, TEXTURE_DIM)}")
     return directions, key
 
 

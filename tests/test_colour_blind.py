@@ -162,6 +162,25 @@ def test_directions_fitted_on_first_use_are_kept_in_the_cache_for_the_next_proce
     assert fits[-1] == "third" and len(list((tmp_path / "colour-directions").iterdir())) == 2
 
 
+def test_a_cached_file_with_the_wrong_shape_is_fitted_again(monkeypatch, tmp_path):
+    import io
+
+    from shirtsim.store import write_blob
+
+    fitted = np.linalg.qr(np.random.default_rng(5).normal(size=(TEXTURE_DIM, DIRECTIONS)))[0].T
+    monkeypatch.setattr(colour_blind, "fit_colour_directions", lambda model, sources: fitted)
+    monkeypatch.setattr(colour_blind, "_fitted", {})
+    other = Weights("file", None, "other-weights", "test")
+    directions_for(other, lambda: "model", tmp_path)
+    (stored,) = (tmp_path / "colour-directions").iterdir()
+    buffer = io.BytesIO()  # a whole, checksummed file of the right key but three directions only
+    np.savez(buffer, directions=fitted[:3].astype(np.float32), key=np.array(key_of(other)))
+    write_blob(stored, buffer.getvalue())
+    monkeypatch.setattr(colour_blind, "_fitted", {})
+    assert np.allclose(directions_for(other, lambda: "model", tmp_path), fitted, atol=1e-6)
+    assert load_directions(io.BytesIO(colour_blind.read_blob(stored)))[0].shape == (DIRECTIONS, TEXTURE_DIM)
+
+
 def test_a_recoloured_query_has_a_colour_blind_texture_part():
     from shirtsim.descriptors import STYLE_KIND
     from shirtsim.search import SearchIndex
