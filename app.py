@@ -366,7 +366,7 @@ def show_results(engine: Engine, query: Query, mode: Mode, k: int) -> None:
             show_selected(engine, query)
         else:
             box_editor(query)
-        colour = steering_controls()
+        colour = steering_controls(engine)
     name = plain(query) if isinstance(query, str) else "your photo"
     second = st.session_state.get("compare", NO_COMPARISON)
     modes = [mode] + ([MODES[second]] if second in MODES and MODES[second] is not mode else [])
@@ -392,7 +392,7 @@ def show_selected(engine: Engine, shirt: str) -> None:
         )
 
 
-def steering_controls() -> str | None:
+def steering_controls(engine: Engine) -> str | None:
     """Like/unlike marks (set on the result tiles) and "this pattern in that colour"; returns the
     colour asked for, or None."""
     liked, unliked = st.session_state.liked, st.session_state.unliked
@@ -408,7 +408,15 @@ def steering_controls() -> str | None:
         key="recolour",
         help="Keeps this shirt's pattern, leaving out what its own colours add to it, in the colour you pick.",
     )
-    return st.color_picker("Colour", DEFAULT_COLOUR, key="colour") if recolour else None
+    if not recolour:
+        return None
+    colour = st.color_picker("Colour", DEFAULT_COLOUR, key="colour")
+    if (nearest := engine.nearest_in_colour(colour)) < FAR_COLOUR:  # said once, however many grids
+        st.info(
+            f"No shirt in this catalog comes near this colour (the nearest colours match {nearest:.2f}): "
+            "the results follow the pattern more than the colour."
+        )
+    return colour
 
 
 def clear_marks() -> None:
@@ -426,17 +434,12 @@ def steered_grid(engine: Engine, query: Query, mode: Mode, k: int, colour: str |
     steering = Steering((query, *st.session_state.liked), tuple(st.session_state.unliked), colour)
     try:
         # the first colour asked for with weights other than the packaged ones fits their colour
-        # directions from drawings (about 20 s, then kept in the cache: shirtsim.colour_blind)
+        # directions from drawings (about 22 s, then kept in the cache: shirtsim.colour_blind)
         with st.spinner("Finding this pattern in that colour…") if colour else contextlib.nullcontext():
             vector, weights = engine.steered_query(mode, steering)
     except ShirtsimError as e:
         st.error(plain(e))
         return
-    if colour and (nearest := engine.nearest_in_colour(colour)) < FAR_COLOUR:
-        st.info(
-            f"No shirt in this catalog comes near this colour (the nearest colours match {nearest:.2f}): "
-            "the results follow the pattern more than the colour."
-        )
     matches = engine.search_prepared(vector, weights, k, steering.marked())
     results_grid(engine, matches, key_prefix, query, vector, weights)
 

@@ -15,6 +15,7 @@ in one search.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 
@@ -105,9 +106,18 @@ def colour_swatch(rgb: tuple[int, int, int]) -> np.ndarray:
     :data:`SWATCH_SPREAD` (fixed noise, so the same colour gives the same swatch): no photo shows
     a garment as one flat value, and a flat one only meets shirts whose colours fall in its very
     bins (measured: 56.8% / 47.1% against 56.1% / 46.1% flat, each at its best weights)."""
+    raw = np.zeros(STYLE_KIND.dim, np.float32)
+    raw[TEXTURE_DIM:] = _swatch_histograms(tuple(int(v) for v in rgb))
+    return raw
+
+
+@functools.lru_cache(maxsize=64)
+def _swatch_histograms(rgb: tuple[int, int, int]) -> np.ndarray:
+    """Kept per colour: a colour asked for is ranked and checked (how near the catalog comes) on
+    every rerun of the page, with the same noise each time."""
     noise = np.random.default_rng(0).normal(0.0, SWATCH_SPREAD, (170, 140, 3))
     picture = np.full((224, 224, 3), 255, np.uint8)
     picture[34:204, 42:182] = np.clip(np.asarray(rgb, np.float64) + noise, 0, 255).astype(np.uint8)
-    raw = np.zeros(STYLE_KIND.dim, np.float32)
-    raw[TEXTURE_DIM:] = colour_histograms(picture)
-    return raw
+    histograms = colour_histograms(picture)
+    histograms.flags.writeable = False  # shared by every caller
+    return histograms
