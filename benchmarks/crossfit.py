@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from shirtsim.descriptors import (  # noqa: E402
+    COLOUR_START,
     STYLE_KIND,
     STYLE_VERSION,
     TEXTURE_BOX,
@@ -50,6 +51,7 @@ from shirtsim.descriptors import (  # noqa: E402
     box_slices,
     colour_histograms,
     garment_activations,
+    periodicity,
     texture_gram,
 )
 from shirtsim.projection import fit_projection as fit_product  # noqa: E402
@@ -63,12 +65,13 @@ SPLIT_SEED = 20261125
 K = 10
 
 RAW_DIM = STYLE_KIND.dim
-LAB = STYLE_KIND.parts[1]
-HSV = slice(STYLE_KIND.parts[2].start, RAW_DIM)
-TEXTURE = slice(0, TEXTURE_DIM)
-COLOUR = slice(TEXTURE_DIM, RAW_DIM)
+PERIODICITY = STYLE_KIND.parts[1]
+LAB = STYLE_KIND.parts[2]
+HSV = slice(STYLE_KIND.parts[3].start, RAW_DIM)
+TEXTURE = slice(0, COLOUR_START)  # the texture side (Gram and periodicity): what texture heads learn from
+COLOUR = slice(COLOUR_START, RAW_DIM)
 MAX_DIM = 1024  # 4,096 bytes of float32 per item
-# Today's modes: the share of the score that goes to the texture side (the rest to colour).
+# The modes' raw texture share before the learned parts (the rest went to colour).
 TEXTURE_SHARE = {"balanced": 0.65, "pattern": 0.9, "colour": 0.2}
 
 
@@ -233,7 +236,8 @@ def projected_parts(params):
         width[side] += params[f"{head}.W"].shape[1]
     t_end = RAW_DIM + width["texture"]
     return [
-        ("texture", TEXTURE),
+        ("texture", slice(0, TEXTURE_DIM)),
+        ("periodicity", PERIODICITY),
         ("lab", LAB),
         ("hsv", HSV),
         ("texture_learned", slice(RAW_DIM, t_end)),
@@ -241,18 +245,16 @@ def projected_parts(params):
     ]
 
 
+LEARNED_NAMES = ("texture", "periodicity", "lab", "hsv", "texture_learned", "colour_learned")
+
+
 def part_weights(texture_share, learned_texture, learned_colour):
-    """Per-part weights (texture, lab, hsv, texture_learned, colour_learned): the texture side
-    gets ``texture_share``, split raw/learned by ``learned_texture``; the colour side the rest,
-    split by ``learned_colour``, the raw colour half Lab, half HSV. They sum to 1."""
-    t, c = texture_share, 1.0 - texture_share
-    return (
-        t * (1 - learned_texture),
-        c * (1 - learned_colour) / 2,
-        c * (1 - learned_colour) / 2,
-        t * learned_texture,
-        c * learned_colour,
-    )
+    """Per-part weights (LEARNED_NAMES) as shirtsim.descriptors.Mode gives them for
+    ``learned=(texture_share, learned_texture, learned_colour)``. They sum to 1."""
+    from shirtsim.descriptors import Mode
+
+    mode = Mode("trial", STYLE_KIND, texture_share, "", (texture_share, learned_texture, learned_colour))
+    return mode.part_weights(LEARNED_NAMES)
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,7 +337,8 @@ def split_halves(ids):
 
 
 def activations(paths, embedder):
-    """Garment activations (N, cells, 512) and colour parts (N, 437) of image files."""
+    """Garment activations (N, cells, 512) and the parts after the Gram (periodicity, Lab,
+    HSV: N, 468) of image files."""
     from shirtsim.embedding import batches, to_model_input, uses_bfloat16
     from shirtsim.images import decode_image, read_limited
 
@@ -349,7 +352,7 @@ def activations(paths, embedder):
             raise RuntimeError(f"unreadable: {[str(p) for p, _ in failed]}")
         maps = embedder.forward(inputs, STYLE_KIND.layers, bfloat16=uses_bfloat16(STYLE_KIND))[TEXTURE_LAYER]
         cells.append(garment_activations(maps))
-        colour.append(np.stack([colour_histograms(x) for x in inputs]))
+        colour.append(np.stack([np.concatenate([periodicity(x), colour_histograms(x)]) for x in inputs]))
         done += len(ok)
         print(f"\r  VGG16: {done}/{len(paths)}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
@@ -505,6 +508,14 @@ def best_weights(directions, shares, objective, allowed=None):
     return best
 
 
+def before_weights(mode):
+    """The weights of the raw parts the issue's held-out figures were measured with (what the
+    gain is counted from): the Gram ``TEXTURE_SHARE[mode]``, Lab and HSV half the rest each, no
+    periodicity part and no learned parts."""
+    share = TEXTURE_SHARE[mode]
+    return (share, 0.0, (1 - share) / 2, (1 - share) / 2)
+
+
 def mode_weights(mode, names):
     from shirtsim.descriptors import MODES
 
@@ -560,8 +571,10 @@ def main():
     if not args.json:
         print(f"{'design':28} {'setting':60} mean   art   col   pat")
     base_dirs = cf.directions(None)
-    base = {m: CrossFit.score(base_dirs, mode_weights(m, STYLE_KIND.part_names)) for m in TEXTURE_SHARE}
+    base = {m: CrossFit.score(base_dirs, before_weights(m)) for m in TEXTURE_SHARE}
     log("baseline (raw parts)", "today's weights", base["balanced"][1])
+    unprojected = CrossFit.score(base_dirs, mode_weights("balanced", STYLE_KIND.part_names))[1]
+    log("raw parts + periodicity", "no projection, balanced", unprojected)
     if args.explore:
         explore(cf, log)
     dirs = cf.directions("product")
@@ -577,10 +590,7 @@ def main():
     demo_cos = part_cosines(projection.apply(data["demo_raw"]), list(zip(layout.names, layout.parts)))
     # today's figures from the same cosines (learned parts weighed 0), so ties fall the same way
     unlearned = (0.0,) * (len(layout.names) - len(STYLE_KIND.part_names))
-    demo_base = {
-        m: precision(demo_cos, mode_weights(m, STYLE_KIND.part_names) + unlearned, demo_cols, cols)
-        for m in TEXTURE_SHARE
-    }
+    demo_base = {m: precision(demo_cos, before_weights(m) + unlearned, demo_cols, cols) for m in TEXTURE_SHARE}
     floors = {"balanced": DEMO_COLUMNS, "pattern": ("pattern",), "colour": ("colour",)}
 
     modes = {}
@@ -616,7 +626,7 @@ def main():
     recall = {"today": ivf_recall(data["raw_shipped"], raw_parts, STYLE_KIND.part_lengths, today)}
     full = projection.apply(data["raw_shipped"])
     for learned_length in LEARNED_LENGTHS if not args.quick else (layout.lengths[-1],):
-        lengths = tuple(STYLE_KIND.part_lengths) + (learned_length,) * (len(layout.names) - 3)
+        lengths = tuple(STYLE_KIND.part_lengths) + (learned_length,) * (len(layout.names) - len(STYLE_KIND.parts))
         recall[f"learned parts at length {learned_length:.3f}"] = ivf_recall(
             full, list(zip(layout.names, layout.parts)), lengths, kept
         )

@@ -5,7 +5,7 @@ their textures agree.
   cosine of that part exactly as the search computes it (centred, normalised), the mode's
   weight, and their product. The products add up to the score the search reports. Lab and HSV
   are one entry, ``colour``: the weight-averaged cosine of the two histograms, which is what
-  ``weigh`` combines from them.
+  ``weigh`` combines from them; the Gram and the periodicity likewise one, ``texture``.
 - :func:`palette`: the dominant colours of the garment region and their shares (median-cut
   quantisation of the same crop the colour parts describe).
 - :func:`texture_agreement`: for each cell of one picture's ``block4_conv3`` map inside the
@@ -32,7 +32,8 @@ from .descriptors import (
     rgb_to_lab,
 )
 
-GROUPS = {"lab": "colour", "hsv": "colour"}  # parts shown as one: both are the colour histograms
+# Parts shown as one: both histograms are the colour; the Gram and the periodicity the texture.
+GROUPS = {"lab": "colour", "hsv": "colour", "periodicity": "texture"}
 MAX_COLOURS = 5
 MIN_SHARE = 0.03  # colours covering less of the garment region are left out of a palette
 DIM = 0.25  # brightness of a heat map where the textures disagree most

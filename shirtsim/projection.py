@@ -1,9 +1,10 @@
 """The learned projection: what a catalog's labels say about the ``style`` descriptor.
 
-A projection keeps the raw parts (texture, lab, hsv) untouched and appends two small named parts:
+A projection keeps the raw parts (texture, periodicity, lab, hsv) untouched and appends two
+small named parts:
 
-- ``texture_learned``: one head per label column learned from the texture part alone (the
-  packaged one: ``articleType`` and ``pattern``);
+- ``texture_learned``: one head per label column learned from the texture side alone (the Gram
+  and the periodicity parts; the packaged one: ``articleType`` and ``pattern``);
 - ``colour_learned``: one head per column learned from the two colour parts alone (``baseColour``).
 
 A head is an L2-regularised multinomial logistic regression (numpy, full-batch Adam from zeros:
@@ -37,21 +38,29 @@ from pathlib import Path
 
 import numpy as np
 
-from .descriptors import STYLE_KIND, STYLE_VERSION, TEXTURE_DIM, Layout
+from .descriptors import COLOUR_START, PERIODICITY_DIM, STYLE_KIND, STYLE_VERSION, TEXTURE_DIM, Layout
 from .errors import ShirtsimError
 from .weights import Weights
 
 PACKAGED_FILE = Path(__file__).with_name("projection_packaged.npz")
 PACKAGED_SOURCE = "real-shirts-dev (1,691 labelled product photos)"
-SIDES = {"texture": slice(0, TEXTURE_DIM), "colour": slice(TEXTURE_DIM, STYLE_KIND.dim)}
-LEARNED_LENGTH = 0.5**0.5  # stored length of each learned part: IVF recall as before (README)
+SIDES = {"texture": slice(0, COLOUR_START), "colour": slice(COLOUR_START, STYLE_KIND.dim)}
+# The periodicity part's pull on a texture head relative to the Gram's: each block of a side is
+# scaled to its own RMS, then the periodicity block to this share of the Gram block's length
+# (chosen by cross-fitting: 0.5 and 0.75 alike, README). The colour side is one block.
+PERIODICITY_GAIN = 0.5
+SIDE_BLOCKS = {
+    "texture": ((TEXTURE_DIM, 1.0), (PERIODICITY_DIM, PERIODICITY_GAIN * (TEXTURE_DIM / PERIODICITY_DIM) ** 0.5)),
+    "colour": ((STYLE_KIND.dim - COLOUR_START, 1.0),),
+}
+LEARNED_LENGTH = 1.0  # stored length of each learned part: the best IVF recall in every mode (README)
 MIN_PER_CLASS = 8  # a label with fewer photos is left out of the fit (too few to learn from)
 L2 = 0.03  # mean cross-entropy + L2 * |W|^2
 TEMPERATURE = 0.5
 STEPS = 400
 LEARNING_RATE = 0.05
 HEAD_SCALE = {"pattern": 2.0}  # a head named so weighs this much more inside its part
-FORMAT = "shirtsim-projection-1"
+FORMAT = "shirtsim-projection-2"  # 2: the periodicity part, and a scale per input value
 MAX_FILE_BYTES = 64 * 1024**2
 
 
@@ -67,7 +76,7 @@ class Head:
     side: str
     classes: tuple[str, ...]
     in_mean: np.ndarray  # (D,) the side's mean on the fitting photos
-    in_scale: float  # one RMS for the whole side
+    in_scale: np.ndarray  # (D,) each block's RMS on them, over its gain (SIDE_BLOCKS)
     weights: np.ndarray  # (D, C), already divided by the temperature
     bias: np.ndarray  # (C,)
     out_mean: np.ndarray  # (C,) what the output is centred on
@@ -118,7 +127,7 @@ class Projection:
         return "p" + hashlib.sha256(self.to_bytes(with_fitted=False)).hexdigest()[:10]
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
-        """Raw ``style`` descriptors (N, 965) -> (N, layout.dim): raw parts, then the learned ones."""
+        """Raw ``style`` descriptors (N, 996) -> (N, layout.dim): raw parts, then the learned ones."""
         raw = np.asarray(raw, np.float32).reshape(-1, STYLE_KIND.dim)
         blocks = [raw] + [h.output(raw) for side in SIDES for h in self.heads if h.side == side]
         return np.hstack(blocks)
@@ -141,7 +150,7 @@ class Projection:
             arrays |= {
                 f"{n}.classes": np.array(h.classes),
                 f"{n}.in_mean": h.in_mean,
-                f"{n}.in_scale": np.float32(h.in_scale),
+                f"{n}.in_scale": np.asarray(h.in_scale, np.float32),
                 f"{n}.weights": h.weights,
                 f"{n}.bias": h.bias,
                 f"{n}.out_mean": h.out_mean,
@@ -180,6 +189,11 @@ def load_projection(path: Path) -> Projection:
         raise ProjectionError(f"{name}: no such projection file.") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise ProjectionError(f"{name}: not a projection file ({str(e)[:80] or type(e).__name__}).") from None
+    written_as = str(arrays.get("format", ""))[:40] if arrays.get("format", np.array(0)).dtype.kind == "U" else ""
+    if written_as.startswith("shirtsim-projection-") and written_as != FORMAT:
+        raise ProjectionError(
+            f"{name}: written by another version of shirtsim ({written_as}): refit it with `shirtsim fit-projection`."
+        )
     try:
         return _from_arrays(arrays)
     except (KeyError, ValueError, TypeError, IndexError) as e:
@@ -201,7 +215,7 @@ def _from_arrays(a: dict[str, np.ndarray]) -> Projection:
             "weights": (width, len(classes)),
             "bias": (len(classes),),
             "out_mean": (len(classes),),
-            "in_scale": (),
+            "in_scale": (width,),
             "out_scale": (),
         }
         arrays = {k: np.asarray(a[f"{n}.{k}"], np.float32) for k in shapes}
@@ -210,7 +224,7 @@ def _from_arrays(a: dict[str, np.ndarray]) -> Projection:
                 raise ValueError(f"head {n} {k} has shape {arrays[k].shape}, expected {shape}")
             if not np.isfinite(arrays[k]).all():
                 raise ValueError(f"head {n} {k} is not finite")
-        if len(classes) < 2 or arrays["in_scale"] <= 0 or arrays["out_scale"] <= 0:
+        if len(classes) < 2 or (arrays["in_scale"] <= 0).any() or arrays["out_scale"] <= 0:
             raise ValueError(f"head {n} is degenerate")
         heads.append(
             Head(
@@ -218,7 +232,7 @@ def _from_arrays(a: dict[str, np.ndarray]) -> Projection:
                 side,
                 classes,
                 arrays["in_mean"],
-                float(arrays["in_scale"]),
+                arrays["in_scale"],
                 arrays["weights"],
                 arrays["bias"],
                 arrays["out_mean"],
@@ -279,6 +293,17 @@ def fit_softmax(
     return params[0], params[1]
 
 
+def block_scales(centred: np.ndarray, side: str) -> np.ndarray:
+    """Per input value of ``side``: its block's RMS over the fitting photos, over the block's gain."""
+    scales, start = [], 0
+    for width, gain in SIDE_BLOCKS[side]:
+        block = centred[:, start : start + width]
+        rms = float(np.sqrt((block**2).sum(axis=1).mean() / width)) + 1e-8
+        scales.append(np.full(width, rms / gain))
+        start += width
+    return np.concatenate(scales)
+
+
 def learnable_classes(values: list[str], min_count: int = MIN_PER_CLASS) -> list[str]:
     """The labels of a column with enough photos to learn from (empty labels never count), sorted."""
     names, counts = np.unique([v for v in values if v], return_counts=True)
@@ -297,7 +322,7 @@ def fit_head(raw: np.ndarray, values: list[str], column: str, side: str) -> Head
     rows = np.isin(labels, classes)
     x = np.asarray(raw, np.float64)[:, SIDES[side]]
     in_mean = x[rows].mean(axis=0)
-    in_scale = float(np.sqrt(((x[rows] - in_mean) ** 2).sum(axis=1).mean() / x.shape[1])) + 1e-8
+    in_scale = block_scales(x[rows] - in_mean, side)
     w, b = fit_softmax((x[rows] - in_mean) / in_scale, np.searchsorted(classes, labels[rows]), len(classes))
     head = Head(column, side, tuple(classes), in_mean, in_scale, w / TEMPERATURE, b / TEMPERATURE, np.zeros(1), 1.0)
     # centre and scale on every fitting photo (labelled or not): a head's block has unit mean length
@@ -309,7 +334,7 @@ def fit_head(raw: np.ndarray, values: list[str], column: str, side: str) -> Head
         side,
         tuple(classes),
         in_mean.astype(np.float32),
-        in_scale,
+        in_scale.astype(np.float32),
         (w / TEMPERATURE).astype(np.float32),
         (b / TEMPERATURE).astype(np.float32),
         out_mean.astype(np.float32),
@@ -325,7 +350,7 @@ def fit_projection(
     source: str,
     content_hashes: list[str] | None = None,
 ) -> Projection:
-    """Fit a head per ``(column, side)`` on raw ``style`` vectors (N, 965) and their labels
+    """Fit a head per ``(column, side)`` on raw ``style`` vectors (N, 996) and their labels
     (column -> N strings, "" where a photo has none); ``content_hashes`` records which photos."""
     raw = np.asarray(raw, np.float32)
     heads = tuple(fit_head(raw, labels[column], column, side) for column, side in columns)

@@ -18,7 +18,7 @@ from shirtsim.colour_blind import (
     save_directions,
     source,
 )
-from shirtsim.descriptors import TEXTURE_DIM
+from shirtsim.descriptors import COLOUR_START, TEXTURE_DIM
 from shirtsim.steer import remove_colour, with_colour_of
 from shirtsim.weights import Weights, packaged_weights
 
@@ -113,7 +113,7 @@ def test_the_packaged_weights_use_the_shipped_file_and_others_fit_once(monkeypat
 
     stale = tmp_path / "directions.npz"  # a file fitted for other weights is not used for these
     save_directions(stale, shipped, other)
-    assert load_directions(stale)[1] == key_of(other) == "vgg16-other-weights-style5-tbdemo/cd1"
+    assert load_directions(stale)[1] == key_of(other) == "vgg16-other-weights-style6-tbdemo/cd1"
     monkeypatch.setattr(colour_blind, "SHIPPED_FILE", stale)
     monkeypatch.setattr(colour_blind, "_fitted", {})
     assert np.array_equal(directions_for(packaged_weights(), lambda: "packaged model"), shipped * 2)
@@ -191,7 +191,8 @@ def test_a_recoloured_query_has_a_colour_blind_texture_part():
     query, donor = index.stored("1"), index.stored("2")
     got = with_colour_of(index.layout, query, donor, directions)
     assert np.allclose(directions @ got[:TEXTURE_DIM], 0, atol=1e-5)
-    assert np.array_equal(got[TEXTURE_DIM:], donor[TEXTURE_DIM:])
+    assert np.array_equal(got[TEXTURE_DIM:COLOUR_START], query[TEXTURE_DIM:COLOUR_START])  # periodicity: kept
+    assert np.array_equal(got[COLOUR_START:], donor[COLOUR_START:])
     assert np.allclose(got[:TEXTURE_DIM], remove_colour(query[:TEXTURE_DIM], directions), atol=1e-6)
 
 

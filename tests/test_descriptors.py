@@ -5,33 +5,41 @@ import pytest
 
 from shirtsim.descriptors import (
     COLOUR_DIM,
+    COLOUR_START,
     HSV_BINS,
     LAB_BINS,
     MODES,
+    PERIODICITY_DIM,
+    PERIODICITY_SHARE,
     STYLE_KIND,
     TEXTURE_CHANNELS,
     TEXTURE_DIM,
     TextureBasis,
     colour_histograms,
     describe,
+    periodicity,
     texture_gram,
 )
 
 
 def test_style_vectors_fit_the_4_kb_budget_and_parts_cover_them_in_order():
-    assert STYLE_KIND.part_lengths == pytest.approx((1.0, 0.5**0.5, 0.5**0.5))
-    assert STYLE_KIND.dim == TEXTURE_DIM + COLOUR_DIM == 528 + 245 + 192 and STYLE_KIND.dim * 4 <= 4096
+    assert STYLE_KIND.part_names == ("texture", "periodicity", "lab", "hsv")
+    assert STYLE_KIND.part_lengths == pytest.approx((1.0, 0.4, 0.5**0.5, 0.5**0.5))
+    assert STYLE_KIND.dim == TEXTURE_DIM + PERIODICITY_DIM + COLOUR_DIM == 528 + 31 + 245 + 192
+    assert STYLE_KIND.dim * 4 <= 4096
     assert [(p.start, p.stop) for p in STYLE_KIND.parts] == [
         (0, 528),
-        (528, 773),
-        (773, 965),
+        (528, 559),
+        (559, 804),
+        (804, 996),
     ]  # never open-ended: a projection appends parts
 
 
 def test_modes_split_the_colour_weight_evenly_between_the_two_histograms():
-    assert MODES["balanced"].part_weights() == (0.65, 0.175, 0.175)
-    assert MODES["pattern"].part_weights() == pytest.approx((0.9, 0.05, 0.05))
-    assert MODES["colour"].part_weights() == pytest.approx((0.2, 0.4, 0.4))
+    assert PERIODICITY_SHARE == 0.3  # of the texture side; the Gram has the rest
+    assert MODES["balanced"].part_weights() == pytest.approx((0.455, 0.195, 0.175, 0.175))
+    assert MODES["pattern"].part_weights() == pytest.approx((0.63, 0.27, 0.05, 0.05))
+    assert MODES["colour"].part_weights() == pytest.approx((0.14, 0.06, 0.4, 0.4))
     assert MODES["seed"].part_weights() == (1.0,)
 
 
@@ -79,4 +87,37 @@ def test_describe_joins_texture_and_colour_in_part_order():
     out = describe(STYLE_KIND, {"block4_conv3": maps}, inputs, basis)
     assert out.shape == (2, STYLE_KIND.dim) and out.dtype == np.float32
     np.testing.assert_array_equal(out[:, :TEXTURE_DIM], texture_gram(maps, basis))
-    np.testing.assert_array_equal(out[0, TEXTURE_DIM:], colour_histograms(inputs[0]))
+    np.testing.assert_array_equal(out[0, TEXTURE_DIM:COLOUR_START], periodicity(inputs[0]))
+    np.testing.assert_array_equal(out[0, COLOUR_START:], colour_histograms(inputs[0]))
+
+
+def stripes(vertical: bool, horizontal: bool, period: int = 6) -> np.ndarray:
+    """A 224x224 picture of dark and light bands ``period`` pixels apart; both ways, the bands
+    add up, as a woven check's do."""
+    x = (np.arange(224) // (period // 2)) % 2
+    light = np.zeros((224, 224))
+    if vertical:
+        light = light + x[None, :]
+    if horizontal:
+        light = light + x[:, None]
+    return np.repeat((40 + 95 * light).astype(np.uint8)[:, :, None], 3, axis=2)
+
+
+def test_periodicity_says_how_fine_a_repeat_is_and_which_way_it_runs():
+    # a 6-pixel repeat on the 224 picture: across the texture box (134 pixels wide, brought to
+    # 128) about 0.18 cycles per pixel, band 4 of 6, direction 0 of 5; down it (101 pixels tall,
+    # stretched to 128) 0.13, band 3, direction 2
+    vertical, horizontal, check = stripes(True, False), stripes(False, True), stripes(True, True)
+    assert periodicity(vertical).shape == (PERIODICITY_DIM,) == (31,)
+    assert int(np.argmax(periodicity(vertical)[:30])) == 4 * 5 + 0
+    assert int(np.argmax(periodicity(horizontal)[:30])) == 3 * 5 + 2
+    assert sorted(np.argsort(periodicity(check)[:30])[-2:].tolist()) == [17, 20]
+    chequer = np.where((stripes(True, False) > 100) ^ (stripes(False, True) > 100), 230, 40).astype(np.uint8)
+    assert sorted(np.argsort(periodicity(chequer)[:30])[-2:].tolist()) == [21, 23]  # diagonal repeats
+    coarse = stripes(True, False, period=24)  # four times as long: bands span 1.78x each, so band 1
+    assert int(np.argmax(periodicity(coarse)[:30])) == 1 * 5 + 0
+    # a plain shirt repeats nothing: every share and the contrast are zero
+    assert not periodicity(np.full((224, 224, 3), 128, np.uint8)).any()
+    # a stronger pattern has more contrast, the same shares
+    faint = (stripes(True, False).astype(np.int16) // 4 + 100).astype(np.uint8)
+    assert periodicity(vertical)[-1] > periodicity(faint)[-1]

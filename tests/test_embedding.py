@@ -25,11 +25,11 @@ def test_only_the_style_kind_may_use_bfloat16_and_its_cache_says_so(weights, mon
     assert uses_bfloat16(STYLE_KIND) == bf16_supported()
     basis = basis_id(weights)
     assert basis.startswith("tb") and len(basis) == 10  # the shipped basis, named by its digest
-    assert fingerprint(weights, STYLE_KIND).endswith(f"-style5-{basis}-bf16") == bf16_supported()
+    assert fingerprint(weights, STYLE_KIND).endswith(f"-style6-{basis}-bf16") == bf16_supported()
     bf16_supported.cache_clear()
     monkeypatch.setenv("SHIRTSIM_FLOAT32", "1")
     try:
-        assert not uses_bfloat16(STYLE_KIND) and fingerprint(weights, STYLE_KIND).endswith(f"-style5-{basis}")
+        assert not uses_bfloat16(STYLE_KIND) and fingerprint(weights, STYLE_KIND).endswith(f"-style6-{basis}")
     finally:
         monkeypatch.delenv("SHIRTSIM_FLOAT32")
         bf16_supported.cache_clear()
@@ -43,10 +43,10 @@ def test_int8_is_chosen_by_setting_and_named_in_the_cache(weights, monkeypatch):
     monkeypatch.setenv("SHIRTSIM_ARITHMETIC", "int8")
     assert arithmetic() == ("int8", "SHIRTSIM_ARITHMETIC=int8")
     assert uses_int8(STYLE_KIND) and not uses_int8(SEED_KIND) and not uses_bfloat16(STYLE_KIND)
-    assert fingerprint(weights, STYLE_KIND).endswith(f"-style5-{basis}-int8c1")  # the conversion named
+    assert fingerprint(weights, STYLE_KIND).endswith(f"-style6-{basis}-int8c1")  # the conversion named
     assert fingerprint(weights, SEED_KIND) == f"vgg16-{weights.fingerprint}-seed2"  # the notebook's, always
     monkeypatch.setenv("SHIRTSIM_FLOAT32", "1")  # the older switch still means float32
-    assert arithmetic()[0] == "float32" and fingerprint(weights, STYLE_KIND).endswith(f"-style5-{basis}")
+    assert arithmetic()[0] == "float32" and fingerprint(weights, STYLE_KIND).endswith(f"-style6-{basis}")
     monkeypatch.delenv("SHIRTSIM_FLOAT32")
     monkeypatch.setenv("SHIRTSIM_ARITHMETIC", "fp8")
     with pytest.raises(ShirtsimError, match=r"^SHIRTSIM_ARITHMETIC='fp8': use auto, bfloat16, int8 or float32\.$"):

@@ -19,15 +19,19 @@ def test_part_scores_add_up_to_the_search_score_in_every_mode():
         found = index.search(query, MODES[name], 5, exclude="3")
         for match in found:
             parts = part_scores(index.layout, MODES[name], query, index.stored(match.id))
-            assert [p.name for p in parts] == ["texture", "colour"]  # lab and hsv shown as one
+            assert [p.name for p in parts] == ["texture", "colour"]  # lab and hsv as one, Gram and periodicity
             assert sum(p.contribution for p in parts) == pytest.approx(match.score, abs=1e-5)
             assert sum(p.weight for p in parts) == pytest.approx(1.0)
     # the colour entry is the weight-averaged cosine of the two histograms
     other = index.stored("4")
-    lab, hsv = STYLE_KIND.parts[1], STYLE_KIND.parts[2]
+    lab, hsv = STYLE_KIND.parts[2], STYLE_KIND.parts[3]
     cos = [float(query[p] @ other[p]) / 0.5 for p in (lab, hsv)]
-    colour = part_scores(index.layout, MODES["balanced"], query, other)[1]
+    texture, colour = part_scores(index.layout, MODES["balanced"], query, other)
     assert colour.cosine == pytest.approx(np.mean(cos), abs=1e-6) and colour.weight == pytest.approx(0.35)
+    # and the texture entry weighs the Gram 0.7, the periodicity 0.3 (stored at length 0.4)
+    gram, repeats = float(query[:528] @ other[:528]), float(query[528:559] @ other[528:559]) / 0.4**2
+    assert texture.cosine == pytest.approx(0.7 * gram + 0.3 * repeats, abs=1e-6)
+    assert texture.weight == pytest.approx(0.65)
 
 
 def test_seed_mode_has_one_part():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from helpers import REAL_SHIRTS
 
-from shirtsim.descriptors import MODES, STYLE_KIND, TEXTURE_DIM
+from shirtsim.descriptors import COLOUR_START, MODES, STYLE_KIND, TEXTURE_DIM
 from shirtsim.projection import (
     PACKAGED_FILE,
     Projection,
@@ -35,7 +35,7 @@ def synthetic(n=120, seed=0):
     colour = np.array(["red", "blue"])[(np.arange(n) // 3) % 2]
     raw = rng.normal(0, 1, (n, STYLE_KIND.dim)).astype(np.float32)
     raw[:, 0] += 3.0 * (np.searchsorted(["check", "solid", "stripe"], pattern) - 1)
-    raw[:, TEXTURE_DIM] += 3.0 * (colour == "red")
+    raw[:, COLOUR_START] += 3.0 * (colour == "red")
     return raw, {"pattern": pattern.tolist(), "colour": colour.tolist()}
 
 
@@ -49,9 +49,9 @@ def test_learned_parts_follow_the_raw_parts_and_keep_them_unchanged(fitted):
     projection, raw, _ = fitted
     out = projection.apply(raw)
     layout = projection.layout
-    assert layout.names == ("texture", "lab", "hsv", "texture_learned", "colour_learned")
+    assert layout.names == ("texture", "periodicity", "lab", "hsv", "texture_learned", "colour_learned")
     assert layout.dim == STYLE_KIND.dim + 3 + 2 == out.shape[1]
-    assert [(p.start, p.stop) for p in layout.parts[3:]] == [(965, 968), (968, 970)]
+    assert [(p.start, p.stop) for p in layout.parts[4:]] == [(996, 999), (999, 1001)]
     assert np.array_equal(out[:, : STYLE_KIND.dim], raw)
     assert [(h.column, h.side, h.classes) for h in projection.heads] == [
         ("pattern", "texture", ("check", "solid", "stripe")),
@@ -74,13 +74,17 @@ def test_each_learned_part_separates_its_own_labels_from_its_own_side(fitted):
     # the raw parts drown the one telling dimension in noise (0.47 and 0.59); the learned parts
     # find it (0.71 and 0.84; chance 0.33 and 0.50)
     assert precision_at_5(out[:, layout.parts[0]], "pattern") < 0.55
-    assert precision_at_5(out[:, layout.parts[3]], "pattern") > 0.65
-    assert precision_at_5(out[:, TEXTURE_DIM : STYLE_KIND.dim], "colour") < 0.65
-    assert precision_at_5(out[:, layout.parts[4]], "colour") > 0.8
+    assert precision_at_5(out[:, layout.parts[4]], "pattern") > 0.65
+    assert precision_at_5(out[:, COLOUR_START : STYLE_KIND.dim], "colour") < 0.65
+    assert precision_at_5(out[:, layout.parts[5]], "colour") > 0.8
     # the texture head does not see colour: moving only the colour side leaves it unchanged
     moved = raw.copy()
-    moved[:, TEXTURE_DIM:] += 3.0
-    assert np.array_equal(projection.apply(moved)[:, 965:968], out[:, 965:968])
+    moved[:, COLOUR_START:] += 3.0
+    assert np.array_equal(projection.apply(moved)[:, 996:999], out[:, 996:999])
+    # and it does see the periodicity part: the texture side is the Gram and the periodicity
+    moved = raw.copy()
+    moved[:, TEXTURE_DIM:COLOUR_START] += 3.0
+    assert not np.allclose(projection.apply(moved)[:, 996:999], out[:, 996:999])
 
 
 def test_a_file_round_trips_exactly_and_names_the_same_projection(fitted, tmp_path):
@@ -106,6 +110,11 @@ def _npz(**arrays):
         (b"PK\x03\x04 but no archive", "p.npz: not a projection file ("),
         (_npz(format=np.array([{"a": 1}], dtype=object)), "p.npz: not a projection file (Object arrays cannot be"),
         (_npz(format=np.array("other-format")), "p.npz: a damaged projection file (format 'other-format'"),
+        (
+            _npz(format=np.array("shirtsim-projection-1")),
+            "p.npz: written by another version of shirtsim (shirtsim-projection-1): "
+            "refit it with `shirtsim fit-projection`.",
+        ),
     ],
 )
 def test_unusable_files_are_refused_with_what_is_wrong(tmp_path, content, message):
@@ -119,7 +128,9 @@ def test_unusable_files_are_refused_with_what_is_wrong(tmp_path, content, messag
 @pytest.mark.parametrize(
     "key, value, message",
     [
-        ("0.weights", np.zeros((528, 2), np.float32), "head 0 weights has shape (528, 2), expected (528, 3)"),
+        ("0.weights", np.zeros((559, 2), np.float32), "head 0 weights has shape (559, 2), expected (559, 3)"),
+        ("0.in_scale", np.float32(1.0), "head 0 in_scale has shape (), expected (559,)"),  # a format-1 scale
+        ("1.in_scale", np.zeros(437, np.float32), "head 1 is degenerate"),
         ("1.bias", np.array([np.nan, 0.0], np.float32), "head 1 bias is not finite"),
         ("heads", np.array(["elsewhere:pattern"]), "head 0 learns from 'elsewhere'"),
     ],
@@ -162,7 +173,7 @@ def test_search_through_a_projection_is_the_weighed_sum_of_part_cosines(fitted):
     index = SearchIndex.build(STYLE_KIND, ids, raw, projection)
     mode = MODES["balanced"]
     weights = mode.part_weights(index.layout.names)
-    assert weights == pytest.approx((0.28, 0.09, 0.09, 0.42, 0.12)) and sum(weights) == pytest.approx(1.0)
+    assert weights == pytest.approx((0.196, 0.084, 0.06, 0.06, 0.42, 0.18)) and sum(weights) == pytest.approx(1.0)
     x = projection.apply(raw)
     x = x - x.mean(axis=0)
     expected = np.zeros(len(raw))
@@ -181,9 +192,10 @@ def test_search_through_a_projection_is_the_weighed_sum_of_part_cosines(fitted):
 
 def test_modes_give_a_missing_learned_part_back_to_its_side():
     balanced = MODES["balanced"]
-    assert balanced.part_weights() == (0.65, 0.175, 0.175)  # no projection: the raw-part weights
-    assert balanced.part_weights(("texture", "lab", "hsv", "texture_learned")) == pytest.approx(
-        (0.28, 0.15, 0.15, 0.42)
+    # no projection: the raw-part weights, the texture side split 0.7 / 0.3 with the periodicity
+    assert balanced.part_weights() == pytest.approx((0.455, 0.195, 0.175, 0.175))
+    assert balanced.part_weights(("texture", "periodicity", "lab", "hsv", "texture_learned")) == pytest.approx(
+        (0.196, 0.084, 0.15, 0.15, 0.42)
     )
     assert MODES["seed"].part_weights() == (1.0,)
 
@@ -199,7 +211,7 @@ def test_auto_is_the_packaged_projection_for_the_packaged_weights_only(tmp_path)
         ("pattern", "texture", 4),
         ("baseColour", "colour", 17),
     ]
-    assert choice.projection.layout.dim == 989 and choice.projection.layout.dim * 4 <= 4096
+    assert choice.projection.layout.dim == 1020 and choice.projection.layout.dim * 4 <= 4096
     other = Weights("file", tmp_path / "mine.h5", "file-0123")
     choice = resolve_projection("auto", other)
     assert choice.projection is None and choice.label == "none (unprojected descriptor)"

@@ -77,8 +77,9 @@ def test_cross_fitted_quality_of_the_learned_projection(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     r = json.loads(out.stdout)
-    assert r["dim"] == 989 and [p[0] for p in r["parts"]] == [
+    assert r["dim"] == 1020 and [p[0] for p in r["parts"]] == [
         "texture",
+        "periodicity",
         "lab",
         "hsv",
         "texture_learned",
@@ -86,16 +87,19 @@ def test_cross_fitted_quality_of_the_learned_projection(tmp_path):
     ]
     balanced, base = r["modes"]["balanced"], r["baseline"]["balanced"]["average"]
     got = balanced["average"]
-    # README, Quality: 0.851 / 0.475 / 0.549, mean 0.625, against 0.796 / 0.420 / 0.479, mean 0.565
-    assert got["articleType"] >= 0.84 and got["baseColour"] >= 0.47 and got["pattern"] >= 0.54
-    assert got["mean"] >= 0.62
-    assert all(got[c] >= base[c] + 0.04 for c in ("articleType", "baseColour", "pattern", "mean"))
-    assert all(d["mean"] >= 0.615 for d in balanced["per_direction"].values())  # each half, not one lucky one
-    assert r["modes"]["pattern"]["average"]["pattern"] >= 0.55  # 0.557
+    # README, Quality: 0.849 / 0.490 / 0.558, mean 0.632, against 0.796 / 0.420 / 0.479, mean 0.565
+    # (before the periodicity part: 0.851 / 0.475 / 0.549, mean 0.625)
+    assert got["articleType"] >= 0.84 and got["baseColour"] >= 0.48 and got["pattern"] >= 0.55
+    assert got["mean"] >= 0.627
+    assert all(got[c] >= base[c] + 0.05 for c in ("articleType", "baseColour", "pattern", "mean"))
+    assert all(d["mean"] >= 0.622 for d in balanced["per_direction"].values())  # each half, not one lucky one
+    assert r["modes"]["pattern"]["average"]["pattern"] >= 0.565  # 0.573
     assert r["modes"]["colour"]["average"]["baseColour"] >= 0.525  # 0.532
     recall = r["ivf_recall"]
     (learned,) = [v for k, v in recall.items() if k != "today"]
     assert all(learned[m] >= recall["today"][m] for m in ("balanced", "pattern", "colour")), recall
+    # and no lower than the product's before the periodicity part (README): 0.992, 0.973, 0.984
+    assert learned["balanced"] >= 0.992 and learned["pattern"] >= 0.973 and learned["colour"] >= 0.984, recall
 
 
 @pytest.mark.slow
