@@ -2,8 +2,8 @@
 
     python benchmarks/catalog_map.py [--sizes 1000,10000] [--milvus URI] [--json]
 
-For each size: synthetic descriptors (``shirtsim.bench``'s clustered stand-ins, 965 raw values)
-through the packaged projection (989 values, as a real catalog's index holds them), indexed in
+For each size: synthetic descriptors (``shirtsim.bench``'s clustered stand-ins, 996 raw values)
+through the packaged projection (1,020 values, as a real catalog's index holds them), indexed in
 memory; the map (``shirtsim.catalog_map.make_map``) timed from the index's vectors. With Milvus
 (default: a Milvus Lite file in a temporary folder; ``--milvus milvus:http://host:19530`` for a
 server), the vectors are first synced there and the map is timed from what Milvus returns,

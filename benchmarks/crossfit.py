@@ -89,7 +89,7 @@ DEFAULTS = {
     "temperature": 1.0,  # softmax: logits are divided by this before the output
     "min_count": 8,  # classes with fewer fitting examples are left out of the fit
     "balance": 0.0,  # example weight 1 / count**balance (0: none, 1: fully class-balanced)
-    "scale": "global",  # input scaling: "global" (one RMS) or "feature" (z-scores)
+    "scale": "blocks",  # input scaling: "blocks" (the product's), "global" (one RMS) or "feature" (z-scores)
     "empty_class": (),  # columns whose empty label is fitted as a class of its own ("(none)")
     "head_scale": (),  # (column, factor) pairs: a head's block weighs ``factor`` times the others
     "steps": 400,
@@ -97,9 +97,13 @@ DEFAULTS = {
 }
 
 
-def _standardiser(x, scale):
+def _standardiser(x, scale, side):
     mean = x.mean(axis=0)
     centred = x - mean
+    if scale == "blocks":  # as the product does: each block of the side to its own RMS, over its gain
+        from shirtsim.projection import block_scales
+
+        return mean, block_scales(centred, side)
     if scale == "feature":
         sd = centred.std(axis=0)
         sd = np.maximum(sd, 0.1 * np.median(sd) + 1e-8)
@@ -163,7 +167,7 @@ def _classes(values, min_count):
 
 
 def fit_projection(raw, labels, **settings):
-    """Fit the learned parts on raw ``style`` descriptors ``raw`` (N, 965) and their labels
+    """Fit the learned parts on raw ``style`` descriptors ``raw`` (N, 996) and their labels
     (column -> N strings, "" for none). Returns plain arrays (``np.savez`` without pickles):
     per head ``{head}.in_mean``, ``{head}.in_scale``, ``{head}.W``, ``{head}.b``,
     ``{head}.out_mean``, ``{head}.out_scale``, and ``heads`` / ``head_sides`` naming them."""
@@ -178,7 +182,7 @@ def fit_projection(raw, labels, **settings):
             classes = _classes(values, s["min_count"])
             rows = np.isin(values, classes)
             y = np.searchsorted(classes, values[rows])
-            mean, scale = _standardiser(raw[rows, part], s["scale"])
+            mean, scale = _standardiser(raw[rows, part], s["scale"], side)
             x = (raw[rows, part] - mean) / scale
             if s["method"] == "lda":
                 w, b = fit_lda(x, y, len(classes), s["shrink"])
@@ -216,7 +220,7 @@ def _head_output(params, head, x):
 
 
 def apply_projection(params, raw):
-    """Raw ``style`` descriptors (N, 965) -> projected descriptors (N, 965 + learned): the raw
+    """Raw ``style`` descriptors (N, 996) -> projected descriptors (N, 996 + learned): the raw
     parts unchanged, then ``texture_learned`` and ``colour_learned``. Each head's block is
     centred and scaled to unit mean norm on the fitting set, so heads of one part weigh alike."""
     raw = np.asarray(raw, np.float32)
@@ -666,7 +670,7 @@ SEARCH = [
     ("output", ("sqrtp", "p", "logit")),
     ("l2", (1e-3, 3e-3, 3e-2, 1e-1)),
     ("temperature", (0.5, 2.0, 4.0)),
-    ("scale", ("feature",)),
+    ("scale", ("global", "feature")),
     ("min_count", (3, 20)),
     ("balance", (0.5, 1.0)),
     ("head_scale", ((("pattern", 1.5),), (("pattern", 2.0),), (("pattern", 0.67),))),

@@ -8,7 +8,7 @@ library for this) scans only the ``nprobe`` clusters nearest to the query.
 Why IVF-Flat rather than a graph (HNSW): every mode is an inner product with a re-weighed query
 (``weigh``), and IVF ranks any query vector by plain inner products against full-precision
 vectors, so the modes keep working with one index; it builds in seconds per million items;
-it adds 8 bytes per item to the 3.9 KB vectors.  Recall@10 against the exact scan is measured by
+it adds 8 bytes per item to the 4 KB vectors.  Recall@10 against the exact scan is measured by
 ``bench`` and by the quality test on real photos.
 """
 

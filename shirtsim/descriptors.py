@@ -27,10 +27,10 @@ Two descriptor kinds are stored per image:
     better than either (measured: baseColour +0.02 at the same pattern precision).
 
 Every mode but ``seed`` reads the same ``style`` vectors: the mode only sets how much each part
-counts, ``w * cos(texture) + (1 - w) / 2 * (cos(lab) + cos(hsv))``, which is the plain cosine of
+counts, ``w * (0.7 cos(texture) + 0.3 cos(periodicity)) + (1 - w) / 2 * (cos(lab) + cos(hsv))``
+(the periodicity's share of the texture side is :data:`PERIODICITY_SHARE`), the plain cosine of
 the parts scaled by the square roots of their weights. So switching modes in the app re-weighs
-the query alone, never re-embeds the catalog. The periodicity part takes a fixed share of the
-texture side (:data:`PERIODICITY_SHARE`). A learned projection (:mod:`shirtsim.projection`)
+the query alone, never re-embeds the catalog. A learned projection (:mod:`shirtsim.projection`)
 appends two more named parts, ``texture_learned`` and ``colour_learned``, when the index is built;
 the cache keeps the raw vectors, so a new projection never re-embeds either.
 """

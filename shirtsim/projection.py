@@ -294,11 +294,14 @@ def fit_softmax(
 
 
 def block_scales(centred: np.ndarray, side: str) -> np.ndarray:
-    """Per input value of ``side``: its block's RMS over the fitting photos, over the block's gain."""
+    """Per input value of ``side``: its block's RMS over the fitting photos, over the block's gain.
+    A block that hardly varies on them (a catalog of plain shirts has almost no periodicity) is
+    floored at a thousandth of the whole side's RMS, so later photos cannot blow its input up."""
     scales, start = [], 0
+    side_rms = float(np.sqrt((centred**2).mean())) + 1e-8
     for width, gain in SIDE_BLOCKS[side]:
         block = centred[:, start : start + width]
-        rms = float(np.sqrt((block**2).sum(axis=1).mean() / width)) + 1e-8
+        rms = max(float(np.sqrt((block**2).sum(axis=1).mean() / width)), 1e-3 * side_rms)
         scales.append(np.full(width, rms / gain))
         start += width
     return np.concatenate(scales)

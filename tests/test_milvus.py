@@ -72,7 +72,7 @@ def test_demo_top_10_ids_and_scores_match_the_memory_backend(demo_engine, embedd
     assert [m.id for m in got] == [m.id for m in want] and got[0].id == "1150"
     # the packaged projection's learned parts are in the collection too; steering and
     # explanations read the same vectors
-    assert engine.index(STYLE_KIND).layout.dim == 989 == demo_engine.index(STYLE_KIND).layout.dim
+    assert engine.index(STYLE_KIND).layout.dim == 1020 == demo_engine.index(STYLE_KIND).layout.dim
     balanced = MODES["balanced"]
     for steer in ({"unlike": ("1005",)}, {"colour": "#1f3a93"}, {"colour_of": "1100"}):
         want = demo_engine.steered(balanced, Steering(("1001", "1002"), **steer))

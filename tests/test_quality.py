@@ -115,7 +115,7 @@ def test_the_demo_catalogs_own_figures_do_not_fall(demo_engine):
     got = {
         m: evaluate(index, labels, MODES[m], ["pattern", "colour"]).precision for m in ("balanced", "pattern", "colour")
     }
-    assert got["balanced"]["pattern"] >= 0.6425 and got["balanced"]["colour"] >= 0.1985  # 0.6605, 0.1985
+    assert got["balanced"]["pattern"] >= 0.6425 and got["balanced"]["colour"] >= 0.1985  # 0.659, 0.200
     assert got["pattern"]["pattern"] >= 0.728 and got["colour"]["colour"] >= 0.518  # 0.733, 0.524
 
 
@@ -188,7 +188,8 @@ def test_the_auto_box_keeps_most_of_a_clean_photos_precision_on_scenes(weights, 
 def test_int8_descriptors_keep_the_quality_of_the_default_path(weights, embedder, session_cache, monkeypatch):
     """CPUs without native bfloat16 run int8 (shirtsim/int8.py). Its descriptors of every
     real-shirts-dev photo, evaluated like the default path's: within 0.005 in every mode
-    (README, benchmarks/arithmetic.py: int8 0.7044 against float32 0.7055 and bfloat16 0.7054)."""
+    (README, benchmarks/arithmetic.py, before the periodicity part: int8 0.7044 against float32
+    0.7055 and bfloat16 0.7054)."""
     need_real_photos()
     from shirtsim.catalog import load_labels
     from shirtsim.engine import Engine

@@ -29,11 +29,9 @@ def test_outside_query_is_normalised_like_the_catalog():
 
 
 def test_style_modes_weigh_texture_against_colour_without_reindexing():
-    texture, lab, hsv = STYLE_KIND.parts
-
     def vec(tex, lab_bin, hsv_bin):  # as prepared vectors are stored: each part at its length
-        v = np.zeros(STYLE_KIND.dim, np.float32)
-        for part, at, length in zip(STYLE_KIND.parts, (tex, lab_bin, hsv_bin), STYLE_KIND.part_lengths):
+        v = np.zeros(STYLE_KIND.dim, np.float32)  # the Gram and the periodicity both follow ``tex``
+        for part, at, length in zip(STYLE_KIND.parts, (tex, tex, lab_bin, hsv_bin), STYLE_KIND.part_lengths):
             v[part.start + at] = length
         return v
 
@@ -61,10 +59,10 @@ def test_build_centres_style_vectors_on_the_catalog_mean():
     index = SearchIndex.build(STYLE_KIND, ["x", "y", "z"], raw)
     np.testing.assert_allclose(index.mean[:2], [4 / 3, 1.0], rtol=1e-6)
     # each part normalised on its own, to its stored length (a part all zeros after centring stays zero)
-    assert [np.linalg.norm(index.stored("x")[p]) for p in STYLE_KIND.parts] == pytest.approx([1.0, 0.0, 0.0])
+    assert [np.linalg.norm(index.stored("x")[p]) for p in STYLE_KIND.parts] == pytest.approx([1.0, 0.0, 0.0, 0.0])
     raw[:, -1] = [3.0, 1.0, 1.0]
     index = SearchIndex.build(STYLE_KIND, ["x", "y", "z"], raw)
-    assert [np.linalg.norm(index.stored("x")[p]) for p in STYLE_KIND.parts] == pytest.approx([1.0, 0.0, 0.5**0.5])
+    assert [np.linalg.norm(index.stored("x")[p]) for p in STYLE_KIND.parts] == pytest.approx([1.0, 0.0, 0.0, 0.5**0.5])
 
 
 def test_unknown_mode_kind_is_refused():
