@@ -439,6 +439,10 @@ def product_projection(raw, labels, source="crossfit"):
     return fit_product(raw, values, PRODUCT_COLUMNS, "crossfit", source)
 
 
+class OverBudget(ValueError):
+    """A design whose vectors would not fit the 4,096 bytes per item."""
+
+
 class CrossFit:
     """Both directions of one design: fitted projections and the held-out part cosines."""
 
@@ -470,7 +474,8 @@ class CrossFit:
             else:
                 params = fit_projection(raw[fit_rows], fit_labels, **settings)
                 vectors, parts = apply_projection(params, raw[score_rows]), projected_parts(params)
-            assert vectors.shape[1] <= MAX_DIM, vectors.shape
+            if vectors.shape[1] > MAX_DIM:
+                raise OverBudget(f"{vectors.shape[1]} values per item, over the {MAX_DIM} of 4,096 bytes")
             names = tuple(n for n, _ in parts)
             out.append((f"{fit}->{score}", part_cosines(vectors, parts), labels, vectors.shape[1], names))
         return out
@@ -531,7 +536,12 @@ def explore(cf, log):
     mean (balanced, best learned shares); then LDA and MLP heads. Returns the best settings."""
 
     def trial(design, settings):
-        dirs = cf.directions(settings)
+        try:
+            dirs = cf.directions(settings)
+        except OverBudget as e:  # with the periodicity part only 4 values are left for more heads
+            tried = ", ".join(f"{k}={v}" for k, v in settings.items())
+            print(f"{design:28} {tried}: not tried, {e}", file=sys.stderr, flush=True)
+            return -np.inf
         key, _, lt, lc, avg = best_weights(dirs, [0.65], lambda r: r["mean"])
         log(design, ", ".join(f"{k}={v}" for k, v in settings.items()) + f" lt={lt} lc={lc}", avg)
         return key
