@@ -301,7 +301,8 @@ class Engine:
             if made is None or made[0] is not index:
                 local = self._vectors_in_memory(index)  # Milvus returns the same top 10: ranked here
                 try:
-                    made = self._quality[key] = (index, evaluate(local, self.labels, mode, columns, QUALITY_QUERIES))
+                    quality = evaluate(local, self.labels, mode, columns, max_queries=QUALITY_QUERIES)
+                    made = self._quality[key] = (index, quality)
                 except ValueError as e:
                     raise ShirtsimError(f"Cannot measure quality: {e}.") from None
         return made[1]

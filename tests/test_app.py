@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from shirtsim.descriptors import STYLE_KIND
 from shirtsim.engine import Steering, get_mode
+from shirtsim.evaluate import evaluate
 from shirtsim.projection import descriptor_id, fit_projection
 from shirtsim.text import markdown_literal as plain
 
@@ -494,6 +495,13 @@ def test_quality_shows_each_mode_against_chance_and_the_worst_queries(warm):
             quality = warm.quality(get_mode(mode), ["style", "pattern", "colour"])
             assert (precision, chance) == (quality.precision[column], quality.chance[column])
     assert not at.warning  # no learned projection here: nothing in-sample
+    # the page's figures are precision@10, what `shirtsim evaluate` says (a sample cap once passed
+    # as k gave precision@199 here: every shirt's results were the whole catalog, at chance)
+    (about,) = [c.value for c in at.caption if c.value.startswith("Precision@")]
+    assert about.startswith("Precision@10: the share of a shirt's 10 results that carry its label, over 200")
+    measured = warm.quality(get_mode("pattern"), ["style", "pattern", "colour"])
+    want = evaluate(warm.index(STYLE_KIND), warm.labels, get_mode("pattern"), ["style", "pattern", "colour"])
+    assert measured.k == 10 and measured.precision == want.precision
     per_query = warm.quality(get_mode("balanced"), ["style", "pattern", "colour"]).per_query
     worst = sorted(per_query, key=lambda i: (per_query[i], i))[:10]
     tiles = {b.key: b for b in at.button if (b.key or "").startswith("worst-")}  # (AppTest lists them by column)
