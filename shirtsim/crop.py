@@ -9,8 +9,8 @@ while every catalog photo's is, and the colour and texture parts count it. So a 
 2. inside it, the background made white: the pixels close to one of the colours along the box's
    edge and joined to that edge (a flood fill, so a shirt of the wall's colour in the middle of
    the box stays);
-3. padded to a white square, as catalog photos are; the descriptor then applies its own garment
-   region inside it, as it does for a catalog photo.
+3. reduced to at most :data:`CUT_SIDE` px and padded to a white square, as catalog photos are;
+   the descriptor then applies its own garment region inside it, as it does for a catalog photo.
 
 The proposal is the same background model on the whole picture: what the flood from the
 picture's edge does not reach is the garment (and whoever wears it). Everything runs on small
@@ -37,6 +37,7 @@ MIN_FOUND = 0.02  # a row or column holds the garment when this share of it is n
 STUDIO_LIGHT = 215  # an edge whose main colours are all this light in every channel is a studio backdrop
 KEEPS_AT_LEAST = 0.1  # whitening that would leave less of the box than this is a close-up's: none is done
 WHITE = (255, 255, 255)
+CUT_SIDE = 1024  # a cut-out is at most this large before it is padded to a square (the model sees 224)
 MAX_SWEEPS = 64  # row-and-column passes of the flood; a spiral of background could need more, and stays
 
 
@@ -62,18 +63,19 @@ def check_box(box: Box) -> Box:
     return (x0, y0, x1, y1)
 
 
-def background(img: Image.Image) -> np.ndarray:
-    """True where ``img`` is background, on a copy at most :data:`WORK_SIDE` px on the long side:
-    close to one of the colours along the picture's edge and joined to the edge through such
-    pixels. Computed once per photo; :func:`propose_box` and :func:`cut_out` both use it, so a box
-    that cuts through the garment never makes the garment's own colours background."""
-    return _background(_work_copy(img))
+def background(img: Image.Image | np.ndarray) -> np.ndarray:
+    """True where ``img`` is background, on a copy at most :data:`WORK_SIDE` px on the long side
+    (``img`` may be that copy already: :func:`work_copy`): close to one of the colours along the
+    picture's edge and joined to the edge through such pixels. Computed once per photo;
+    :func:`propose_box` and :func:`cut_out` both use it, so a box that cuts through the garment
+    never makes the garment's own colours background."""
+    return _background(img if isinstance(img, np.ndarray) else work_copy(img))
 
 
-def studio_shot(img: Image.Image) -> bool:
-    """Whether ``img`` is on a light, plain backdrop along all its edge, as catalog photos are:
-    such a photo is framed like them already and is searched as it is."""
-    edge = _edge(_work_copy(img))
+def studio_shot(img: Image.Image | np.ndarray) -> bool:
+    """Whether ``img`` (or its :func:`work_copy`) is on a light, plain backdrop along all its
+    edge, as catalog photos are: such a photo is framed like them already and is searched as it is."""
+    edge = _edge(img if isinstance(img, np.ndarray) else work_copy(img))
     return all(colour.min() >= STUDIO_LIGHT for colour, _ in _edge_colours(edge))
 
 
@@ -110,7 +112,10 @@ def cut_out(img: Image.Image, box: Box, mask: np.ndarray | None = None) -> Image
     w, h = img.size
     left, top = min(w - 1, int(round(x0 * w))), min(h - 1, int(round(y0 * h)))  # at least a pixel, inside
     right, bottom = max(left + 1, int(round(x1 * w))), max(top + 1, int(round(y1 * h)))
-    crop = img.convert("RGB").crop((left, top, right, bottom))
+    crop = img.crop((left, top, right, bottom))
+    if max(crop.size) > CUT_SIDE:  # the model sees 224 px: a larger cut-out only costs memory
+        crop = crop.resize(_fit(crop.size, CUT_SIDE), Image.BOX)
+    crop = crop.convert("RGB")
     mh, mw = mask.shape
     inside = mask[
         int(y0 * mh) : max(int(y0 * mh) + 1, int(np.ceil(y1 * mh))),
@@ -139,14 +144,17 @@ def draw_box(img: Image.Image, box: Box, width: int = 3) -> Image.Image:
     return out
 
 
-def _work_copy(img: Image.Image) -> np.ndarray:
-    """``img`` at most WORK_SIDE px on the long side, lightly blurred (sensor noise, weave), float."""
-    small = img.convert("RGB")
-    scale = WORK_SIDE / max(small.size)
-    if scale < 1:
-        size = (max(1, round(small.width * scale)), max(1, round(small.height * scale)))
-        small = small.resize(size, Image.BOX)
-    return np.asarray(small.filter(ImageFilter.BoxBlur(1)), dtype=np.float32)
+def work_copy(img: Image.Image) -> np.ndarray:
+    """``img`` at most WORK_SIDE px on the long side, lightly blurred (sensor noise, weave), float:
+    what :func:`background` and :func:`studio_shot` look at. Made once per photo."""
+    small = img.resize(_fit(img.size, WORK_SIDE), Image.BOX) if max(img.size) > WORK_SIDE else img
+    return np.asarray(small.convert("RGB").filter(ImageFilter.BoxBlur(1)), dtype=np.float32)
+
+
+def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """``size`` scaled to ``side`` px on its long side, each side at least a pixel."""
+    scale = side / max(size)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 def _background(pixels: np.ndarray) -> np.ndarray:

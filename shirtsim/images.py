@@ -93,19 +93,29 @@ def read_limited(path: str | Path, limit: int = MAX_BYTES) -> bytes:
         raise BadImageError(f"{path.name}: cannot read file ({e.strerror or e}).") from None
 
 
-def decode_image(data: bytes, name: str = "image", *, at_least: tuple[int, int] = DECODE_AT_LEAST) -> Image.Image:
+def decode_image(
+    data: bytes,
+    name: str = "image",
+    *,
+    at_least: tuple[int, int] = DECODE_AT_LEAST,
+    at_most: int | None = None,
+    max_aspect: float | None = None,
+) -> Image.Image:
     """Decode image bytes into an upright 8-bit RGB image.
 
     EXIF rotation is applied, transparency is flattened onto white (a product photo's
     background), 16-bit, palette, CMYK and greyscale images are converted, animations give
     their first frame. The result may be smaller than the stored picture (a reduced-size
     decode), but is at least ``at_least`` (width, height) in both dimensions, or the whole
-    picture when that is smaller. Anything else, including a file that would cost more
-    memory than :data:`DECODE_BUDGET_BYTES`, raises :class:`BadImageError` with a one-line
-    reason.
+    picture when that is smaller. ``at_most`` caps the result's long side and wins over
+    ``at_least``: a picture of an extreme aspect ratio (20,900 x 1,000) has a short side under
+    ``at_least`` and would otherwise come out whole. ``max_aspect`` refuses, from the header, a
+    picture whose long side is more than that many times its short side. Anything else, including a file that
+    would cost more memory than :data:`DECODE_BUDGET_BYTES`, raises :class:`BadImageError`
+    with a one-line reason.
     """
-    if len(at_least) != 2 or min(at_least) < 1:
-        raise ValueError(f"at_least must be two positive sizes, not {at_least!r}")
+    if len(at_least) != 2 or min(at_least) < 1 or (at_most is not None and at_most < 1):
+        raise ValueError(f"at_least must be two positive sizes and at_most positive, not {at_least!r}, {at_most!r}")
     if not data:
         raise BadImageError(f"{name}: the file is empty.")
     if len(data) > MAX_BYTES:
@@ -113,9 +123,11 @@ def decode_image(data: bytes, name: str = "image", *, at_least: tuple[int, int] 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns about odd EXIF etc.; we judge the result ourselves
-            img, orientation = _load(data, name, at_least)
+            img, orientation = _load(data, name, at_least, max_aspect)
             want = at_least[::-1] if orientation in (5, 6, 7, 8) else at_least  # sizes before turning upright
             factor = max(1, min(img.width // want[0], img.height // want[1]))
+            if at_most is not None:  # the long side is the same before and after turning upright
+                factor = max(factor, -(-max(img.size) // at_most))
             return _upright_rgb(img, factor, _TRANSPOSE.get(orientation))
     except BadImageError:
         raise
@@ -136,7 +148,7 @@ def decode_image(data: bytes, name: str = "image", *, at_least: tuple[int, int] 
         raise BadImageError(f"{name}: the image data is truncated or corrupt ({_short(e)}).") from None
 
 
-def _load(data: bytes, name: str, at_least: tuple[int, int]) -> tuple[Image.Image, int]:
+def _load(data: bytes, name: str, at_least: tuple[int, int], max_aspect: float | None) -> tuple[Image.Image, int]:
     """Open, check and decode the first frame (a JPEG at reduced size): the pixels and the
     EXIF orientation. Returns a plain image, so the file object and any decoder state
     (libwebp's canvases) are freed when this returns."""
@@ -146,6 +158,13 @@ def _load(data: bytes, name: str, at_least: tuple[int, int]) -> tuple[Image.Imag
         width, height = img.size
         if width < 1 or height < 1:
             raise BadImageError(f"{name}: the image has no pixels.")
+        if max_aspect is not None and max(width, height) > max_aspect * min(width, height):
+            wide = width > height
+            raise BadImageError(
+                f"{name}: the picture is {width}x{height} px, {max(width, height) / min(width, height):,.0f} times as "
+                f"{'wide as it is high' if wide else 'high as it is wide'}; a photo of a shirt is at most "
+                f"{max_aspect:g} times. Crop it to the shirt and try again."
+            )
         img.seek(0)
         orientation = 1
         if jpeg is not None:

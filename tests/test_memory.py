@@ -173,3 +173,114 @@ def test_five_of_the_worst_at_once(tmp_path):
     assert result["errors"] == [] and len(result["sizes"]) == 5
     print(f"\nfive at once: +{result['growth_mb']:.0f} MB, {result['seconds']:.1f} s")
     assert result["growth_mb"] < FIVE_AT_ONCE_MB
+
+
+UPLOAD = r"""
+import json, sys, threading, time
+sys.path.insert(0, "tests")
+from PIL import Image
+from helpers import FakeEmbedder
+from shirtsim.descriptors import STYLE_KIND
+from shirtsim.upload import read_photo
+embedder = FakeEmbedder()  # the model's input is 224x224 whatever the photo: a fake one costs the same
+Image.init()
+read_photo(embedder, STYLE_KIND, open("assets/demo-catalog/1001.jpg", "rb").read(), "warm-up.jpg", "auto")
+
+def status_kb(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+try:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+except OSError:
+    pass
+idle = status_kb("VmRSS")
+results, errors = {}, []
+
+def upload(path, box):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        cut = None if box == "none" else box if box == "auto" else tuple(map(float, box.split(",")))
+        photo = read_photo(embedder, STYLE_KIND, data, path, cut)
+        results[path + " " + box] = [photo.pixels.shape, photo.box]
+    except Exception as e:
+        errors.append(f"{type(e).__name__}: {e}")
+
+started = time.perf_counter()
+jobs = [arg.rsplit(":", 1) for arg in sys.argv[1:]]
+threads = [threading.Thread(target=upload, args=(p, box)) for p, box in jobs]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(json.dumps({"growth_mb": (status_kb("VmHWM") - idle) / 1024, "results": results, "errors": errors,
+                  "seconds": time.perf_counter() - started}))
+"""
+PER_UPLOAD_MB = 250  # the requirement is 300 above idle for any upload
+# An upload is searched inside a box, and its cut-out padded to a square: a photo of an extreme
+# aspect ratio once asked for a square as wide as its long side (a 12,000 x 1,000 panorama added
+# 680 MB; a few hundred bytes of PNG, tens of GB: the kernel killed the server).
+UPLOAD_CASES = {
+    "panorama-png": ("png-rgb", (12000, 1000)),
+    "narrow-grey-png": ("png-palette", (24000, 1000)),
+    "jpeg-narrow-rotated": ("jpeg-rotated", (20900, 1000)),
+    "jpeg-50mp": ("jpeg", (8660, 5773)),
+}
+
+
+def upload_in_fresh_process(*jobs) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", UPLOAD, *(f"{path}:{box}" for path, box in jobs)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout)
+
+
+def make_upload(tmp_path, case: str):
+    kind, (w, h) = UPLOAD_CASES[case]
+    path = tmp_path / f"{case}.img"
+    subprocess.run([sys.executable, "-c", MAKE, kind, str(path), str(w), str(h)], check=True, timeout=300)
+    return path
+
+
+@pytest.mark.parametrize("box", ["auto", "whole", "none"])
+@pytest.mark.parametrize(
+    "case", [c if c.endswith("png") else pytest.param(c, marks=pytest.mark.slow) for c in UPLOAD_CASES]
+)
+def test_one_upload_of_any_shape_stays_under_300_mb(tmp_path, case, box):
+    path = make_upload(tmp_path, case)
+    result = upload_in_fresh_process((path, box if box != "whole" else "0,0,1,1"))
+    assert result["errors"] == []
+    ((shape, searched),) = result["results"].values()
+    assert shape == [224, 224, 3]
+    assert searched is None if box == "none" else searched is not None
+    print(f"\n{case} {box}: {path.stat().st_size / 1e3:,.1f} KB, +{result['growth_mb']:.0f} MB")
+    assert result["growth_mb"] < PER_UPLOAD_MB
+
+
+@pytest.mark.slow
+def test_five_hostile_uploads_at_once_stay_under_2_gb(tmp_path):
+    paths = [make_upload(tmp_path, case) for case in UPLOAD_CASES]
+    result = upload_in_fresh_process(*((p, "auto") for p in paths), (paths[0], "0,0,1,1"))
+    assert result["errors"] == [] and len(result["results"]) == 5
+    print(f"\nfive uploads at once: +{result['growth_mb']:.0f} MB, {result['seconds']:.1f} s")
+    assert result["growth_mb"] < FIVE_AT_ONCE_MB
+
+
+def test_a_picture_too_long_and_thin_for_a_shirt_is_refused_from_its_header(tmp_path):
+    """A 2 KB PNG of 100,000 x 20 px: refused before any pixel is decoded, with its shape."""
+    path = tmp_path / "strip.png"
+    subprocess.run([sys.executable, "-c", MAKE, "png-palette", str(path), "100000", "20"], check=True, timeout=60)
+    assert path.stat().st_size < 5000
+    result = upload_in_fresh_process((path, "auto"))
+    assert result["errors"] == [
+        f"BadImageError: {path}: the picture is 100000x20 px, 5,000 times as wide as it is high; a photo of a "
+        "shirt is at most 25 times. Crop it to the shirt and try again."
+    ]
+    assert result["growth_mb"] < 20
