@@ -1,13 +1,17 @@
-"""The index on Milvus: Milvus Lite (a local file, embedded) or a Milvus server/cluster by URI.
+"""The index on Milvus: Milvus Lite (a local database, embedded) or a Milvus server/cluster by URI.
 
-``SHIRTSIM_INDEX=milvus:<uri>`` (see :func:`backend_from_env`), where ``<uri>`` is a file such as
-``./shirts.db`` (Milvus Lite, through ``pymilvus.MilvusClient``) or ``http://host:19530``
-(token from ``$SHIRTSIM_MILVUS_TOKEN``). One code path serves both.
+``SHIRTSIM_INDEX=milvus:<uri>`` (see :func:`backend_from_env`), where ``<uri>`` is a path such as
+``./shirts.db`` (Milvus Lite, through ``pymilvus.MilvusClient``; Milvus Lite 3 makes it a folder)
+or ``http://host:19530`` (token from ``$SHIRTSIM_MILVUS_TOKEN``). One code path serves both.
 
 Collection layout, one per catalog, descriptor fingerprint and learned projection
 (``shirtsim_<catalog key>_<fingerprint>``; the catalog key is a digest of its folder path):
 
-- ``id`` VARCHAR primary key: the shirt id;
+- ``key`` VARCHAR primary key: :func:`row_key`, the SHA-256 of the shirt id in hex. Ids may hold
+  any printable character, quotes and backslashes included, and pymilvus pastes primary keys into
+  expressions unescaped (``get``/``delete`` by ids, the query iterator's cursor): only these 64 hex
+  digits ever reach an expression, never an id;
+- ``id`` VARCHAR: the shirt id, returned by searches;
 - ``vector`` FLOAT_VECTOR: the prepared descriptor (learned projection applied, centred, each
   part normalised to its length), inner product, so a mode's re-weighed query scores as in
   memory. Index (:func:`index_type`, ``$SHIRTSIM_MILVUS_INDEX_TYPE``): FLAT (exact) below
@@ -15,12 +19,13 @@ Collection layout, one per catalog, descriptor fingerprint and learned projectio
   :func:`search_params`); Milvus Lite always searches exactly, whatever it is asked for;
 - ``version`` VARCHAR: digest of the image content and its labels: a row is upserted only when
   it changes;
-- ``labels`` JSON: the shirt's ``labels.csv`` row, for filters.
+- ``labels`` JSON: the shirt's ``labels.csv`` row, for filters (:func:`filter_expression`).
 
 The centring mean is fixed when the collection is created and kept in a companion collection
 (``<name>_meta``); re-indexing an edited catalog then upserts only the changed rows instead of
-every row (a new mean would move every vector). Dropping the two collections makes the next
-index build recreate them with the current mean.
+every row (a new mean would move every vector). Every :func:`sync` repairs what it finds: a
+collection of another layout (an older shirtsim's, keyed by id) or without its mean is dropped
+and rebuilt; a row whose key is not its id's is deleted. Nobody drops a collection by hand.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,6 +43,7 @@ import numpy as np
 from .catalog import MAX_ID_LEN
 from .descriptors import Kind, Mode
 from .errors import ShirtsimError
+from .removals import check_removals
 from .search import Match, SearchIndex, prepare, weigh
 from .settings import INDEX, MILVUS_INDEX_TYPE, MILVUS_TOKEN
 
@@ -61,6 +68,19 @@ HNSW_BUILD = {"M": 16, "efConstruction": 200}
 HNSW_EF = 256
 VECTORS_PER_FETCH = 1000  # ids per get() when the catalog map asks for every vector
 IVF_PROBES = 32  # of sqrt(n) * 4 lists (see index_params)
+# The whole SHA-256 (64 hex digits), not a shortened one: ids are whatever the files are named, so
+# two ids sharing a key must be out of reach, not merely unlikely; 32 more bytes a row.
+KEY_LEN = 64
+# (name, type, primary key, max_length or dim) of the shirts' collection and its ``_meta`` companion
+SHIRT_FIELDS = (
+    ("key", "VARCHAR", True, KEY_LEN),
+    ("id", "VARCHAR", False, 4 * MAX_ID_LEN),  # Milvus counts bytes: 4 per character at most
+    ("vector", "FLOAT_VECTOR", False, None),  # None: the descriptor's dim
+    ("version", "VARCHAR", False, 64),
+    ("labels", "JSON", False, None),
+)
+META_FIELDS = (("key", "VARCHAR", True, 32), ("vector", "FLOAT_VECTOR", False, None))
+LITE_FILES = {"LOCK", "collections", "databases"}  # what Milvus Lite 3 keeps in a database folder
 
 
 class IndexBackendError(ShirtsimError):
@@ -89,12 +109,34 @@ def connect(uri: str) -> MilvusClient:
     # pymilvus logs its own failures with stack details; we report each one as a single line instead.
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
     # Milvus Lite serves in this process and logs each optional call it lacks (AllocTimestamp,
-    # which the row iterator then replaces with a client-side timestamp) as an error with a trace.
+    # which the row iterator then replaces with a client-side timestamp) as an error with a trace,
+    # and a database it cannot open with the traceback before pymilvus raises.
     logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+    logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)
+    if uri.endswith(".db"):  # what pymilvus opens with Milvus Lite
+        _check_lite_path(uri)
     try:
         return MilvusClient(uri=uri, token=MILVUS_TOKEN.get(), timeout=CONNECT_TIMEOUT_S)
     except Exception as e:  # noqa: BLE001 (pymilvus raises several kinds; all mean "cannot use it")
         raise IndexBackendError(f"Cannot reach Milvus at {shown(uri)}: {_first_line(e)}") from None
+
+
+def _check_lite_path(uri: str) -> None:
+    """:class:`IndexBackendError` unless ``uri`` is free, an empty folder or a Milvus Lite 3
+    database (a folder): Milvus Lite fails on a file with a traceback, and would write its own
+    files into any folder."""
+    path = Path(uri)
+    try:
+        names = {p.name for p in path.iterdir()} if path.is_dir() else None
+        if not path.exists() or names is not None and (not names or LITE_FILES <= names):
+            return
+        what = "a folder of other files" if names else "an empty file" if path.stat().st_size == 0 else "a file"
+    except OSError as e:
+        raise IndexBackendError(f"Cannot open the Milvus Lite database {shown(uri)}: {e.strerror or e}.") from None
+    raise IndexBackendError(
+        f"{shown(uri)} is not a Milvus Lite database (it is {what}; Milvus Lite keeps a database in a folder of its "
+        "own): point SHIRTSIM_INDEX at a new name ending in .db."
+    )
 
 
 def index_type(uri: str, rows: int, setting: str | None = None) -> str:
@@ -138,11 +180,29 @@ def collection_name(catalog_key: str, fingerprint: str) -> str:
     return "shirtsim_" + re.sub(r"[^0-9A-Za-z_]", "_", f"{catalog_key}_{fingerprint}")[:200]
 
 
+# Milvus Lite reads no escape but these (no \u, \x or octal); both it and a server take every
+# other character as it is, except a raw line break (measured: tests/test_milvus.py).
+ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+KEY_FORM = re.compile(f"[0-9a-f]{{{KEY_LEN}}}")
+NOTHING = 'key == ""'  # matched by no row: the filter on a value no literal can spell
+
+
+def row_key(shirt_id: str) -> str:
+    """The primary key of ``shirt_id``'s row: its SHA-256 in hex, safe in any expression."""
+    return hashlib.sha256(shirt_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def literal(value: str) -> str:
-    """``value`` as a Milvus string literal: quoted, with backslashes and quotes escaped and
-    control characters dropped, so no label text can change the meaning of an expression."""
-    clean = "".join(ch for ch in str(value) if ch >= " " and ch != "\x7f")
-    return '"' + clean.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """``value`` as a double-quoted Milvus string that both Milvus Lite and a server read back as
+    exactly ``value``; :class:`ValueError` for text that is not Unicode (a lone surrogate), which
+    no stored label can hold.
+
+    One exception, as a JSON key (``labels["..."]``) on a server: there the key is compared as
+    JSON spells it (``\\u0001``), which Milvus Lite rejects, so a column name holding a control
+    character other than tab, line feed or carriage return matches nothing on a server."""
+    text = str(value)
+    text.encode("utf-8")  # UnicodeEncodeError is a ValueError
+    return '"' + text.translate(ESCAPES) + '"'
 
 
 def filter_expression(filters: dict[str, Iterable[str]] | None) -> str:
@@ -151,9 +211,16 @@ def filter_expression(filters: dict[str, Iterable[str]] | None) -> str:
     for column, values in sorted((filters or {}).items()):
         values = sorted(set(values))
         if values:  # (Milvus Lite accepts no `in` on a JSON path, so equalities are OR-ed)
-            field = f"labels[{literal(column)}]"
-            parts.append("(" + " or ".join(f"{field} == {literal(v)}" for v in values) + ")")
+            terms = [f"labels[{literal(column)}] == {literal(v)}" for v in values if _spellable(column, v)]
+            parts.append("(" + " or ".join(terms) + ")" if terms else NOTHING)
     return " and ".join(parts)
+
+
+def _spellable(*texts: str) -> bool:
+    try:
+        return all(literal(text) for text in texts)
+    except ValueError:
+        return False
 
 
 class MilvusIndex:
@@ -184,7 +251,7 @@ class MilvusIndex:
         return shirt_id in self._order
 
     def stored(self, shirt_id: str) -> np.ndarray:
-        rows = self._call(self.client.get, collection_name=self.name, ids=[shirt_id], output_fields=["vector"])
+        rows = self._call(self.client.get, collection_name=self.name, ids=[row_key(shirt_id)], output_fields=["vector"])
         if not rows:  # the collection was changed behind our back
             raise self._missing(shirt_id)
         return np.asarray(rows[0]["vector"], dtype=np.float32)
@@ -196,12 +263,13 @@ class MilvusIndex:
         """Every stored vector, fetched from Milvus a thousand at a time."""
         out = np.zeros((len(self.ids), self.layout.dim), np.float32)
         for start in range(0, len(self.ids), VECTORS_PER_FETCH):
-            chunk = self.ids[start : start + VECTORS_PER_FETCH]
-            rows = self._call(self.client.get, collection_name=self.name, ids=chunk, output_fields=["vector"])
-            found = {row["id"]: row["vector"] for row in rows}
+            chunk = [(shirt_id, row_key(shirt_id)) for shirt_id in self.ids[start : start + VECTORS_PER_FETCH]]
+            keys = [key for _, key in chunk]
+            rows = self._call(self.client.get, collection_name=self.name, ids=keys, output_fields=["vector"])
+            found = {row["key"]: row["vector"] for row in rows}
             if len(found) != len(chunk):
-                raise self._missing(next(i for i in chunk if i not in found))
-            out[start : start + len(chunk)] = np.asarray([found[i] for i in chunk], np.float32)
+                raise self._missing(next(i for i, key in chunk if key not in found))
+            out[start : start + len(chunk)] = np.asarray([found[key] for key in keys], np.float32)
         return out
 
     def search(
@@ -224,13 +292,11 @@ class MilvusIndex:
             data=[weigh(self.layout, query, mode).tolist()],
             limit=k + 1,
             search_params=search_params(self.index_type, k + 1),
+            output_fields=["id"],
             **extra,
         )[0]
-        found = sorted(
-            (-float(h["distance"]), self._order.get(h["id"], len(self._order)), h["id"])
-            for h in hits
-            if h["id"] != exclude
-        )
+        ids = [(h["entity"]["id"], float(h["distance"])) for h in hits]  # (h["id"] is the key on a server)
+        found = sorted((-score, self._order.get(i, len(self._order)), i) for i, score in ids if i != exclude)
         return [Match(shirt_id, -neg) for neg, _, shirt_id in found[:k]]
 
     def _missing(self, shirt_id: str) -> IndexBackendError:
@@ -252,6 +318,7 @@ def sync(
     raw_of: Callable[[str], np.ndarray | None],
     rebuild: bool = False,
     index_type: str = "FLAT",
+    allow_removals: bool = False,
 ) -> tuple[MilvusIndex, dict[str, int]]:
     """Make collection ``name`` mirror ``local`` (ids, vectors, labels); returns the index and
     counts of rows ``{"upserted", "deleted", "kept"}``.
@@ -260,19 +327,36 @@ def sync(
     changed. When the collection's mean is not ``local``'s, changed rows are prepared from their
     raw descriptors (``raw_of``, the embedding cache) with the collection's mean. The vectors are
     indexed with ``index_type`` (:func:`index_type`); an index of another type is rebuilt.
+
+    What is not this module's layout is repaired (module docstring). Removing many shirts at once
+    needs ``allow_removals`` (:func:`shirtsim.removals.check_removals`; also when a collection to
+    rebuild holds many more rows than the folder has shirts). When refused, :class:`RemovalRefused`
+    is raised before any row is written or deleted, not only before the deletions: the folder that
+    lost them is suspect (another share mounted in its place would get its shirts mixed in), so a
+    refused sync leaves the collection as it was. ``rebuild`` (the benchmark's fresh start) drops
+    both collections first, unguarded: the caller asked for exactly that.
     """
+    where = f"the catalog folder (Milvus collection {name})"
+    dim = local.layout.dim
     try:
         if rebuild:
-            for n in (name, name + "_meta"):
-                if client.has_collection(n):
-                    client.drop_collection(n)
-        mean = _ensure_collections(client, name, local.layout.dim, local.mean, index_type, len(local))
-        existing = _versions(client, name)
+            _drop(client, name)
+        elif not _usable(client, name, dim):
+            _start_over(client, name, len(local), where, allow_removals)
+        mean = _ensure_collections(client, name, dim, local.mean, index_type, len(local))
+        stored = _stored_rows(client, name)
+        if stored is None:  # a key shirtsim never writes: another program wrote here
+            _start_over(client, name, len(local), where, allow_removals)
+            mean = _ensure_collections(client, name, dim, local.mean, index_type, len(local))
+            stored = {}, []
+        existing, strays = stored
         wanted = {i: _version(contents[i], labels.get(i, {})) for i in local.ids}
         changed = [i for i in local.ids if existing.get(i) != wanted[i]]
+        gone = [i for i in existing if i not in wanted]
+        check_removals(len(gone), len(existing), where, allow=allow_removals)
         same_mean = np.array_equal(mean, local.mean)
         remote = MilvusIndex(client, name, local.kind, local.ids, mean, local.projection, index_type)
-        batch = max(1, min(MAX_BATCH, BATCH_BYTES // (local.layout.dim * 4)))  # 500 style rows, 167 seed rows
+        batch = max(1, min(MAX_BATCH, BATCH_BYTES // (dim * 4)))  # 500 style rows, 167 seed rows
         for start in range(0, len(changed), batch):
             rows = []
             for shirt_id in changed[start : start + batch]:
@@ -280,6 +364,7 @@ def sync(
                 vec = local.stored(shirt_id) if raw is None else remote.prepare(raw)
                 rows.append(
                     {
+                        "key": row_key(shirt_id),
                         "id": shirt_id,
                         "vector": np.asarray(vec, np.float32).tolist(),
                         "version": wanted[shirt_id],
@@ -287,51 +372,103 @@ def sync(
                     }
                 )
             client.upsert(collection_name=name, data=rows, timeout=CONNECT_TIMEOUT_S * 6)
-        gone = [i for i in existing if i not in wanted]
-        for start in range(0, len(gone), MAX_BATCH):
-            client.delete(collection_name=name, ids=gone[start : start + MAX_BATCH], timeout=CONNECT_TIMEOUT_S * 6)
-        if changed or gone:
+        # Hex keys only (pymilvus quotes them unescaped). A stray under a wanted key was just overwritten.
+        doomed = [row_key(i) for i in gone] + sorted(set(strays) - {row_key(i) for i in changed})
+        for start in range(0, len(doomed), MAX_BATCH):
+            client.delete(collection_name=name, ids=doomed[start : start + MAX_BATCH], timeout=CONNECT_TIMEOUT_S * 6)
+        if changed or doomed:
             # Seal what was written: rows still in a growing segment are searched without the
             # index (10,000 rows: 0.7 s per query before, 12 ms after, on Milvus Lite).
             client.flush(collection_name=name)
-    except IndexBackendError:
+    except ShirtsimError:  # IndexBackendError, RemovalRefused: already a sentence for the person
         raise
     except Exception as e:  # noqa: BLE001
         raise IndexBackendError(f"Milvus indexing failed: {_first_line(e)}") from None
-    counts = {"upserted": len(changed), "deleted": len(gone), "kept": len(local.ids) - len(changed)}
+    counts = {"upserted": len(changed), "deleted": len(doomed), "kept": len(local.ids) - len(changed)}
     return remote, counts
+
+
+def _usable(client: MilvusClient, name: str, dim: int) -> bool:
+    """Are the collections (those that exist) this module's layout, with the mean the vectors are
+    centred on? Missing ones are created by :func:`_ensure_collections`."""
+    meta = name + "_meta"
+    if not client.has_collection(meta):
+        return not client.has_collection(name)  # vectors centred on an unknown mean
+    if not _has_layout(client, meta, META_FIELDS, dim):
+        return False
+    client.load_collection(meta)  # a collection another process created is not loaded in this one
+    if not client.get(collection_name=meta, ids=["mean"], output_fields=["vector"]):
+        return False
+    return not client.has_collection(name) or _has_layout(client, name, SHIRT_FIELDS, dim)
+
+
+def _has_layout(client: MilvusClient, name: str, fields: tuple, dim: int) -> bool:
+    from pymilvus import DataType  # noqa: PLC0415
+
+    described = client.describe_collection(name)
+    found = sorted(
+        (f["name"], DataType(f["type"]).name, bool(f.get("is_primary")), _size(f), bool(f.get("nullable")))
+        for f in described["fields"]
+    )
+    wanted = sorted(
+        (n, kind, primary, dim if kind == "FLOAT_VECTOR" else size, False) for n, kind, primary, size in fields
+    )
+    return not described.get("auto_id") and found == wanted
+
+
+def _size(field: dict) -> int | None:
+    params = field.get("params") or {}
+    return int(params.get("max_length") or params.get("dim") or 0) or None
+
+
+def _start_over(client: MilvusClient, name: str, shirts: int, where: str, allow_removals: bool) -> None:
+    """Drop the collections to rebuild them; refused (:class:`RemovalRefused`) when the folder's
+    ``shirts`` are so many fewer than the rows that the rebuild would remove too many."""
+    rows = _row_count(client, name)
+    check_removals(max(0, rows - shirts), rows, where, allow=allow_removals)
+    _drop(client, name)
+
+
+def _drop(client: MilvusClient, name: str) -> None:
+    for n in (name, name + "_meta"):
+        if client.has_collection(n):
+            client.drop_collection(n)
+
+
+def _row_count(client: MilvusClient, name: str) -> int:
+    if not client.has_collection(name):
+        return 0
+    try:
+        client.load_collection(name)
+        return int(client.query(collection_name=name, filter="", output_fields=["count(*)"])[0]["count(*)"])
+    except Exception:  # noqa: BLE001 (one that cannot be loaded, without a vector index: what it stores)
+        return int(client.get_collection_stats(name)["row_count"])
 
 
 def _ensure_collections(
     client: MilvusClient, name: str, dim: int, mean: np.ndarray, index_type: str, rows: int
 ) -> np.ndarray:
+    """Create what is missing (after :func:`_usable`); the mean the collection is centred on."""
     from pymilvus import DataType, MilvusClient  # noqa: PLC0415
+
+    def create(collection: str, fields: tuple, index: str, params: dict) -> None:
+        schema = MilvusClient.create_schema(auto_id=False)
+        for field, kind, primary, size in fields:
+            size_of = {"VARCHAR": {"max_length": size}, "FLOAT_VECTOR": {"dim": dim}}.get(kind, {})
+            schema.add_field(field, DataType[kind], is_primary=primary, **size_of)
+        index_params = client.prepare_index_params()
+        index_params.add_index("vector", index_type=index, metric_type="IP", params=params)
+        client.create_collection(collection, schema=schema, index_params=index_params, consistency_level=CONSISTENCY)
 
     meta = name + "_meta"
     if not client.has_collection(meta):
-        schema = MilvusClient.create_schema(auto_id=False)
-        schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=32)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-        params = client.prepare_index_params()
-        params.add_index("vector", index_type="FLAT", metric_type="IP")
-        client.create_collection(meta, schema=schema, index_params=params, consistency_level=CONSISTENCY)
+        create(meta, META_FIELDS, "FLAT", {})
         client.upsert(collection_name=meta, data=[{"key": "mean", "vector": np.asarray(mean, np.float32).tolist()}])
-        if client.has_collection(name):  # vectors centred on an unknown mean: start over
-            client.drop_collection(name)
     client.load_collection(meta)  # a collection another process created is not loaded in this one
-    rows = client.get(collection_name=meta, ids=["mean"], output_fields=["vector"])
-    stored_mean = np.asarray(rows[0]["vector"], dtype=np.float32)
+    rows_of_mean = client.get(collection_name=meta, ids=["mean"], output_fields=["vector"])
+    stored_mean = np.asarray(rows_of_mean[0]["vector"], dtype=np.float32)
     if not client.has_collection(name):
-        schema = MilvusClient.create_schema(auto_id=False)
-        schema.add_field(
-            "id", DataType.VARCHAR, is_primary=True, max_length=4 * MAX_ID_LEN
-        )  # Milvus counts bytes: 4 per character at most
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-        schema.add_field("version", DataType.VARCHAR, max_length=64)
-        schema.add_field("labels", DataType.JSON)
-        params = client.prepare_index_params()
-        params.add_index("vector", index_type=index_type, metric_type="IP", params=index_params(index_type, rows))
-        client.create_collection(name, schema=schema, index_params=params, consistency_level=CONSISTENCY)
+        create(name, SHIRT_FIELDS, index_type, index_params(index_type, rows))
     elif _index_type_of(client, name) != index_type:  # the catalog grew past APPROX_FROM, or the setting changed
         client.release_collection(name)
         client.drop_index(name, "vector")
@@ -350,15 +487,25 @@ def _index_type_of(client: MilvusClient, name: str) -> str | None:
     return client.describe_index(name, "vector").get("index_type")
 
 
-def _versions(client: MilvusClient, name: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    it = client.query_iterator(collection_name=name, batch_size=1000, filter='id != ""', output_fields=["version"])
-    while True:
-        batch = it.next()
-        if not batch:
-            it.close()
-            return out
-        out.update((row["id"], row["version"]) for row in batch)
+def _stored_rows(client: MilvusClient, name: str) -> tuple[dict[str, str], list[str]] | None:
+    """The collection's ``{id: version}`` and the keys of rows that are not any id's (to delete);
+    None at a key shirtsim never writes, before the query iterator pastes it into its next filter."""
+    existing: dict[str, str] = {}
+    strays: list[str] = []
+    it = client.query_iterator(collection_name=name, batch_size=1000, filter="", output_fields=["id", "version"])
+    try:
+        while batch := it.next():
+            for row in batch:
+                key, shirt_id, version = row.get("key"), row.get("id"), row.get("version")
+                if not isinstance(key, str) or not KEY_FORM.fullmatch(key):
+                    return None
+                if isinstance(shirt_id, str) and isinstance(version, str) and key == row_key(shirt_id):
+                    existing[shirt_id] = version
+                else:
+                    strays.append(key)
+    finally:
+        it.close()
+    return existing, strays
 
 
 def _version(content_hash: str, labels: dict[str, str]) -> str:

@@ -1,21 +1,31 @@
 """The Milvus backend on Milvus Lite (the real engine, embedded) and on a real Milvus server
 (the ``milvus`` package's embedded standalone server, started by the tests): same results as in
-memory, edits mirrored, filters escaped, the index type, an unreachable server in one line."""
+memory, edits mirrored, filters escaped, the index type, an unreachable server in one line; ids
+and labels of any text, collections of an older layout repaired, the mass-removal guard, and a
+file that is not a Milvus Lite database. Tests on the server are ``slow`` (it starts in ~8 s)."""
 
+import csv
+import os
+import shutil
 import socket
+import string
 import subprocess
 import sys
 import time
+import uuid
 
 import numpy as np
 import pytest
 from helpers import DEMO, ROOT, FakeEmbedder, free_port
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shirtsim.descriptors import MODES, STYLE_KIND
 from shirtsim.engine import Engine, Steering
-from shirtsim.errors import ShirtsimError
+from shirtsim.errors import RemovalRefused, ShirtsimError
 from shirtsim.index import fingerprint
-from shirtsim.store import VectorStore, content_hash
+from shirtsim.search import SearchIndex
+from shirtsim.store import VectorStore, catalog_key, content_hash
 from shirtsim.text import markdown_literal as plain
 
 pytest.importorskip("pymilvus", reason="pip install -r requirements.txt (pymilvus, milvus-lite)")
@@ -38,7 +48,7 @@ def milvus_server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(params=["lite", "server"])
+@pytest.fixture(params=["lite", pytest.param("server", marks=pytest.mark.slow)])
 def backend(request, tmp_path) -> str:
     """Each Milvus test runs on Milvus Lite (a file) and on the server (http://)."""
     return lite(tmp_path) if request.param == "lite" else request.getfixturevalue("milvus_server")
@@ -103,7 +113,7 @@ def test_add_change_and_delete_are_mirrored_after_re_index(small_catalog, tmp_pa
     second = engine()
     index, report = second.index_with_report(STYLE_KIND)
     assert report.backend.endswith(": 2 upserted, 1 deleted, 4 unchanged")
-    assert index.client.get(collection_name=index.name, ids=["1005"]) == []
+    assert index.client.get(collection_name=index.name, ids=[milvus.row_key("1005")]) == []
     got = second.similar_to_id("new", MODES["balanced"], 10)
     assert sorted(m.id for m in got) == ["1001", "1002", "1003", "1004", "1006"]
     # 1003 now holds the new photo's vector, centred on the collection's (first) mean
@@ -196,7 +206,7 @@ def test_app_works_unchanged_on_milvus_and_says_so(fake_model, fake_demo_engine,
     assert labels == [f"{m.id} · {m.score:.3f}" for m in expected]
 
 
-def test_app_with_an_unreachable_milvus_shows_one_error(monkeypatch):
+def test_app_with_an_unreachable_milvus_shows_one_error(fake_model, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     with socket.socket() as s:
@@ -247,6 +257,7 @@ def test_the_index_type_follows_the_collection_size_and_the_setting():
     assert milvus.index_params("IVF_FLAT", 100_000) == {"nlist": 1264}
 
 
+@pytest.mark.slow
 def test_a_server_collection_is_reindexed_as_hnsw_when_asked_and_searches_the_same(
     small_catalog, tmp_path, weights, milvus_server, monkeypatch
 ):
@@ -291,6 +302,320 @@ def test_the_catalog_map_and_quality_are_the_same_on_milvus(small_catalog, tmp_p
     if backend.startswith("milvus:http"):
         return  # a server may still return a row just deleted (its deletes apply asynchronously)
     index = remote.index(STYLE_KIND)
-    index.client.delete(collection_name=index.name, ids=["1005"])  # changed behind shirtsim's back
+    index.client.delete(collection_name=index.name, ids=[milvus.row_key("1005")])  # changed behind shirtsim's back
     with pytest.raises(ShirtsimError, match=r"Shirt '1005' is missing from Milvus collection .*; re-index\."):
         index.vectors()
+
+
+# --- ids and labels of any text -------------------------------------------------------------
+
+# Every ASCII punctuation character a Linux file name can hold, alone and in the combinations that
+# broke the quoted expressions pymilvus builds from primary keys (``id in ['...']``).
+FOLDERS = ("'" + "a" * 248 + '"', "\\" + "b" * 248 + "'")  # 250 bytes each: a 509-character id below them
+HOSTILE_IDS = (
+    [f"p{ch}q" for ch in string.punctuation if ch != "/"]
+    + ["it's", 'a"b', "back\\slash", "x' or id != '", '") or ("', 'x" or id != "', string.punctuation.replace("/", "")]
+    + ["café", "日本", "👕 shirt", "/".join(FOLDERS) + "/x' or '"]
+)
+VICTIM = "x' or id != '"  # the old code deleted every row for this one
+
+
+def hostile_catalog(root) -> list[str]:
+    """A distinct demo photo under each of :data:`HOSTILE_IDS`; returns the ids."""
+    for n, shirt_id in enumerate(HOSTILE_IDS):
+        path = root / f"{shirt_id}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(DEMO / f"{1001 + n}.jpg", path)
+    return list(HOSTILE_IDS)
+
+
+def count_rows(client, name: str) -> int:
+    return client.query(collection_name=name, filter="", output_fields=["count(*)"])[0]["count(*)"]
+
+
+def row_count(index) -> int:
+    return count_rows(index.client, index.name)
+
+
+def test_hostile_ids_are_searched_stored_and_removed_one_at_a_time(tmp_path, weights, backend):
+    ids = hostile_catalog(tmp_path / "catalog")
+    assert max(map(len, ids)) == 509
+
+    def engine(backend):
+        return fake_engine(tmp_path / "catalog", weights, tmp_path / "c", backend)
+
+    remote, local = engine(backend), engine("memory")
+    index, report = remote.index_with_report(STYLE_KIND)
+    assert report.backend.endswith(f": {len(ids)} upserted, 0 deleted, 0 unchanged")
+    assert sorted(index.ids) == sorted(ids) and row_count(index) == len(ids)
+    memory = local.index(STYLE_KIND)
+    for shirt_id in ids:
+        np.testing.assert_allclose(index.stored(shirt_id), memory.stored(shirt_id), atol=1e-6)
+        got = [m.id for m in remote.similar_to_id(shirt_id, MODES["balanced"], 5)]
+        assert got == [m.id for m in local.similar_to_id(shirt_id, MODES["balanced"], 5)], shirt_id
+        assert len(got) == 5 and shirt_id not in got and set(got) <= set(ids)
+
+    (tmp_path / "catalog" / f"{VICTIM}.jpg").unlink()
+    second = engine(backend)
+    index, report = second.index_with_report(STYLE_KIND)
+    assert report.backend.endswith(f": 0 upserted, 1 deleted, {len(ids) - 1} unchanged")
+    assert row_count(index) == len(ids) - 1
+    assert index.client.get(collection_name=index.name, ids=[milvus.row_key(VICTIM)]) == []
+    for shirt_id in ids:
+        if shirt_id != VICTIM:
+            np.testing.assert_allclose(index.stored(shirt_id), memory.stored(shirt_id), atol=1e-6)
+            got = [m.id for m in second.similar_to_id(shirt_id, MODES["balanced"], 5)]
+            assert len(got) == 5 and not {shirt_id, VICTIM} & set(got) and set(got) <= set(ids)
+    _, report = engine(backend).index_with_report(STYLE_KIND)
+    assert report.backend.endswith(f": 0 upserted, 0 deleted, {len(ids) - 1} unchanged")
+
+
+def old_layout(client, name: str, dim: int, vectors: dict[str, np.ndarray], mean: np.ndarray) -> None:
+    """Collections as shirtsim wrote them before ids were keyed by digest: primary key ``id``."""
+    from pymilvus import DataType, MilvusClient
+
+    def create(collection: str, primary: str, rows: list[dict]) -> None:
+        schema = MilvusClient.create_schema(auto_id=False)
+        schema.add_field(primary, DataType.VARCHAR, is_primary=True, max_length=2048)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+        if primary == "id":
+            schema.add_field("version", DataType.VARCHAR, max_length=64)
+            schema.add_field("labels", DataType.JSON)
+        params = client.prepare_index_params()
+        params.add_index("vector", index_type="FLAT", metric_type="IP")
+        client.create_collection(collection, schema=schema, index_params=params, consistency_level="Session")
+        client.upsert(collection_name=collection, data=rows)
+        client.flush(collection_name=collection)
+
+    create(name + "_meta", "key", [{"key": "mean", "vector": np.asarray(mean, np.float32).tolist()}])
+    rows = [{"id": i, "vector": np.asarray(v).tolist(), "version": "0" * 32, "labels": {}} for i, v in vectors.items()]
+    create(name, "id", rows)
+
+
+def primary_key(index) -> str:
+    return next(f["name"] for f in index.client.describe_collection(index.name)["fields"] if f.get("is_primary"))
+
+
+def test_a_collection_of_the_old_layout_is_rebuilt_by_the_next_index(small_catalog, tmp_path, weights, backend):
+    def engine():
+        return fake_engine(small_catalog, weights, tmp_path / "c", backend)
+
+    local = fake_engine(small_catalog, weights, tmp_path / "c", "memory")
+    index = local.index(STYLE_KIND)
+    space = f"{fingerprint(weights, STYLE_KIND)}-{index.projection.id}"  # named as the engine names it
+    name = milvus.collection_name(catalog_key(local.catalog.root), space)
+    client = milvus.connect(milvus.parse_backend(backend))
+    vectors = dict(zip(index.ids, index.vectors()))
+    old_layout(client, name, index.layout.dim, {**vectors, VICTIM: vectors["1001"]}, index.mean)
+    assert client.describe_collection(name)["fields"][0]["name"] == "id"
+
+    repaired = engine()
+    again, report = repaired.index_with_report(STYLE_KIND)
+    assert again.name == name and report.backend.endswith(": 6 upserted, 0 deleted, 0 unchanged")
+    assert primary_key(again) == "key" and row_count(again) == 6
+    for shirt_id in index.ids:
+        want = [(m.id, round(m.score, 5)) for m in local.similar_to_id(shirt_id, MODES["balanced"], 10)]
+        assert [(m.id, round(m.score, 5)) for m in repaired.similar_to_id(shirt_id, MODES["balanced"], 10)] == want
+    _, report = engine().index_with_report(STYLE_KIND)
+    assert report.backend.endswith(": 0 upserted, 0 deleted, 6 unchanged")
+
+
+def test_rows_that_are_not_their_ids_are_deleted_by_key(small_catalog, tmp_path, weights, backend):
+    def engine():
+        return fake_engine(small_catalog, weights, tmp_path / "c", backend)
+
+    local = fake_engine(small_catalog, weights, tmp_path / "c", "memory")
+    index = engine().index(STYLE_KIND)
+    vector = index.stored("1006").tolist()
+
+    def write(*rows: tuple[str, str]) -> None:  # (key, id) rows, behind shirtsim's back
+        data = [{"key": k, "id": i, "vector": vector, "version": "0" * 32, "labels": {}} for k, i in rows]
+        index.client.upsert(collection_name=index.name, data=data)
+        index.client.flush(collection_name=index.name)
+
+    # 1001's row now says it is 1002; a key that is no id's digest
+    write((milvus.row_key("1001"), "1002"), ("0" * 64, "ghost"))
+    repaired = engine()
+    index, report = repaired.index_with_report(STYLE_KIND)
+    assert report.backend.endswith(": 1 upserted, 1 deleted, 5 unchanged")  # 1001 rewritten, the ghost deleted
+    assert row_count(index) == 6
+    np.testing.assert_allclose(index.stored("1001"), local.index(STYLE_KIND).stored("1001"), atol=1e-6)
+    for shirt_id in ("1001", "1002"):
+        want = [m.id for m in local.similar_to_id(shirt_id, MODES["balanced"], 10)]
+        assert [m.id for m in repaired.similar_to_id(shirt_id, MODES["balanced"], 10)] == want
+
+    write(('x" or key != "', "ghost"))  # a key shirtsim never writes: the collection is rebuilt
+    index, report = engine().index_with_report(STYLE_KIND)
+    assert report.backend.endswith(": 6 upserted, 0 deleted, 0 unchanged")
+    assert row_count(index) == 6
+
+
+# --- the mass-removal guard -----------------------------------------------------------------------
+
+
+def test_sync_refuses_to_remove_many_shirts_until_allowed(backend, monkeypatch):
+    monkeypatch.delenv("SHIRTSIM_REMOVAL_LIMIT", raising=False)  # 20%
+    client = milvus.connect(milvus.parse_backend(backend))
+    name = f"shirtsim_guard_{uuid.uuid4().hex}"
+    ids = [f"shirt '{n}\" or" for n in range(60)]
+    raw = dict(zip(ids + ["new"], np.random.default_rng(0).random((61, STYLE_KIND.dim), dtype=np.float32)))
+
+    def sync(keep: list[str], **kw):
+        local = SearchIndex.build(STYLE_KIND, keep, np.stack([raw[i] for i in keep]))
+        index, counts = milvus.sync(client, name, local, {i: i for i in keep}, {}, raw.get, **kw)
+        return counts, row_count(index)
+
+    assert sync(ids) == ({"upserted": 60, "deleted": 0, "kept": 0}, 60)
+    edited = ids[:45] + ["new"]  # 15 of 60 gone: more than 10 and more than 20%
+    with pytest.raises(RemovalRefused) as refused:
+        sync(edited)
+    assert str(refused.value).startswith(
+        f"15 of the 60 indexed shirts are no longer in the catalog folder (Milvus collection {name}) "
+        "(more than 20%): nothing was removed."
+    )
+    assert count_rows(client, name) == 60  # nothing written either: not even the new shirt
+    assert client.get(collection_name=name, ids=[milvus.row_key("new")]) == []
+    assert sync(edited, allow_removals=True) == ({"upserted": 1, "deleted": 15, "kept": 45}, 46)
+    assert sync(edited[:36]) == ({"upserted": 0, "deleted": 10, "kept": 36}, 36)  # 10 of 46 (22%): always allowed
+    with pytest.raises(RemovalRefused, match=r"^11 of the 36 indexed shirts"):
+        sync(edited[:25])
+    assert count_rows(client, name) == 36
+
+
+def test_rebuilding_an_old_collection_is_refused_when_the_folder_lost_many_of_its_shirts(backend, monkeypatch):
+    monkeypatch.delenv("SHIRTSIM_REMOVAL_LIMIT", raising=False)  # 20%
+    client = milvus.connect(milvus.parse_backend(backend))
+    name = f"shirtsim_guard_{uuid.uuid4().hex}"
+    ids = [f"'{n}\\" for n in range(30)]
+    raw = dict(zip(ids, np.random.default_rng(0).random((30, STYLE_KIND.dim), dtype=np.float32)))
+    old_layout(client, name, STYLE_KIND.dim, raw, np.zeros(STYLE_KIND.dim))
+    local = SearchIndex.build(STYLE_KIND, ids[:6], np.stack([raw[i] for i in ids[:6]]))
+    with pytest.raises(RemovalRefused, match=r"^24 of the 30 indexed shirts are no longer in the catalog folder"):
+        milvus.sync(client, name, local, {i: i for i in ids}, {}, raw.get)
+    assert client.describe_collection(name)["fields"][0]["name"] == "id"  # left as it was
+    index, counts = milvus.sync(client, name, local, {i: i for i in ids}, {}, raw.get, allow_removals=True)
+    assert (counts, row_count(index), primary_key(index)) == ({"upserted": 6, "deleted": 0, "kept": 0}, 6, "key")
+
+
+# --- filter literals ----------------------------------------------------------------------------
+
+
+def unquote(text: str) -> str:
+    """A double-quoted Milvus string read back as Milvus Lite (the stricter reader) reads it."""
+    assert text[0] == text[-1] == '"'
+    out, chars = [], iter(text[1:-1])
+    for ch in chars:
+        assert ch not in '\n\r"', text  # a raw line break or a bare quote would end the string
+        out.append({"\\": "\\", '"': '"', "n": "\n", "r": "\r", "t": "\t"}[next(chars)] if ch == "\\" else ch)
+    return "".join(out)
+
+
+def test_literal_spells_every_punctuation_and_control_character():
+    for ch in string.punctuation:
+        assert milvus.literal(f"a{ch}b") == '"a' + {"\\": "\\\\", '"': '\\"'}.get(ch, ch) + 'b"', ch
+    assert milvus.literal("a\tb\nc\rd") == '"a\\tb\\nc\\rd"'
+    assert milvus.literal("\x00\x01\x1b\x7f\x85\u2028") == '"\x00\x01\x1b\x7f\x85\u2028"'  # as they are
+    assert milvus.literal("café 日本 👕") == '"café 日本 👕"'
+    assert unquote(milvus.literal('x" or id != "' + "\\" * 3)) == 'x" or id != "' + "\\" * 3
+
+
+@given(st.text(max_size=200))
+def test_literal_reads_back_as_the_same_text(text):
+    assert unquote(milvus.literal(text)) == text
+
+
+def test_a_filter_on_text_that_is_not_unicode_matches_nothing():
+    with pytest.raises(ValueError):
+        milvus.literal("caf\udce9")
+    assert milvus.filter_expression({"colour": ["caf\udce9"]}) == milvus.NOTHING
+    assert milvus.filter_expression({"colour": ["caf\udce9", "red"]}) == '(labels["colour"] == "red")'
+    assert milvus.filter_expression({"caf\udce9": ["red"], "size": ["M"]}) == (
+        milvus.NOTHING + ' and (labels["size"] == "M")'
+    )
+
+
+LABEL_VALUES = (
+    [f"v{ch}w" for ch in string.punctuation]
+    + ["a\tb", "ab", "a b", "a\nb", "a\rb", "a\x00b", "a\x01b", "a\x1fb", "a\x7fb", "a\x85b", "a\u2028b"]
+    + ["café", "日本", "👕", "x" * 200, "x" * 199, 'red" or id != "x', "back\\slash", ") or (", "' or '"]
+)
+ODD_COLUMN, CONTROL_COLUMN = "we\"ird\tcol\\[x] ' or", "c\x01ol"
+
+
+def test_label_filters_on_any_text_match_exactly_what_memory_matches(tmp_path, weights, backend):
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    ids = [str(1001 + n) for n in range(len(LABEL_VALUES) + 1)]  # the last one is the query
+    for shirt_id in ids:
+        shutil.copy(DEMO / f"{shirt_id}.jpg", catalog / f"{shirt_id}.jpg")
+    half = len(LABEL_VALUES) // 2  # two columns: one of more than 50 values would be no filter (shirtsim.labels)
+    column_of = ["colour"] * half + ["pattern"] * (len(LABEL_VALUES) - half)
+    with open(catalog / "labels.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "colour", "pattern", ODD_COLUMN, CONTROL_COLUMN])
+        for n, (shirt_id, value) in enumerate(zip(ids, [*LABEL_VALUES, "plain"])):
+            colour, pattern = (value, "") if n < half else ("", value)
+            writer.writerow([shirt_id, colour, pattern, ("yes", "no", "maybe")[n % 3], ("on", "off", "auto")[n % 3]])
+    remote = fake_engine(catalog, weights, tmp_path / "c", backend)
+    local = fake_engine(catalog, weights, tmp_path / "c", "memory")
+    query, k = ids[-1], len(ids)
+
+    def found(engine, filters) -> list[str]:
+        return [m.id for m in engine.similar_to_id(query, MODES["balanced"], k, filters)]
+
+    for n, (column, value) in enumerate(zip(column_of, LABEL_VALUES)):
+        assert found(remote, {column: [value]}) == found(local, {column: [value]}) == [ids[n]], repr(value)
+    pair = {"pattern": ["a\tb", "ab"], ODD_COLUMN: ["yes"]}  # ab's shirt says yes, a<tab>b's maybe
+    assert found(remote, pair) == found(local, pair) == [ids[LABEL_VALUES.index("ab")]]
+    assert found(remote, {ODD_COLUMN: ["maybe"]}) == found(local, {ODD_COLUMN: ["maybe"]}) != []
+    # Documented limit: a server compares JSON keys as JSON spells them (\u0001), which Milvus Lite rejects
+    want = [] if backend.startswith("milvus:http") else found(local, {CONTROL_COLUMN: ["on"]})
+    assert found(remote, {CONTROL_COLUMN: ["on"]}) == want and found(local, {CONTROL_COLUMN: ["on"]}) != []
+
+
+# --- a file that is not a Milvus Lite database ---------------------------------------------------
+
+
+def not_a_database(path, what: str) -> str:
+    return (
+        f"{path} is not a Milvus Lite database (it is {what}; Milvus Lite keeps a database in a folder of its own): "
+        "point SHIRTSIM_INDEX at a new name ending in .db."
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "what"), [(b"not a database\n", "a file"), (b"", "an empty file")], ids=["text", "empty"]
+)
+def test_a_file_that_is_not_a_milvus_lite_database_is_one_line_and_exit_2(tmp_path, content, what):
+    path = tmp_path / "notadb.db"
+    path.write_bytes(content)
+    t0 = time.time()
+    out = subprocess.run(
+        [sys.executable, "-m", "shirtsim", "index", "--catalog", str(DEMO)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, "SHIRTSIM_INDEX": f"milvus:{path}", "SHIRTSIM_WEIGHTS": "packaged"},
+    )
+    assert (out.returncode, out.stdout, out.stderr) == (2, "", f"shirtsim: {not_a_database(path, what)}\n")
+    assert path.read_bytes() == content and time.time() - t0 < 60
+
+
+def test_connect_refuses_what_milvus_lite_would_break_or_scribble_in(tmp_path):
+    photo = tmp_path / "photo.db"
+    photo.write_bytes((DEMO / "1001.jpg").read_bytes())
+    with pytest.raises(milvus.IndexBackendError) as e:
+        milvus.connect(str(photo))
+    assert str(e.value) == not_a_database(photo, "a file")
+    folder = tmp_path / "notes.db"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(milvus.IndexBackendError) as e:
+        milvus.connect(str(folder))
+    assert str(e.value) == not_a_database(folder, "a folder of other files")
+    assert os.listdir(folder) == ["notes.txt"]  # nothing written into it
+    empty = tmp_path / "new.db"
+    empty.mkdir()  # an empty folder becomes a database, and is one from then on
+    assert milvus.connect(str(empty)).list_collections() == []
+    assert milvus.LITE_FILES <= set(os.listdir(empty))
