@@ -8,6 +8,10 @@
 - upload: decode + embed + search for one photo.
 - cold_start: opening a catalog whose cache is warm (discovery, file memo, memory-mapped pack,
   index preparation), with the model load reported apart.
+
+Sizes the process cannot hold are refused before anything is made or the model loaded
+(:func:`check_memory`): each size's peak is worked out from the code below and compared with
+what this process may use.
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ import numpy as np
 from PIL import Image
 
 from . import milvus
-from .approx import APPROX_MIN_ITEMS, build_ivf
+from .approx import APPROX_MIN_ITEMS, TRAIN_POINTS_PER_LIST, build_ivf, lists_for
 from .catalog import discover
 from .cli import int_between, to_json
 from .descriptors import DEFAULT_MODE, MODES, SEED_KIND, STYLE_KIND
 from .embedding import BATCH_SIZE, Embedder, arithmetic, uses_int8
 from .engine import Engine, default_catalog_dir, read_photo
+from .errors import ShirtsimError
 from .images import read_limited
 from .index import build_index, fingerprint, pack_key, uses_bfloat16
 from .milvus import parse_backend
@@ -45,6 +50,18 @@ if TYPE_CHECKING:
     import faiss
 
 SEED_DIM = 7 * 7 * 512
+SYNTHETIC_CLUSTERS = 2000
+SYNTHETIC_CHUNK = 100_000
+# Per item, what the memory estimates count besides the arrays (measured at 20,000 and 100,000
+# items, rounded up): an id string, two list slots, a row-dict entry and its int (143-151 bytes);
+# an exact scan's scores, their negation and argpartition's rows (16 bytes); a cold-start file's
+# path, names, content hash and memo entry (844 bytes traced, 1.5 KB resident).
+PYTHON_BYTES_PER_ITEM = 160
+SEARCH_BYTES_PER_ITEM = 24
+COLD_START_BYTES_PER_ITEM = 2048
+COLD_START_FIXED_BYTES = 64 << 20  # the modules a cold start imports, and the allocator's keep (~40 MB measured)
+ITEM_BYTES_MAX = 4096  # a projected vector's bytes at most (shirtsim.projection refuses more)
+MODEL_BYTES = 1 << 30  # VGG16 and TensorFlow, loaded before any size is timed (1.0 GB resident, measured)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -83,6 +100,8 @@ def sizes_list(text: str) -> list[int]:
 def run(args: argparse.Namespace) -> int:
     milvus_uri = parse_backend(args.index)
     sizes = args.sizes or ([1000, 10000] if milvus_uri else [1000, 10000, 100000, 1000000])
+    # Before the model or any vector: a size that cannot fit is one line, not a killed process.
+    check_memory(sizes, None if milvus_uri else args.cold_start_items, with_model=not milvus_uri)
     if milvus_uri:
         return run_backend_queries(milvus_uri, sizes, args.json)
     weights = resolve_weights(args.weights)
@@ -162,7 +181,89 @@ def bench_embed(embedder: Embedder, weights: Weights, paths: list[Path]) -> dict
     }
 
 
-def _synthetic_raw(n: int, rng: np.random.Generator, clusters: int = 2000, chunk: int = 100_000) -> np.ndarray:
+def query_peak_bytes(n: int) -> int:
+    """The most memory :func:`bench_query` holds at once for ``n`` synthetic items, from its code:
+
+    - making the vectors (:func:`_synthetic_raw`): them, a chunk's three (rows, D) temporaries
+      (a centre pick, its weighted copy and the running sum), and the centres;
+    - indexing them (``SearchIndex.build``): the raw vectors, the centred copy and the normalised
+      copy (then the centred one is freed; a part's squares, for its norm, are smaller);
+    - from ``APPROX_MIN_ITEMS`` on, the IVF (``build_ivf``): faiss' own copy of the vectors with
+      an 8-byte id each, in lists grown one entry at a time (capacity doubling: at most twice
+      what they hold; 1.33 times measured at 250,000 items), and its k-means sample;
+    - searching: an exact scan's per-item temporaries next to the vectors (and the IVF);
+
+    plus each item's Python objects."""
+    row = STYLE_KIND.dim * 4
+    vectors, chunk = n * row, min(n, SYNTHETIC_CHUNK) * row
+    ivf = 2 * n * (row + 8) + lists_for(n) * TRAIN_POINTS_PER_LIST * row if n >= APPROX_MIN_ITEMS else 0
+    phases = (vectors + 3 * chunk, 3 * vectors, vectors + ivf + n * SEARCH_BYTES_PER_ITEM)
+    return SYNTHETIC_CLUSTERS * row + n * PYTHON_BYTES_PER_ITEM + max(phases)
+
+
+def cold_start_peak_bytes(n: int) -> int:
+    """The most memory :func:`bench_cold_start` holds for ``n`` items: the raw vectors and three
+    projected copies at once (``SearchIndex.build``: projected, centred, normalised; then writing
+    the pack: the packed copy, its bytes, the file's bytes), each at most :data:`ITEM_BYTES_MAX`
+    an item, plus each file's Python objects and what opening the catalog imports."""
+    return COLD_START_FIXED_BYTES + n * (STYLE_KIND.dim * 4 + 3 * ITEM_BYTES_MAX + COLD_START_BYTES_PER_ITEM)
+
+
+def usable_memory() -> tuple[int, str]:
+    """What this process may still allocate, and which limit that is: the smaller of the memory
+    the system has available (MemAvailable) and the address-space limit (``ulimit -v``) less
+    what the process maps already (VmSize)."""
+    limits = []
+    available = _proc_bytes("/proc/meminfo", "MemAvailable")
+    if available is not None:
+        limits.append((available, "available memory"))
+    try:
+        import resource  # noqa: PLC0415 (POSIX only: elsewhere there is no such limit to read)
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        unlimited = soft == resource.RLIM_INFINITY
+    except (ImportError, OSError, ValueError):
+        soft, unlimited = 0, True
+    if not unlimited:
+        mapped = _proc_bytes("/proc/self/status", "VmSize") or 0
+        limits.append((max(0, soft - mapped), "address-space limit, ulimit -v"))
+    return min(limits) if limits else (_total_memory(), "total memory")
+
+
+def check_memory(sizes: list[int], cold_start_items: int | None, with_model: bool = True) -> None:
+    """ShirtsimError naming the first size (``--sizes``, then ``--cold-start-items``) whose peak,
+    with the model (loaded first and kept), is more than this process may use."""
+    usable, limit = usable_memory()
+    reserve = MODEL_BYTES if with_model else 0
+    asked = [("--sizes", n, query_peak_bytes(n), "Use smaller sizes") for n in sizes]
+    if cold_start_items is not None:
+        n = cold_start_items
+        asked.append(("--cold-start-items", n, cold_start_peak_bytes(n), "Use fewer items"))
+    for option, n, peak, advice in asked:
+        if reserve + peak > usable:
+            raise ShirtsimError(
+                f"bench {option}: {n:,} items need about {_gb(reserve + peak)}"
+                + (" with the model loaded" if reserve else "")
+                + f"; this process may use {_gb(usable)} ({limit}). {advice}."
+            )
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:,.1f} GB" if n < 10e9 else f"{n / 1e9:,.0f} GB"
+
+
+def _proc_bytes(path: str, field: str) -> int | None:
+    """A ``kB`` field of /proc/meminfo or /proc/self/status, in bytes (None where there is none)."""
+    try:
+        with open(path) as f:
+            return next((int(line.split()[1]) * 1024 for line in f if line.startswith(field + ":")), None)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _synthetic_raw(
+    n: int, rng: np.random.Generator, clusters: int = SYNTHETIC_CLUSTERS, chunk: int = SYNTHETIC_CHUNK
+) -> np.ndarray:
     """Clustered stand-ins for real descriptors: each is a random mix of three of ``clusters``
     centres plus noise, so neighbourhoods overlap as real shirts' do (uniform noise would make
     every top-10 meaningless and any approximate index look perfect or useless)."""
@@ -304,8 +405,10 @@ def run_backend_queries(milvus_uri: str, sizes: list[int], as_json: bool) -> int
 def bench_seed_nxn(n: int, memory_share: float = 0.6) -> dict | None:
     """The notebook's all-pairs float64 cosine matrix, where features and matrix fit in memory."""
     need = n * SEED_DIM * 8 + n * n * 8
-    if need > memory_share * _total_memory() or n > 20_000:  # beyond 20,000 it takes minutes even when it fits
-        return None
+    # Its peak holds the features twice (their squares for the norms, then the unit copy).
+    peak = need + n * SEED_DIM * 8
+    if need > memory_share * _total_memory() or peak > usable_memory()[0] or n > 20_000:
+        return None  # beyond 20,000 it takes minutes even when it fits
     rng = np.random.default_rng(1)
     feats = rng.random((n, SEED_DIM))
     t0 = time.perf_counter()

@@ -33,9 +33,9 @@ import io
 import os
 import random
 import threading
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -43,8 +43,9 @@ from PIL import Image
 from .demo import ACCENTS, COLOURS, PATTERNS, STYLES, draw_shirt
 from .descriptors import STYLE_KIND, TEXTURE_DIM
 from .embedding import Embedder, to_model_input
+from .errors import ShirtsimError
 from .index import embed
-from .projection import descriptor_id
+from .projection import CheckedNpz, descriptor_id
 from .store import CorruptFile, read_blob, write_blob
 from .weights import Weights
 
@@ -57,17 +58,20 @@ DRAWINGS = 120
 FIRST_USE_DRAWINGS = 24
 DRAWING_SEED = 11  # not the bundled catalog's seed (7)
 FIT_VERSION = "cd1"  # part of every key: change it whenever how directions are fitted changes
-
-# What np.load and the checks above raise for a file that is not a whole directions file.
-UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+MAX_FILE_BYTES = 1024**2  # a directions file is 26 KB; nothing larger is read
 _fitted: dict[str, np.ndarray] = {}
 _lock = threading.Lock()
+
+
+class ColourDirectionsError(ShirtsimError):
+    """A colour-directions file that cannot be used (damaged, hostile, or not one)."""
 
 
 def directions_for(weights: Weights, embedder: Callable[[], Embedder], cache_dir: Path | None = None) -> np.ndarray:
     """The colour directions for ``weights``: shipped, or fitted from drawings once (``embedder``
     is only called then) and kept in ``cache_dir``, so a command line run per query does not
-    fit them again. A damaged cached file is fitted again."""
+    fit them again. A damaged cached file is fitted again; a damaged shipped one is
+    :class:`ColourDirectionsError`."""
     key = key_of(weights)
     with _lock:
         if key not in _fitted:
@@ -86,11 +90,12 @@ def _cached_or_fitted(weights: Weights, embedder: Callable[[], Embedder], cache_
     )
     if path is not None and path.exists():
         try:
-            directions, stored_key = load_directions(io.BytesIO(read_blob(path)))
-            if stored_key == key:
-                return directions
-        except (CorruptFile, *UNREADABLE):
-            pass  # fitted again below, and the file rewritten
+            if path.stat().st_size <= MAX_FILE_BYTES + 1024:  # (the blob header) else not even read
+                directions, stored_key = load_directions(io.BytesIO(read_blob(path)), path.name)
+                if stored_key == key:
+                    return directions
+        except (CorruptFile, ColourDirectionsError, OSError):
+            pass  # the cache is ours to redo: fitted again below, and the file rewritten
     directions = fit_colour_directions(embedder(), [drawn_variants(FIRST_USE_DRAWINGS)])
     if path is not None:
         with contextlib.suppress(OSError):  # a read-only cache only costs the next process the fit
@@ -113,21 +118,34 @@ def source(weights: Weights) -> str:
 
 
 def _shipped() -> tuple[np.ndarray, str] | None:
-    """The shipped directions, or None when the file is missing or damaged (an interrupted refit):
-    then these weights fit theirs as any others do."""
+    """The shipped directions, or None when there is no such file: then these weights fit theirs
+    as any others do. A damaged one (refits are written whole, so not an interrupted refit) is a
+    broken installation, said in one line rather than hidden behind a fit in every process."""
     try:
         return load_directions(SHIPPED_FILE)
-    except UNREADABLE:
+    except FileNotFoundError:
         return None
+    except ColourDirectionsError as e:
+        raise ColourDirectionsError(
+            f"{e} It ships with shirtsim: reinstall shirtsim, or refit it with "
+            "`python -m shirtsim fit-colour-directions --weights packaged`."
+        ) from None
 
 
-def load_directions(path: Path | io.BytesIO) -> tuple[np.ndarray, str]:
-    """A stored set of directions and the key (:func:`key_of`) it was fitted for (plain arrays:
-    ``allow_pickle=False``)."""
-    with np.load(path, allow_pickle=False) as stored:
-        directions, key = np.asarray(stored["directions"], np.float64), str(stored["key"])
-    if directions.shape != (DIRECTIONS, TEXTURE_DIM):
-        raise ValueError(f"{directions.shape} directions, not {(DIRECTIONS, TEXTURE_DIM)}")
+def load_directions(path: Path | BinaryIO, name: str | None = None) -> tuple[np.ndarray, str]:
+    """A stored set of directions and the key (:func:`key_of`) it was fitted for, checked by its
+    headers before anything is read (:class:`shirtsim.projection.CheckedNpz`); ``name`` names it
+    in :class:`ColourDirectionsError`. FileNotFoundError when there is no such file."""
+    name = (name or (path.name if isinstance(path, Path) else "colour directions"))[:80]
+    with CheckedNpz(path, name, "colour-directions file", ColourDirectionsError, MAX_FILE_BYTES) as npz:
+        npz.require("directions", "f", (DIRECTIONS, TEXTURE_DIM))
+        npz.require("key", "U", ())
+        directions, key = np.asarray(npz.load("directions"), np.float64), str(npz.load("key"))
+        if not np.isfinite(directions).all():
+            raise npz.damaged("directions that are not finite")
+        # steer.remove_colour takes them as orthonormal rows (float32 storage: within 1e-5 of it)
+        if not np.allclose(directions @ directions.T, np.eye(DIRECTIONS), atol=1e-3):
+            raise npz.damaged("directions that are not orthonormal")
     return directions, key
 
 

@@ -17,6 +17,13 @@ two-step test:
    (:func:`pair_score`). A copy scores 0.94-1.0, two photos of one pose at most 0.90 on
    real-shirts-dev (README, Near-duplicates).
 
+**Flat pictures** (a blank "no photo" image, in any encoding or size) have no detail to correlate
+and no shape to line up, so both steps pass them by; instead every flat picture is a candidate
+of the flat pictures nearest its colour, and two flat pictures score 1.0 less the same colour
+penalty (:func:`flat_score`): a grey placeholder and its JPEG are one picture, white and navy
+are not, and a flat picture and a photo never pair. A placeholder with a visible label is not
+flat: its label is detail, and it is verified like any photo.
+
 Photos join a group when a pair scores at least the threshold (single link); a group's score
 is the lowest score of the links that joined it.
 """
@@ -57,6 +64,11 @@ FLAT = 1e-6  # detail below this share of the picture's own is no detail at all
 # quality 60, a 5% crop); two drawings alike in all but colour, by 20 and more.
 COLOUR_FREE = 8.0
 COLOUR_PENALTY = 0.02
+# Flat: every pixel of the colour picture within this of the picture's median colour (0-255, in
+# each channel). A flat picture re-encoded as JPEG stays within 2; every photo of real-shirts-dev
+# and the demo is off by 75 and more somewhere, and a 24 px label on an 800 px placeholder by 30.
+FLAT_LEVEL = 8.0
+FLAT_MIN_SCORE = 0.5  # flat pairs are candidates down to this score (a colour gap of 33)
 CANDIDATE_MIN = 0.95
 CANDIDATES_PER_PHOTO = 10  # a copy's source was its best partner in every measured case (README)
 DEFAULT_THRESHOLD = 0.92  # chosen with benchmarks/duplicates.py (README)
@@ -120,6 +132,43 @@ def coarse_pictures(prints: list[PhotoPrint]) -> np.ndarray:
     return out
 
 
+def is_flat(photo_print: PhotoPrint) -> bool:
+    """Whether a photo is one colour all over (:data:`FLAT_LEVEL`): a blank placeholder."""
+    colour = photo_print.colour.reshape(-1, 3).astype(np.int16)
+    if (colour.max(axis=0) - colour.min(axis=0)).max() > 2 * FLAT_LEVEL:  # the quick answer for a photo
+        return False
+    return bool(np.abs(colour - np.median(colour, axis=0)).max() <= FLAT_LEVEL)
+
+
+def flat_score(a: PhotoPrint, b: PhotoPrint) -> float:
+    """The duplicate score of two flat photos: nothing tells them apart but their colours, so 1.0
+    less :data:`COLOUR_PENALTY` per unit of :func:`colour_gap` beyond :data:`COLOUR_FREE`, as for photos."""
+    return 1.0 - COLOUR_PENALTY * max(0.0, colour_gap(a, b) - COLOUR_FREE)
+
+
+def _flat_candidates(prints: list[PhotoPrint], keep: int, rows_per_block: int = 4_000_000) -> list[Candidate]:
+    """Flat photos against one another: each keeps its ``keep`` nearest in mean colour whose
+    :func:`flat_score` can reach :data:`FLAT_MIN_SCORE` (the coarse pictures of flat photos
+    are all zero: the coarse step never pairs them)."""
+    flat = [n for n, p in enumerate(prints) if is_flat(p)]
+    if len(flat) < 2 or keep < 1:
+        return []
+    means = np.array([prints[n].colour.reshape(-1, 3).mean(axis=0) for n in flat], np.float32)
+    keep = min(keep, len(flat) - 1)
+    widest = COLOUR_FREE + (1.0 - FLAT_MIN_SCORE) / COLOUR_PENALTY
+    found = []
+    step = max(1, rows_per_block // len(flat))  # (step, flat) float32 temporaries: ~16 MB each
+    for start in range(0, len(flat), step):
+        gaps = sum(np.abs(means[start : start + step, None, c] - means[None, :, c]) for c in range(3)) / 3
+        rows = np.arange(len(gaps))
+        gaps[rows, start + rows] = np.inf  # not itself
+        nearest = np.argpartition(gaps, keep - 1, axis=1)[:, :keep]
+        for r, cols in enumerate(nearest):
+            for col in cols[gaps[r, cols] <= widest]:
+                found.append(Candidate(flat[start + r], flat[int(col)], 0, False, 1.0))
+    return found
+
+
 def _mirrored(pictures: np.ndarray) -> np.ndarray:
     return pictures.reshape(len(pictures), COARSE, COARSE, 3)[:, :, ::-1].reshape(len(pictures), -1)
 
@@ -165,6 +214,8 @@ def candidates(prints: list[PhotoPrint], block: int = 512) -> list[Candidate]:
                 if key not in found or score > found[key].coarse:
                     c, mirrored = ways[way[r, col]]
                     found[key] = Candidate(whole, cut, c, mirrored, score)
+    for flat in _flat_candidates(prints, CANDIDATES_PER_PHOTO):
+        found.setdefault((min(flat.whole, flat.cut), max(flat.whole, flat.cut)), flat)
     return [found[key] for key in sorted(found)]
 
 
@@ -243,7 +294,10 @@ def scored_pairs(prints: list[PhotoPrint], progress: ProgressFn | None = None) -
 def pair_score(a: PhotoPrint, b: PhotoPrint, cut_index: int = 0, mirrored: bool = False) -> float:
     """The duplicate score: the detail's correlation (:func:`verify`), less
     :data:`COLOUR_PENALTY` per unit of :func:`colour_gap` beyond :data:`COLOUR_FREE` (the grey
-    detail of a red and an orange shirt drawn alike can agree; their colours cannot)."""
+    detail of a red and an orange shirt drawn alike can agree; their colours cannot). Two flat
+    photos score :func:`flat_score`: they have no detail to agree on."""
+    if is_flat(a) and is_flat(b):
+        return flat_score(a, b)
     gap = colour_gap(a, b, cut_index, mirrored)
     return verify(a, b, cut_index, mirrored) - COLOUR_PENALTY * max(0.0, gap - COLOUR_FREE)
 

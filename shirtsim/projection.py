@@ -32,9 +32,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import math
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -171,57 +175,273 @@ class Projection:
         partial.replace(path)
 
 
+# ---------------------------------------------------------------------------------------------
+# .npz files judged by their headers before anything is read (colour_blind uses this too)
+# ---------------------------------------------------------------------------------------------
+
+NPZ_DIRECTORY_BYTES = 256 * 1024  # an archive's table of contents (~100 bytes a member)
+NPY_HEADER_BYTES = 4096  # numpy writes 128 bytes; its own reader allows 10,000
+TEXT_CHARS = 1024  # longest text value (a name, a label) a file of ours may hold
+_END_RECORD = struct.Struct("<4s4H2LH")  # a zip's end of central directory record, without comment
+_KINDS = {"f": "floats", "u": "unsigned integers", "U": "text"}
+# What zipfile, zlib and numpy raise for an archive or a member that is not what it claims.
+_UNREADABLE = (
+    OSError,
+    ValueError,
+    TypeError,
+    OverflowError,
+    EOFError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    struct.error,
+)
+
+
+def size_text(n: int) -> str:
+    """Bytes for people: ``64 MB``, ``3.9 TB``."""
+    for unit, shift in (("TB", 40), ("GB", 30), ("MB", 20), ("KB", 10)):
+        if n >= 1 << shift:
+            value = n / (1 << shift)
+            return f"{value:,.1f} {unit}" if value < 10 else f"{value:,.0f} {unit}"
+    return f"{n:,} bytes"
+
+
+@dataclass(frozen=True)
+class NpyHeader:
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    nbytes: int  # the values' size, from shape and dtype
+
+
+class CheckedNpz:
+    """An .npz archive of plain arrays whose members are judged by their .npy headers before any
+    value is read, so a hostile or broken file costs a few kilobytes to refuse.
+
+    Opening checks the archive (written by numpy: no comment, no zip64, a small table of contents;
+    stored or deflated members only: bzip2 and LZMA inflate without bound) and each member's header:
+    plain numbers or text (never Python objects, which loading would unpickle), exactly the size the
+    zip records (so a compressed member cannot inflate past what its header claims), and all values
+    together within ``budget`` bytes. :meth:`require` checks members against what a format needs,
+    :meth:`load` reads one. Everything wrong is one ``error`` line naming the file; only a missing
+    file is FileNotFoundError, for the caller to say."""
+
+    def __init__(self, source: Path | BinaryIO, name: str, what: str, error: type[ShirtsimError], budget: int) -> None:
+        self.name, self.what, self.error, self.budget = name, what, error, budget
+        self.bound: dict[str, int] = {}  # lengths named in require() shapes
+        self.values = 0  # bytes of all members' values, as their headers declare
+        try:
+            self._file = open(source, "rb") if isinstance(source, Path) else source  # closed by close()
+        except OSError as e:
+            if isinstance(e, FileNotFoundError):
+                raise
+            raise error(f"{name}: cannot be read ({e.strerror or type(e).__name__}).") from None
+        self._own_file = isinstance(source, Path)
+        self._zip: zipfile.ZipFile | None = None
+        try:
+            self._zip = self._open_archive()
+            self._infos: dict[str, zipfile.ZipInfo] = {}
+            self.members: dict[str, NpyHeader] = {}
+            for info in self._zip.infolist():
+                self._read_header(info)
+        except ShirtsimError:
+            self.close()
+            raise
+        except _UNREADABLE as e:
+            self.close()
+            raise self.unusable(str(e)[:80] or type(e).__name__) from None
+
+    def unusable(self, why: str) -> ShirtsimError:
+        return self.error(f"{self.name}: not a {self.what} ({why}).")
+
+    def damaged(self, why: str) -> ShirtsimError:
+        return self.error(f"{self.name}: a damaged {self.what} ({why}).")
+
+    def _open_archive(self) -> zipfile.ZipFile:
+        f = self._file
+        size = f.seek(0, 2)
+        if size > self.budget:
+            raise self.error(f"{self.name}: too large for a {self.what} (over {size_text(self.budget)}).")
+        f.seek(0)
+        if f.read(4) != b"PK\x03\x04":  # np.load would try anything else as a pickle
+            raise self.unusable("not an .npz archive")
+        # The end record must close the file (numpy writes no comment): then zipfile reads this
+        # record and no other, and its table of contents is known to be small before it is parsed.
+        f.seek(max(0, size - _END_RECORD.size - 20))
+        tail = f.read()
+        end = _END_RECORD.unpack(tail[-_END_RECORD.size :]) if len(tail) >= _END_RECORD.size else None
+        if end is None or end[0] != b"PK\x05\x06" or end[-1] != 0:
+            raise self.unusable("no zip end record at the end of the file: truncated?")
+        if tail.startswith(b"PK\x06\x07"):
+            raise self.unusable("a zip64 archive, which numpy writes only for gigabytes")
+        if end[5] > NPZ_DIRECTORY_BYTES:
+            raise self.unusable(f"a table of contents of {size_text(end[5])}: far too many members")
+        f.seek(0)
+        return zipfile.ZipFile(f)
+
+    def _read_header(self, info: zipfile.ZipInfo) -> None:
+        member = info.filename.removesuffix(".npy")
+        shown = info.filename[:60]
+        if not info.filename.endswith(".npy"):
+            raise self.unusable(f"member {shown!r} is not an array")
+        if member in self._infos:
+            raise self.unusable(f"member {shown} is there twice")
+        if info.flag_bits & 1:
+            raise self.unusable(f"member {shown} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise self.unusable(f"member {shown} is compressed in a way numpy never writes")
+        assert self._zip is not None
+        try:
+            with self._zip.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read_header = {
+                    (1, 0): np.lib.format.read_array_header_1_0,
+                    (2, 0): np.lib.format.read_array_header_2_0,
+                }.get(version)
+                if read_header is None:
+                    raise ValueError(f".npy version {version}")
+                shape, _, dtype = read_header(f, max_header_size=NPY_HEADER_BYTES)
+                offset = f.tell()
+        except _UNREADABLE as e:
+            raise self.unusable(f"member {shown}: {str(e)[:80] or type(e).__name__}") from None
+        if dtype.hasobject:
+            raise self.unusable(f"member {shown} holds Python objects, which are never loaded")
+        if dtype.names is not None or dtype.subdtype is not None or dtype.kind not in "biufU":
+            raise self.unusable(f"member {shown} holds {str(dtype)[:40]} values")
+        if any(n < 0 for n in shape):
+            raise self.unusable(f"member {shown} has shape {shape}")
+        nbytes = math.prod(shape) * dtype.itemsize  # Python integers: a claim of 10**30 stays that
+        total = self.values + nbytes
+        if total > self.budget:
+            what = f"{' x '.join(f'{n:,}' for n in shape) or 'one'} {dtype} values" if nbytes > self.budget else ""
+            raise self.error(
+                f"{self.name}: too large for a {self.what} (member {shown} "
+                + (f"claims {what}: {size_text(nbytes)}" if what else f"brings the values to {size_text(total)}")
+                + f"; at most {size_text(self.budget)})."
+            )
+        if info.file_size != offset + nbytes:
+            raise self.unusable(
+                f"member {shown} declares {nbytes:,} bytes of values, the archive holds {info.file_size - offset:,}"
+            )
+        self._infos[member] = info
+        self.members[member] = NpyHeader(tuple(shape), dtype, nbytes)
+        self.values = total
+
+    def require(self, member: str, kinds: str, shape: tuple[int | str | None, ...], optional: bool = False) -> bool:
+        """Check ``member``'s header: values of a kind in ``kinds`` (``f`` float32 or float64, ``u``,
+        ``U`` text of at most :data:`TEXT_CHARS` characters) and ``shape``, where None is any length and
+        a name is a length that must be the same wherever it is used. False: an optional member is absent."""
+        header = self.members.get(member)
+        if header is None:
+            if optional:
+                return False
+            raise self.damaged(f"no member {member}")
+        kind, size = header.dtype.kind, header.dtype.itemsize
+        if kind not in kinds or (kind == "f" and size not in (4, 8)):
+            raise self.damaged(f"{member} holds {header.dtype} values, not {' or '.join(_KINDS[k] for k in kinds)}")
+        if kind == "U" and size > 4 * TEXT_CHARS:
+            raise self.damaged(f"{member} holds text of {size // 4:,} characters, over {TEXT_CHARS:,}")
+        expected = tuple(self.bound.get(d, d) if isinstance(d, str) else d for d in shape)
+        if len(header.shape) != len(shape) or any(
+            isinstance(e, int) and e != n for e, n in zip(expected, header.shape)
+        ):
+            shown = ", ".join("any" if e is None else str(e) for e in expected) + ("," if len(expected) == 1 else "")
+            raise self.damaged(f"{member} has shape {header.shape}, expected ({shown})")
+        for d, n in zip(shape, header.shape):
+            if isinstance(d, str):
+                self.bound.setdefault(d, n)
+        return True
+
+    def load(self, member: str) -> np.ndarray:
+        """One member's array (its header already checked when the archive was opened)."""
+        assert self._zip is not None
+        try:
+            with self._zip.open(self._infos[member]) as f:
+                return np.lib.format.read_array(f, allow_pickle=False, max_header_size=NPY_HEADER_BYTES)
+        except _UNREADABLE as e:
+            raise self.unusable(f"{member}: {str(e)[:80] or type(e).__name__}") from None
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+        if self._own_file:
+            self._file.close()
+
+    def __enter__(self) -> CheckedNpz:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def load_projection(path: Path) -> Projection:
-    """A projection file, checked: :class:`ProjectionError` says what is wrong with it."""
+    """A projection file, checked: :class:`ProjectionError` says what is wrong with it. Every
+    member's header is checked against the format (dtypes, shapes, sizes: :class:`CheckedNpz`)
+    before its numbers are read, so no file can make this allocate more than ``MAX_FILE_BYTES``."""
     path = Path(path)
     name = path.name[:80]
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ProjectionError(f"{name}: too large for a projection file (over {MAX_FILE_BYTES >> 20} MB).")
-        with open(path, "rb") as f:
-            if f.read(4) != b"PK\x03\x04":  # np.load would try anything else as a pickle and say so
-                raise ProjectionError(f"{name}: not a projection file (not an .npz archive).")
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except ProjectionError:
-        raise
+        with CheckedNpz(path, name, "projection file", ProjectionError, MAX_FILE_BYTES) as npz:
+            arrays = _checked_arrays(npz)
     except FileNotFoundError:
         raise ProjectionError(f"{name}: no such projection file.") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ProjectionError(f"{name}: not a projection file ({str(e)[:80] or type(e).__name__}).") from None
-    written_as = str(arrays.get("format", ""))[:40] if arrays.get("format", np.array(0)).dtype.kind == "U" else ""
-    if written_as.startswith("shirtsim-projection-") and written_as != FORMAT:
-        raise ProjectionError(
-            f"{name}: written by another version of shirtsim ({written_as}): refit it with `shirtsim fit-projection`."
-        )
     try:
         return _from_arrays(arrays)
     except (KeyError, ValueError, TypeError, IndexError) as e:
         raise ProjectionError(f"{name}: a damaged projection file ({str(e)[:80] or type(e).__name__}).") from None
 
 
+def _checked_arrays(npz: CheckedNpz) -> dict[str, np.ndarray]:
+    """Every member a projection needs, its header checked against the format first."""
+    if "format" not in npz.members:
+        raise npz.unusable("no member format")
+    npz.require("format", "U", ())
+    written_as = str(npz.load("format"))[:40]
+    if written_as.startswith("shirtsim-projection-") and written_as != FORMAT:
+        raise ProjectionError(
+            f"{npz.name}: written by another version of shirtsim ({written_as}): "
+            "refit it with `shirtsim fit-projection`."
+        )
+    if written_as != FORMAT:
+        raise npz.damaged(f"format {written_as!r}, expected {FORMAT}")
+    names = ["format", "descriptor", "source", "heads"]
+    for member in names[1:3]:
+        npz.require(member, "U", ())
+    npz.require("heads", "U", ("heads",))
+    for n, spec in enumerate(npz.load("heads").tolist()):
+        side = str(spec).partition(":")[0]
+        if side not in SIDES:
+            raise npz.damaged(f"head {n} learns from {side[:20]!r}")
+        width, classes = SIDES[side].stop - SIDES[side].start, f"classes of head {n}"
+        shapes = {
+            "classes": (classes,),
+            "in_mean": (width,),
+            "in_scale": (width,),
+            "weights": (width, classes),
+            "bias": (classes,),
+            "out_mean": (classes,),
+            "out_scale": (),
+        }
+        for key, shape in shapes.items():
+            npz.require(f"{n}.{key}", "U" if key == "classes" else "f", shape)
+            names.append(f"{n}.{key}")
+    width = STYLE_KIND.dim + sum(v for k, v in npz.bound.items() if k.startswith("classes of head"))
+    if width * 4 > 4096:  # the projected vector's size, known before a number is read
+        raise npz.damaged(f"{width} values per item: over 4,096 bytes")
+    if npz.require("fitted", "u", (None,), optional=True):
+        names.append("fitted")
+    return {member: npz.load(member) for member in names}
+
+
 def _from_arrays(a: dict[str, np.ndarray]) -> Projection:
-    if str(a["format"]) != FORMAT:
-        raise ValueError(f"format {str(a['format'])[:40]!r}, expected {FORMAT}")
+    """A projection from arrays whose shapes :func:`_checked_arrays` has checked: the numbers now."""
     heads = []
     for n, spec in enumerate(a["heads"].tolist()):
         side, _, column = str(spec).partition(":")
-        if side not in SIDES:
-            raise ValueError(f"head {n} learns from {side[:20]!r}")
         classes = tuple(str(c) for c in a[f"{n}.classes"].tolist())
-        width = SIDES[side].stop - SIDES[side].start
-        shapes = {
-            "in_mean": (width,),
-            "weights": (width, len(classes)),
-            "bias": (len(classes),),
-            "out_mean": (len(classes),),
-            "in_scale": (width,),
-            "out_scale": (),
-        }
-        arrays = {k: np.asarray(a[f"{n}.{k}"], np.float32) for k in shapes}
-        for k, shape in shapes.items():
-            if arrays[k].shape != shape:
-                raise ValueError(f"head {n} {k} has shape {arrays[k].shape}, expected {shape}")
+        keys = ("in_mean", "weights", "bias", "out_mean", "in_scale", "out_scale")
+        arrays = {k: np.asarray(a[f"{n}.{k}"], np.float32) for k in keys}
+        for k in keys:
             if not np.isfinite(arrays[k]).all():
                 raise ValueError(f"head {n} {k} is not finite")
         if len(classes) < 2 or (arrays["in_scale"] <= 0).any() or arrays["out_scale"] <= 0:

@@ -2,12 +2,34 @@
 
 import io
 import json
+import re
+import subprocess
+import sys
+import time
 
 import pytest
+from helpers import ROOT
 from test_cli import run
 
-from shirtsim.bench import SEED_DIM, seed_nxn_limit
+from shirtsim import bench
+from shirtsim.bench import (
+    MODEL_BYTES,
+    SEED_DIM,
+    bench_seed_nxn,
+    check_memory,
+    cold_start_peak_bytes,
+    query_peak_bytes,
+    seed_nxn_limit,
+    usable_memory,
+)
 from shirtsim.descriptors import STYLE_KIND
+from shirtsim.errors import ShirtsimError
+
+# `python -m shirtsim` with TensorFlow and Keras unimportable: loading the model would fail loudly.
+WITHOUT_MODEL = (
+    "import runpy, sys; sys.modules.update(tensorflow=None, keras=None); "
+    "sys.argv[0] = 'shirtsim'; runpy.run_module('shirtsim', run_name='__main__', alter_sys=True)"
+)
 
 
 @pytest.mark.slow
@@ -55,3 +77,134 @@ def test_the_phone_photo_is_a_rotated_12_megapixel_jpeg_read_reduced(fake_model)
     upload = read_photo(FakeEmbedder(), STYLE_KIND, data, "phone.jpg")
     assert Image.open(io.BytesIO(upload.preview)).size == (384, 512)  # upright: portrait after EXIF
     assert upload.pixels.shape == (224, 224, 3) and upload.vector.shape == (STYLE_KIND.dim,)
+
+
+def one_line_refusal(done: subprocess.CompletedProcess) -> str:
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr[-2000:]
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("shirtsim: bench ")
+    return done.stderr
+
+
+def test_a_size_too_large_for_memory_is_refused_in_one_line_before_the_model_loads():
+    need = MODEL_BYTES + query_peak_bytes(10_000_000)
+    usable, limit = usable_memory()
+    if usable > need:
+        pytest.skip(f"this machine may really use {usable / 1e9:.0f} GB")
+    for command in ([sys.executable, "-m", "shirtsim"], [sys.executable, "-c", WITHOUT_MODEL]):
+        started = time.monotonic()
+        done = subprocess.run([*command, "bench", "--sizes", "1000,10000000"], capture_output=True, text=True,
+                              cwd=ROOT, timeout=60)  # fmt: skip
+        assert time.monotonic() - started < 10
+        line = one_line_refusal(done)
+        said = re.fullmatch(
+            r"shirtsim: bench --sizes: 10,000,000 items need about (\d+) GB with the model loaded; "
+            r"this process may use ([\d.,]+) GB \((.*)\)\. Use smaller sizes\.\n",
+            line,
+        )
+        assert said, line
+        assert int(said[1]) == round(need / 1e9) and said[3] == limit
+        assert 0 < float(said[2].replace(",", "")) * 1e9 < need
+
+
+def test_under_an_address_space_limit_that_limit_is_what_is_reported():
+    """ulimit -v 3,000,000 KB: TensorFlow alone would need most of it; the check runs before it loads."""
+    if usable_memory()[0] < 3_000_000 * 1024:
+        pytest.skip("less memory available than the address-space limit tried here")
+    for args, option, need, advice in (
+        (["--sizes", "1000000"], "--sizes", query_peak_bytes(1_000_000), "Use smaller sizes"),
+        (["--sizes", "1000", "--cold-start-items", "1000000"], "--cold-start-items", cold_start_peak_bytes(10**6),
+         "Use fewer items"),
+    ):  # fmt: skip
+        command = " ".join(["ulimit -v 3000000; exec", sys.executable, "-c", f'"{WITHOUT_MODEL}"', "bench", *args])
+        line = one_line_refusal(subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=ROOT,
+                                               timeout=60))  # fmt: skip
+        said = re.fullmatch(
+            rf"shirtsim: bench {option}: 1,000,000 items need about ([\d.]+) GB with the model loaded; "
+            rf"this process may use ([\d.]+) GB \(address-space limit, ulimit -v\)\. {advice}\.\n",
+            line,
+        )
+        assert said, line
+        assert float(said[1]) == round((MODEL_BYTES + need) / 1e9) and 2.0 < float(said[2]) < 3.1
+
+
+def test_the_first_size_that_does_not_fit_is_named_with_what_it_needs(monkeypatch):
+    monkeypatch.setattr(bench, "usable_memory", lambda: (6_000_000_000, "available memory"))
+    check_memory([1000, 100_000], 100_000)  # about 2.7 and 2.9 GB with the model: they fit
+    with pytest.raises(ShirtsimError) as e:
+        check_memory([1000, 500_000, 2_000_000], 100_000)
+    need = (MODEL_BYTES + query_peak_bytes(500_000)) / 1e9
+    assert str(e.value) == (
+        f"bench --sizes: 500,000 items need about {need:.1f} GB with the model loaded; this process may use "
+        "6.0 GB (available memory). Use smaller sizes."
+    )
+    with pytest.raises(ShirtsimError, match=r"^bench --cold-start-items: 400,000 items need about 8\.\d GB with"):
+        check_memory([1000], 400_000)
+    # milvus: no model, no cold start
+    check_memory([100_000], None, with_model=False)
+    with pytest.raises(ShirtsimError, match=r"^bench --sizes: 1,000,000 items need about 12 GB; this process"):
+        check_memory([1_000_000], None, with_model=False)
+
+
+def test_usable_memory_is_the_smaller_of_available_memory_and_the_address_space_left(monkeypatch):
+    import resource
+
+    status = {"/proc/meminfo": 8_000_000, "/proc/self/status": 1_000_000}  # kB: MemAvailable, VmSize
+    monkeypatch.setattr(bench, "_proc_bytes", lambda path, field: status[path] * 1024)
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    assert usable_memory() == (8_000_000 * 1024, "available memory")
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (3_000_000 * 1024, resource.RLIM_INFINITY))
+    assert usable_memory() == (2_000_000 * 1024, "address-space limit, ulimit -v")
+    status["/proc/meminfo"] = 1_500_000
+    assert usable_memory() == (1_500_000 * 1024, "available memory")
+
+
+def test_the_seed_matrix_is_not_made_when_its_peak_does_not_fit(monkeypatch):
+    features, matrix = 500 * SEED_DIM * 8, 500 * 500 * 8
+    monkeypatch.setattr(bench, "usable_memory", lambda: (2 * features, "available memory"))
+    assert bench_seed_nxn(500) is None  # the features twice (their squares, the unit copy) and the matrix: over
+    monkeypatch.setattr(bench, "usable_memory", lambda: (2 * features + matrix, "available memory"))
+    assert bench_seed_nxn(500)["bytes"] == features + matrix
+
+
+MEASURE = r"""
+import json, sys
+from shirtsim import bench
+
+def status_kb(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+what, n = sys.argv[1], int(sys.argv[2])
+if what == "cold_start":
+    from shirtsim.projection import resolve_projection
+    from shirtsim.weights import packaged_weights
+    weights = packaged_weights()
+    resolve_projection("auto", weights)  # its modules loaded: idle memory
+try:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # VmHWM back to the current RSS (else the peak includes the imports': an overestimate)
+except OSError:
+    pass
+idle = status_kb("VmRSS")
+if what == "query":
+    bench.bench_query(n, queries=20)
+else:
+    bench.bench_cold_start(weights, n)
+print(json.dumps({"growth": (status_kb("VmHWM") - idle) * 1024}))
+"""
+
+
+@pytest.mark.parametrize(
+    "what, n, estimate",
+    [
+        ("query", 20_000, query_peak_bytes),
+        pytest.param("cold_start", 20_000, cold_start_peak_bytes, marks=pytest.mark.slow),
+    ],
+)
+def test_the_memory_estimate_covers_the_measured_peak_without_much_to_spare(what, n, estimate):
+    done = subprocess.run([sys.executable, "-c", MEASURE, what, str(n)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    measured = json.loads(done.stdout)["growth"]
+    print(f"\n{what} {n:,}: measured {measured / 1e6:.0f} MB, estimated {estimate(n) / 1e6:.0f} MB")
+    assert measured <= estimate(n) <= 1.5 * measured

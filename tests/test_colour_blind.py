@@ -9,6 +9,7 @@ from shirtsim import colour_blind
 from shirtsim.colour_blind import (
     COLOURINGS,
     DIRECTIONS,
+    ColourDirectionsError,
     directions_for,
     drawn_variants,
     fit_colour_directions,
@@ -120,10 +121,13 @@ def test_the_packaged_weights_use_the_shipped_file_and_others_fit_once(monkeypat
     assert fits == ["model", "packaged model"]
 
 
-def test_a_shipped_file_for_another_basis_or_a_damaged_one_is_not_used(monkeypatch, tmp_path):
+def test_a_shipped_file_for_another_basis_or_a_missing_one_is_not_used_and_a_damaged_one_is_an_error(
+    monkeypatch, tmp_path
+):
     import shirtsim.texture
 
     shipped, _ = load_directions(colour_blind.SHIPPED_FILE)
+    shipped_bytes = colour_blind.SHIPPED_FILE.read_bytes()
     fits = []
     monkeypatch.setattr(colour_blind, "fit_colour_directions", lambda model, sources: fits.append(model) or -shipped)
     monkeypatch.setattr(colour_blind, "_fitted", {})
@@ -131,15 +135,25 @@ def test_a_shipped_file_for_another_basis_or_a_damaged_one_is_not_used(monkeypat
     with monkeypatch.context() as m:  # same weights, a refitted texture basis: the file is stale
         m.setattr(shirtsim.texture, "basis_id", lambda weights: "tb-refitted")
         assert np.array_equal(directions_for(packaged_weights(), lambda: "refit"), -shipped)
-    damaged = tmp_path / "colour_directions.npz"  # an interrupted refit: steering still works
-    damaged.write_bytes(colour_blind.SHIPPED_FILE.read_bytes()[:5000])
-    monkeypatch.setattr(colour_blind, "SHIPPED_FILE", damaged)
+    shipped_file = tmp_path / "colour_directions.npz"
+    monkeypatch.setattr(colour_blind, "SHIPPED_FILE", shipped_file)  # not there: fitted as for any weights
     monkeypatch.setattr(colour_blind, "_fitted", {})
-    assert np.array_equal(directions_for(packaged_weights(), lambda: "damaged"), -shipped)
-    assert fits == ["refit", "damaged"]
+    assert np.array_equal(directions_for(packaged_weights(), lambda: "missing"), -shipped)
     assert source(packaged_weights()).startswith("colour directions fitted from 24 drawn shirts")
-    save_directions(damaged, shipped, packaged_weights())  # written whole: readable again
-    assert np.allclose(load_directions(damaged)[0], shipped, atol=1e-6)
+    # damaged (refits are written whole, so never by an interrupted one): a broken install, said in one line
+    shipped_file.write_bytes(shipped_bytes[:5000])
+    monkeypatch.setattr(colour_blind, "_fitted", {})
+    for ask in (lambda: directions_for(packaged_weights(), lambda: "damaged"), lambda: source(packaged_weights())):
+        with pytest.raises(ColourDirectionsError) as e:
+            ask()
+        assert str(e.value) == (
+            "colour_directions.npz: not a colour-directions file (no zip end record at the end of the file: "
+            "truncated?). It ships with shirtsim: reinstall shirtsim, or refit it with "
+            "`python -m shirtsim fit-colour-directions --weights packaged`."
+        )
+    assert fits == ["refit", "missing"]
+    save_directions(shipped_file, shipped, packaged_weights())  # written whole: readable again
+    assert np.allclose(load_directions(shipped_file)[0], shipped, atol=1e-6)
     assert [p.name for p in tmp_path.iterdir()] == ["colour_directions.npz"]
 
 

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 from helpers import DEMO, REAL_SHIRTS
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from benchmarks.duplicates import copy_of, measure
 from shirtsim.catalog import discover
@@ -21,6 +21,7 @@ from shirtsim.duplicates import (
     catalog_prints,
     describe_photo,
     group,
+    is_flat,
     pair_score,
     scan_catalog,
     verify,
@@ -194,3 +195,56 @@ def test_candidates_are_capped_per_photo(monkeypatch):
     assert 12 <= len(found) <= 12 * 3
     per_photo = np.bincount([k.whole for k in found], minlength=12)
     assert per_photo.max() <= 3
+
+
+def placeholder(text: str = "", size=(800, 800), background=(238, 238, 238), font_size=24) -> Image.Image:
+    """A "no photo" picture: one colour, with ``text`` in grey across its middle."""
+    img = Image.new("RGB", size, background)
+    if text:
+        draw, font = ImageDraw.Draw(img), ImageFont.load_default(size=font_size)
+        left = (size[0] - draw.textlength(text, font=font)) / 2
+        draw.text((left, (size[1] - font_size) / 2), text, fill=(140, 140, 140), font=font)
+    return img
+
+
+def test_copies_of_a_flat_picture_are_one_group_and_other_colours_and_the_demo_stay_apart(tmp_path):
+    """A blank placeholder as PNG, JPEG q60 and resized is one picture; a flat white and a flat
+    navy are not one, nor any of them a shirt; the demo itself still has no duplicates."""
+    catalog = tmp_path / "shirts"
+    shutil.copytree(DEMO, catalog)
+    grey = placeholder(background=(128, 128, 128))
+    grey.save(catalog / "blank-png.png")
+    jpeg_60(grey).save(catalog / "blank-jpeg.png")  # (decoded from JPEG, kept losslessly)
+    grey.resize((300, 400), Image.BILINEAR).save(catalog / "blank-small.jpg", quality=60)
+    placeholder(background=(255, 255, 255)).save(catalog / "flat-white.png")
+    placeholder(background=(20, 30, 90), size=(600, 800)).save(catalog / "flat-navy.jpg", quality=60)
+    groups = scan_catalog(discover(catalog), tmp_path / "cache").groups()
+    assert [(g.ids, g.score) for g in groups] == [(["blank-jpeg", "blank-png", "blank-small"], 1.0)]
+
+
+def test_flat_pictures_score_by_colour_and_never_pair_with_a_photo():
+    grey, white, navy = (describe_photo(placeholder(background=c)) for c in ((128,) * 3, (255,) * 3, (20, 30, 90)))
+    photo = describe_photo(Image.open(DEMO / "1001.jpg"))
+    assert is_flat(grey) and is_flat(white) and is_flat(navy) and not is_flat(photo)
+    assert pair_score(grey, describe_photo(jpeg_60(placeholder(background=(128,) * 3)))) == 1.0
+    assert pair_score(white, navy) < 0 and pair_score(white, describe_photo(placeholder(background=(250,) * 3))) > 0.99
+    for flat in (grey, white, navy):
+        assert candidates([flat, photo]) == [] and pair_score(flat, photo) <= 0.0  # no detail to correlate
+    assert [(k.whole, k.cut) for k in candidates([white, navy, grey])] == []  # too far apart in colour
+
+
+def test_a_labelled_placeholder_and_its_jpeg_are_one_group_and_another_label_is_not(tmp_path):
+    catalog = tmp_path / "shirts"
+    catalog.mkdir()
+    for i in ("1001", "1002"):
+        shutil.copy(DEMO / f"{i}.jpg", catalog)
+    label = placeholder("No image available")
+    label.save(catalog / "no-image.png")
+    jpeg_60(label).save(catalog / "no-image-jpeg.png")
+    label.resize((400, 400), Image.BILINEAR).save(catalog / "no-image-small.jpg", quality=60)
+    placeholder("Coming soon").save(catalog / "coming-soon.png")
+    placeholder("Coming soon", font_size=6).save(catalog / "tiny-label.png")  # too small to be detail: flat
+    placeholder().save(catalog / "blank.png")
+    groups = scan_catalog(discover(catalog), tmp_path / "cache").groups()
+    assert [g.ids for g in groups] == [["blank", "tiny-label"], ["no-image", "no-image-jpeg", "no-image-small"]]
+    assert all(DEFAULT_THRESHOLD <= g.score <= 1.0 for g in groups)
