@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shirtsim.catalog import load_labels  # noqa: E402
 from shirtsim.descriptors import MODES, STYLE_KIND, describe  # noqa: E402
 from shirtsim.embedding import Embedder, bf16_supported, to_model_input  # noqa: E402
 from shirtsim.evaluate import evaluate  # noqa: E402
+from shirtsim.labels import load_labels  # noqa: E402
 from shirtsim.projection import resolve_projection  # noqa: E402
 from shirtsim.search import SearchIndex  # noqa: E402
 from shirtsim.store import default_cache_dir  # noqa: E402

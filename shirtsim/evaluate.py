@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .catalog import Labels
 from .descriptors import Mode
+from .labels import Labels
 from .search import SearchIndex, weigh
 
 
@@ -45,7 +45,7 @@ def evaluate(
     """
     if "mean" in columns:
         raise ValueError("a label column named 'mean' cannot be measured: that is the average's name")
-    ids = [i for i in index.ids if i in labels.rows]
+    ids = [i for i in index.ids if i in labels]
     if len(ids) < 2:
         raise ValueError("evaluation needs at least two labelled shirts in the index")
     position = {shirt_id: n for n, shirt_id in enumerate(index.ids)}
@@ -65,7 +65,7 @@ def evaluate(
     precision, chance = {}, {}
     hit_sum, asked_count = np.zeros(len(asked_rows)), np.zeros(len(asked_rows))
     for col in columns:
-        values = np.array([labels.rows[i].get(col, "") for i in ids])
+        values = np.array(labels.column(col, ids))
         own = values[asked_rows]
         asked = own != ""
         if not asked.any():

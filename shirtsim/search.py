@@ -19,6 +19,7 @@ from .descriptors import SEED_KIND, Kind, Layout, Mode
 if TYPE_CHECKING:
     import faiss
 
+    from .labels import Labels
     from .projection import Projection
 
 
@@ -87,7 +88,7 @@ class SearchIndex:
         self.matrix = matrix  # (N, D) float32, each part normalised to its layout length; may be a memory map
         self.mean = mean  # subtracted from every vector before normalising
         self.approx = approx  # a faiss IVF index over ``matrix`` for large catalogs, else None (exact)
-        self.labels: dict[str, dict[str, str]] = {}  # id -> labels.csv row, for ``filters``
+        self.labels: Labels | None = None  # the catalog's labels.csv, for ``filters``
         self._row = {shirt_id: n for n, shirt_id in enumerate(self.ids)}
 
     @classmethod
@@ -173,7 +174,9 @@ class SearchIndex:
         wanted = {column: set(values) for column, values in (filters or {}).items() if values}
         if not wanted:
             return None
-        return np.array([all(self.labels.get(i, {}).get(c) in v for c, v in wanted.items()) for i in self.ids], bool)
+        if self.labels is None:
+            return np.zeros(len(self.ids), bool)
+        return self.labels.matching(self.ids, wanted)
 
     def _search_approx(self, query: np.ndarray, k: int, exclude: str | None) -> list[Match]:
         skip = self._row.get(exclude, -1) if exclude is not None else -1

@@ -11,13 +11,34 @@ from __future__ import annotations
 import re
 import string
 
-from .catalog import printable
-
 # GitHub-flavoured markdown (which Streamlit renders) turns www.x, http://x and a@b.c into links
 # after escapes are resolved, so escaping cannot stop it: an invisible WORD JOINER (U+2060) after
 # "www" (before "."), "@" and ":" (before "/") breaks each pattern and displays nothing.
 AUTOLINK_TRIGGERS = re.compile(r"(?i)(www(?=\.)|@|:(?=/))")
 WORD_JOINER = "\u2060"
+# Control characters (C0, DEL, C1: a terminal may act on them), the line and paragraph separators
+# (some renderers break lines there) and lone surrogates: what printable() writes as %XX.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """The printable, one-line form of outside text: a name or path from ``os.walk`` (ids: see
+    :mod:`shirtsim.catalog`), a label, an error quoting them, before it reaches a terminal.
+
+    Undecodable bytes (U+DC80..U+DCFF) become ``%XX`` of the byte; control characters (C0, DEL
+    and C1), U+2028/U+2029 and other lone surrogates become ``%XX`` of each UTF-8 byte; the rest
+    is unchanged.  The result always encodes as UTF-8 and holds no line break.
+    ``printable(printable(s)) == printable(s)``.
+    """
+    if _UNPRINTABLE.search(text) is None:
+        return text
+    return _UNPRINTABLE.sub(_percent, text)
+
+
+def _percent(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    data = bytes([code - 0xDC00]) if 0xDC80 <= code <= 0xDCFF else match.group().encode("utf-8", "surrogatepass")
+    return "".join(f"%{b:02X}" for b in data)
 
 
 def markdown_literal(text: object) -> str:

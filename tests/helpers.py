@@ -51,7 +51,11 @@ def make_hostile_catalog(cat: Path) -> Path:
         shutil.copy(DEMO / f"{1001 + n}.jpg", cat / f"{name}.jpg")
     with open(os.fsencode(cat) + b"/caf\xe9.jpg", "wb") as f:
         f.write((DEMO / "1020.jpg").read_bytes())
-    rows = "".join(f'"{name}",**loud**,[x](https:evil.example)\n' for name in HOSTILE)
+    # Two values a column, so each can serve as a filter (a column with one value says nothing).
+    rows = "".join(
+        f'"{name}",**loud**,[x](https:evil.example)\n' if n % 2 == 0 else f'"{name}",__quiet__,<i>y</i>\n'
+        for n, name in enumerate(HOSTILE)
+    )
     (cat / "labels.csv").write_text("id,**Colour**,[col](https:evil.example)\n" + rows, encoding="utf-8")
     return cat
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from helpers import DEMO, REAL_SHIRTS, ROOT
 
-from shirtsim.catalog import Labels
 from shirtsim.descriptors import MODES, SEED_KIND
 from shirtsim.evaluate import evaluate
+from shirtsim.labels import Labels
 from shirtsim.search import SearchIndex
 
 
@@ -107,7 +107,7 @@ def test_the_demo_catalogs_own_figures_do_not_fall(demo_engine):
     """The packaged projection learned real photos; the drawn demo shirts keep what each mode is
     about (figures before the projection: balanced pattern 0.6425 colour 0.1985, pattern mode
     pattern 0.728, colour mode colour 0.518)."""
-    from shirtsim.catalog import load_labels
+    from shirtsim.labels import load_labels
 
     assert demo_engine.projection is not None
     index = demo_engine.index(MODES["balanced"].kind)
@@ -123,9 +123,9 @@ def test_the_demo_catalogs_own_figures_do_not_fall(demo_engine):
 def test_the_packaged_projection_is_what_fit_projection_makes_of_real_shirts_dev(weights, embedder, session_cache):
     """Shipped = refitted from the photos with the chosen settings (nothing hand-edited)."""
     need_real_photos()
-    from shirtsim.catalog import load_labels
     from shirtsim.descriptors import STYLE_KIND
     from shirtsim.engine import Engine
+    from shirtsim.labels import load_labels
     from shirtsim.projection import PACKAGED_FILE, descriptor_id, fit_projection, load_projection
 
     engine = Engine(REAL_SHIRTS, weights=weights, cache_dir=session_cache, get_embedder=lambda w: embedder)
@@ -191,8 +191,8 @@ def test_int8_descriptors_keep_the_quality_of_the_default_path(weights, embedder
     (README, benchmarks/arithmetic.py, before the periodicity part: int8 0.7044 against float32
     0.7055 and bfloat16 0.7054)."""
     need_real_photos()
-    from shirtsim.catalog import load_labels
     from shirtsim.engine import Engine
+    from shirtsim.labels import load_labels
 
     default = Engine(REAL_SHIRTS, weights=weights, cache_dir=session_cache, get_embedder=lambda w: embedder)
     index = default.index(MODES["balanced"].kind)
