@@ -32,13 +32,12 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from shirtsim import settings
-from shirtsim.catalog import printable
 from shirtsim.catalog_map import CatalogMap
 from shirtsim.crop import WHOLE, Box, check_box, draw_box
 from shirtsim.descriptors import DEFAULT_MODE, MODES, STYLE_KIND, Mode
 from shirtsim.duplicates import DEFAULT_THRESHOLD
 from shirtsim.engine import Engine, Query, Steering, Upload, default_catalog_dir
-from shirtsim.errors import ShirtsimError
+from shirtsim.errors import RemovalRefused, ShirtsimError
 from shirtsim.explain import side_contributions, swatch_strip
 from shirtsim.images import MAX_BYTES
 from shirtsim.index import IndexReport
@@ -46,12 +45,14 @@ from shirtsim.search import Match, VectorIndex
 from shirtsim.steer import FAR_COLOUR
 from shirtsim.store import default_cache_dir
 from shirtsim.text import markdown_literal as plain
+from shirtsim.text import printable
 from shirtsim.thumbnails import PREVIEW, placeholder
 from shirtsim.weights import resolve_weights
 
 COLUMNS = 5
 PAGE_SIZE = 20
-FILTER_COLUMNS = 4  # label columns offered as filters above the browse grid
+FILTER_COLUMNS = 4  # label columns offered as filters above the browse grid at first
+SHOWN_COLUMNS = 12  # label columns an overview page charts or colours by at first (others can be picked)
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp"]
 MODE_LABELS = {"balanced": "overall", "pattern": "pattern", "colour": "colour", "seed": "seed (notebook)"}
 NO_COMPARISON = "(none)"
@@ -118,8 +119,11 @@ def main() -> None:
     view, mode, k, reindex = sidebar()
     # Load the model in the background from the first page on, so the first upload does not wait for it.
     engine.warm_up_in_background(mode.kind)
-    index, report = load_index(engine, mode, rebuild=reindex)
+    confirmed = st.session_state.pop("confirm-removals", False)
+    index, report = load_index(engine, mode, rebuild=reindex, allow_removals=confirmed)
     sidebar_status(engine, report)
+    if report.withheld is not None:
+        removal_notice(report.withheld)
     if len(index) == 0:
         st.warning(plain(f"The catalog {engine.catalog.root} has no readable images. Add some and press Re-index."))
         return
@@ -172,6 +176,8 @@ def sidebar_status(engine: Engine, report: IndexReport) -> None:
     """Catalog and model facts, drawn after indexing so a re-index shows the new state at once."""
     with st.sidebar:
         st.divider()
+        if engine.cache_warning:
+            st.warning(plain(engine.cache_warning))
         st.subheader("Catalog")
         st.text(printable(str(engine.catalog.root)))
         st.write(f"{len(engine.catalog)} images")
@@ -215,15 +221,33 @@ class PageProgress:
             self.bar.empty()
 
 
-def load_index(engine: Engine, mode: Mode, rebuild: bool) -> tuple[VectorIndex, IndexReport]:
+def load_index(
+    engine: Engine, mode: Mode, rebuild: bool, allow_removals: bool = False
+) -> tuple[VectorIndex, IndexReport]:
     progress = PageProgress()
     try:
-        index, report = engine.index_with_report(mode.kind, progress=progress, rebuild=rebuild)
+        index, report = engine.index_with_report(
+            mode.kind, progress=progress, rebuild=rebuild, allow_removals=allow_removals
+        )
+    except RemovalRefused as e:  # Milvus holds many more rows than the folder has shirts
+        removal_notice(e)
+        st.stop()
     except ShirtsimError as e:
         st.error(plain(e))
         st.stop()
     progress.clear()
     return index, report
+
+
+def removal_notice(withheld: RemovalRefused) -> None:
+    """Many indexed shirts' files are gone at once: nothing was removed until a person confirms."""
+    st.error(plain(f"{withheld} Those shirts stay in the index, and on this page, until you confirm."))
+    st.button(
+        f"Remove the {withheld.removed:,} missing shirts from the index",
+        key="remove-missing",
+        on_click=lambda: st.session_state.update({"confirm-removals": True}),
+        help="Only when their files really are gone for good: they are then removed from the index.",
+    )
 
 
 @st.fragment
@@ -382,9 +406,11 @@ def show_results(engine: Engine, query: Query, mode: Mode, k: int) -> None:
 
 def show_selected(engine: Engine, shirt: str) -> None:
     st.image(engine.picture(shirt, PREVIEW) or placeholder(), caption=plain(f"Selected: {shirt}"), width="stretch")
-    labels = engine.labels.rows.get(shirt) if engine.labels else None
-    if labels:
-        st.text("\n".join(f"{c}: {v}" for c, v in labels.items() if v))
+    labels = engine.labels.row(shirt) if engine.labels else None
+    if labels:  # a wide feed's row is long: its first lines, then how many more
+        lines = [f"{c}: {v}" for c, v in labels.items() if v]
+        more = f"\n… and {len(lines) - SHOWN_COLUMNS:,} more labels" if len(lines) > SHOWN_COLUMNS else ""
+        st.text("\n".join(lines[:SHOWN_COLUMNS]) + more)
     if not engine.file_present(shirt):
         st.warning(
             plain(f"The file of shirt {shirt} is no longer in the catalog folder; results come from the index.")
@@ -547,12 +573,21 @@ def browse(engine: Engine, index: VectorIndex) -> None:
     st.divider()
     st.subheader("Browse the catalog")
     chosen: dict[str, list[str]] = {}
-    if engine.labels and engine.labels.columns:
-        columns = engine.labels.columns[:FILTER_COLUMNS]
-        for col_name, slot in zip(columns, st.columns(len(columns))):
-            values = slot.multiselect(plain(col_name), engine.labels.values(col_name), key=f"filter-{col_name}")
-            if values:
-                chosen[col_name] = values
+    usable = label_columns(engine)
+    columns = usable[:FILTER_COLUMNS]
+    if len(usable) > FILTER_COLUMNS:
+        columns = st.multiselect(
+            "Filter by",
+            usable,
+            default=columns,
+            max_selections=SHOWN_COLUMNS,
+            key="filter-columns",
+            format_func=printable,
+        )
+    for col_name, slot in zip(columns, st.columns(len(columns)) if columns else []):
+        values = slot.multiselect(plain(col_name), engine.labels.values(col_name), key=f"filter-{col_name}")
+        if values:
+            chosen[col_name] = values
     ids = filtered_ids(engine, index, chosen)
     if not ids:
         st.info("No shirt matches these filters.")
@@ -569,8 +604,10 @@ def filtered_ids(engine: Engine, index: VectorIndex, chosen: dict[str, list[str]
     key = (id(index), tuple(sorted((c, tuple(v)) for c, v in chosen.items())))
     memo = st.session_state.get("filtered")
     if memo is None or memo[0] != key:
-        rows = engine.labels.rows if engine.labels else {}
-        ids = [i for i in index.ids if all(rows.get(i, {}).get(c) in v for c, v in chosen.items())]
+        if chosen and engine.labels is not None:
+            ids = [i for i, keep in zip(index.ids, engine.labels.matching(index.ids, chosen)) if keep]
+        else:
+            ids = list(index.ids)
         memo = st.session_state.filtered = (key, ids)
     return memo[1]
 
@@ -587,14 +624,33 @@ def search_for(shirt_id: str) -> None:
 
 
 def label_columns(engine: Engine) -> list[str]:
-    return [c for c in engine.labels.columns if c not in ("id", "name")] if engine.labels else []
+    """The label columns that can serve a chart or a filter (2 to 50 values; a wide product feed
+    has hundreds of others: free text, numbers, ids)."""
+    return engine.labels.usable_columns() if engine.labels else []
+
+
+def chosen_columns(engine: Engine, key: str, label: str) -> list[str]:
+    """The label columns a page works with: the first SHOWN_COLUMNS that can serve, or the ones
+    picked in a multiselect when there are more (every usable column can be picked)."""
+    columns = label_columns(engine)
+    if len(columns) <= SHOWN_COLUMNS:
+        return columns
+    picked = st.multiselect(
+        label,
+        columns,
+        default=columns[:SHOWN_COLUMNS],
+        key=key,
+        format_func=printable,
+        help=f"{len(columns):,} label columns have 2 to 50 values; the first {SHOWN_COLUMNS} are shown.",
+    )
+    return list(picked)
 
 
 def map_view(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
     """Every shirt as a point (PCA of what the mode compares), coloured by a label; the current
     query and its results stand out; drag across points to see them as tiles."""
     st.subheader("Catalog map")
-    columns = label_columns(engine)
+    columns = chosen_columns(engine, "map-columns", "Label columns")
     default = columns.index("pattern") + 1 if "pattern" in columns else (1 if columns else 0)
     colour_by = st.selectbox(
         "Colour points by", ["(none)"] + columns, index=default, key="map-colour", format_func=printable
@@ -666,12 +722,11 @@ def map_table(
 ) -> pd.DataFrame:
     """One row per shirt: position, role (query, result, shirt) and labels (as ``label0``... so that
     a column name from labels.csv is never read as a Vega field path); an upload adds one row."""
-    rows = engine.labels.rows if engine.labels else {}
     found = set(results)
     table = pd.DataFrame({"id": layout.ids, "x": layout.xy[:, 0], "y": layout.xy[:, 1]})
     table["role"] = ["query" if i == query else "result" if i in found else "shirt" for i in layout.ids]
     for n, column in enumerate(columns):
-        table[f"label{n}"] = [rows.get(i, {}).get(column) or "(no label)" for i in layout.ids]
+        table[f"label{n}"] = [v or "(no label)" for v in engine.labels.column(column, layout.ids)]
     if upload_at is not None:
         photo = {"id": "(your photo)", "x": upload_at[0], "y": upload_at[1], "role": "query"}
         table = pd.concat([table, pd.DataFrame([photo | {f"label{n}": "" for n in range(len(columns))}])])
@@ -751,11 +806,19 @@ def quality_view(engine: Engine, mode: Mode) -> None:
     """Precision@10 of each mode on the catalog's own labels, against chance, and the queries that
     do worst (under the sidebar's mode, or balanced for seed)."""
     st.subheader("Quality on this catalog's labels")
-    columns = [c for c in label_columns(engine) if c != "mean"]
-    if "mean" in label_columns(engine):
+    labels = engine.labels
+    every = [c for c in labels.columns if c not in ("name", "mean")] if labels else []
+    if labels is not None and "mean" in labels.columns:
         st.caption("The label column 'mean' is left out: that is the average's name here.")
-    if not columns:
+    if not every:
         st.info("This catalog has no labels.csv with label columns: quality is measured against its labels.")
+        return
+    columns = [c for c in chosen_columns(engine, "quality-columns", "Label columns") if c != "mean"]
+    if not columns:
+        if not any(labels.distinct(c) for c in every):
+            st.info("No shirt has a label in these columns yet: there is nothing to measure.")
+        else:
+            st.info("No label column has 2 to 50 different values: those are the labels quality is measured by.")
         return
     with st.spinner("Ranking every labelled shirt against all the others…"):
         figures = {name: engine.quality(MODES[name], columns) for name in QUALITY_MODES}

@@ -7,7 +7,7 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
-import errno
+import io
 import json
 import math
 import sys
@@ -18,12 +18,15 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from .colour_blind import DRAWINGS
 from .engine import MAX_K
-from .errors import ShirtsimError
+from .errors import RemovalRefused, ShirtsimError, os_error_advice, os_error_reason
+from .outputs import refuse_to_fill, refuse_to_replace, write_atomically
+from .text import printable
 
 if TYPE_CHECKING:
-    from .catalog import Labels
     from .descriptors import Mode
     from .engine import Engine, Query
+    from .index import IndexReport
+    from .labels import Labels
 
 EXIT_BAD_INPUT = 2
 
@@ -58,6 +61,13 @@ class ProgressBar:
         self.stream.flush()
 
 
+def say(text: str, err: bool = False) -> None:
+    """Print one line of text that may quote outside text (ids, column names, values, paths):
+    control characters and line breaks escaped (:func:`shirtsim.text.printable`), so a hostile
+    label can neither break the line nor drive the terminal."""
+    print(printable(text), file=sys.stderr if err else sys.stdout)
+
+
 def to_json(value: object) -> str:
     """JSON for ``--json``: a number that is not finite (which no reader parses) becomes null."""
 
@@ -78,7 +88,7 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         command = self.prog.removeprefix("shirtsim").strip()
-        print(f"shirtsim: {command + ': ' if command else ''}{message} (see --help)", file=sys.stderr)
+        say(f"shirtsim: {command + ': ' if command else ''}{message} (see --help)", err=True)
         sys.exit(EXIT_BAD_INPUT)
 
 
@@ -129,27 +139,11 @@ def box(text: str) -> tuple[float, float, float, float]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-# What to do about each operating-system failure, said in the one line the CLI prints.
-OS_ERROR_ADVICE = {
-    errno.ENOSPC: "the disk is full. Free some space and run it again (the cache holds no half-written file)",
-    errno.EDQUOT: "the disk quota is used up. Free some space and run it again (the cache holds no half-written file)",
-    errno.EROFS: "the file system is read-only. Point SHIRTSIM_CACHE_DIR at a writable folder",
-    errno.EACCES: "permission denied. Check the owner and permissions, or point SHIRTSIM_CACHE_DIR elsewhere",
-    errno.EPERM: "operation not permitted. Check the owner and permissions, or point SHIRTSIM_CACHE_DIR elsewhere",
-    errno.ENAMETOOLONG: "a file or folder name is too long. Shorten it",
-    errno.ENOTDIR: "part of that path is a file, not a folder. Fix the path",
-    errno.EISDIR: "that is a folder, not a file. Fix the path",
-    errno.ENOENT: "no such file or folder. Check the path",
-}
-
-
 def os_error_line(e: OSError) -> str:
     """One line for an operating-system failure: which file, what happened, what to do."""
-    from .catalog import printable  # noqa: PLC0415
-
     where = f"{printable(str(e.filename))}: " if e.filename else ""
-    advice = OS_ERROR_ADVICE.get(e.errno) or f"{e.strerror or e}"
-    return f"{where}{advice}."
+    advice = os_error_advice(e)
+    return f"{where}{os_error_reason(e)}" + (f". {advice}." if advice else ".")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,16 +151,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
+    except RemovalRefused as e:  # Milvus holds many more rows than the folder has shirts
+        say(f"shirtsim: {e} If they really are gone, run `shirtsim index --allow-removals`.", err=True)
+        return EXIT_BAD_INPUT
     except ShirtsimError as e:
-        print(f"shirtsim: {e}", file=sys.stderr)
+        say(f"shirtsim: {e}", err=True)
         return EXIT_BAD_INPUT
     except OSError as e:  # the disk, permissions, names: a message that says what to fix, not a traceback
         if isinstance(e, BrokenPipeError):
             return 0
-        print(f"shirtsim: {os_error_line(e)}", file=sys.stderr)
+        say(f"shirtsim: {os_error_line(e)}", err=True)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("shirtsim: interrupted", file=sys.stderr)
+        say("shirtsim: interrupted", err=True)
         return 130
 
 
@@ -188,6 +185,12 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("index", help="build or update the embedding cache for a catalog")
     catalog_opts(sp)
     sp.add_argument("--mode", default=None, help="similarity mode whose vectors to build (default: balanced)")
+    sp.add_argument(
+        "--allow-removals",
+        action="store_true",
+        help="remove the shirts whose files are gone even when they are many "
+        "(more than $SHIRTSIM_REMOVAL_LIMIT percent of the index, default 20, and more than 10)",
+    )
     sp.set_defaults(run=cmd_index)
 
     sp = sub.add_parser("similar", help="the shirts most like a catalog id or an image file")
@@ -262,6 +265,7 @@ def _parser() -> argparse.ArgumentParser:
         help="write it here instead of over the basis shipped for the packaged weights "
         "(to compare: other weights always use a basis fitted on the demo catalog)",
     )
+    sp.add_argument("--force", action="store_true", help="replace FILE (or the shipped basis) if it exists")
     sp.set_defaults(run=cmd_fit_texture_basis)
 
     sp = sub.add_parser(
@@ -284,6 +288,7 @@ def _parser() -> argparse.ArgumentParser:
         help="write it here instead of over the file shipped for the packaged weights, to compare: "
         "nothing reads it (other weights fit theirs from drawings on first use and keep them in the cache)",
     )
+    sp.add_argument("--force", action="store_true", help="replace FILE (or the shipped directions) if it exists")
     sp.set_defaults(run=cmd_fit_colour_directions)
 
     sp = sub.add_parser(
@@ -297,17 +302,20 @@ def _parser() -> argparse.ArgumentParser:
         "(default: every column but id and name; colour names from the colour parts, the rest from texture)",
     )
     sp.add_argument("--out", metavar="FILE", help="where to write it (default: in the cache; never in the catalog)")
+    sp.add_argument("--force", action="store_true", help="replace the output file if it exists")
     sp.set_defaults(run=cmd_fit_projection)
 
     sp = sub.add_parser("make-demo-catalog", help="draw the procedural demo catalog into DIR")
     sp.add_argument("dir")
     sp.add_argument("--count", type=int_between(1, 10_000), default=200, help="how many shirts (default 200)")
+    sp.add_argument("--force", action="store_true", help="draw into DIR even if it is not empty (same names replaced)")
     sp.set_defaults(run=cmd_make_demo)
 
     sp = sub.add_parser("download-seed-shirts", help="fetch the seed notebook's shirts into DIR")
     sp.add_argument("dir")
     sp.add_argument("--url", default=None, help=argparse.SUPPRESS)
     sp.add_argument("--timeout", type=seconds, default=10.0, help="seconds per connection step (default 10)")
+    sp.add_argument("--force", action="store_true", help="unpack into DIR even if not empty (same names replaced)")
     sp.set_defaults(run=cmd_download)
 
     from .bench import add_parser as add_bench  # noqa: PLC0415
@@ -328,24 +336,41 @@ def _engine(args: argparse.Namespace, index_backend: str | None = None, projecti
     )
     for note in (engine.weights.note, engine.projection_choice.note):
         if note:
-            print(f"note: {note}", file=sys.stderr)
+            say(f"note: {note}", err=True)
     return engine
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    """Its job is to write the cache: a write that fails (a full disk) is an error here, and a
+    mass removal is refused until ``--allow-removals`` confirms it."""
     from .engine import get_mode  # noqa: PLC0415
+    from .store import writes_required  # noqa: PLC0415
 
     mode = get_mode(args.mode)
     engine = _engine(args)
-    _, report = engine.index_with_report(mode.kind, progress=ProgressBar())
-    print(f"catalog {engine.catalog.root}: {len(engine.catalog)} image files; {report.summary()}")
+    with writes_required():
+        _, report = engine.index_with_report(mode.kind, progress=ProgressBar(), allow_removals=args.allow_removals)
+    say(f"catalog {engine.catalog.root}: {len(engine.catalog)} image files; {report.summary()}")
     if report.backend:
-        print(f"  {report.backend}")
+        say(f"  {report.backend}")
     for s in report.skipped:
-        print(f"  skipped {s.name}: {s.reason}")
+        say(f"  skipped {s.name}: {s.reason}")
     for problem in report.problems + engine.label_problems:
-        print(f"  {problem}")
+        say(f"  {problem}")
+    if report.withheld is not None:
+        confirm = "If they really are gone, run it again with --allow-removals."
+        say(f"shirtsim: index: {report.withheld} {confirm}", err=True)
+        return EXIT_BAD_INPUT
     return 0
+
+
+def _notes(engine: Engine, report: IndexReport) -> None:
+    """What a command that reads the index says on stderr about its state: shirts whose removal
+    waits for a confirmation, a cache that cannot be written."""
+    if report.withheld is not None:
+        say(f"note: {report.withheld} They stay in the index until `shirtsim index --allow-removals`.", err=True)
+    if engine.cache_warning:
+        say(f"note: {engine.cache_warning}", err=True)
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
@@ -358,7 +383,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
         raise ShirtsimError("Give --colour or --colour-of, not both.")
     engine = _engine(args)
     filters = _filters(args.filter, engine)
-    index = engine.index(mode.kind, progress=ProgressBar())
+    index, report = engine.index_with_report(mode.kind, progress=ProgressBar())
+    _notes(engine, report)
     crop = "auto" if args.auto_box else args.box
     if crop is not None and (args.query is None or args.query in index):
         raise ShirtsimError("--box and --auto-box cut a photo: give an image file as QUERY, not a catalog id.")
@@ -376,7 +402,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
         print(to_json([{"id": m.id, "score": round(m.score, 6)} for m in matches]))
     else:
         for rank, m in enumerate(matches, 1):
-            print(f"{rank:3d}  {m.id:<24} {m.score:.4f}")
+            say(f"{rank:3d}  {m.id:<24} {m.score:.4f}")
     return 0
 
 
@@ -384,10 +410,10 @@ def _note_a_far_colour(engine: Engine, colour: str | None) -> None:
     from .steer import FAR_COLOUR  # noqa: PLC0415
 
     if colour is not None and (nearest := engine.nearest_in_colour(colour)) < FAR_COLOUR:
-        print(
+        say(
             f"note: no shirt in this catalog comes near {colour.strip()} (the nearest colours match {nearest:.2f}): "
             "the results follow the pattern more than the colour.",
-            file=sys.stderr,
+            err=True,
         )
 
 
@@ -416,19 +442,21 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.json:
         print(to_json(explanation.as_json()))
         return 0
-    print(f"score {explanation.score:.4f} ({mode.name})")
+    say(f"score {explanation.score:.4f} ({mode.name})")
     for p in explanation.parts:
-        print(f"  {p.name:<16} cosine {p.cosine:+.4f} x weight {p.weight:.3f} = {p.contribution:+.4f}")
+        say(f"  {p.name:<16} cosine {p.cosine:+.4f} x weight {p.weight:.3f} = {p.contribution:+.4f}")
     for who, colours in (("query", explanation.query_colours), ("result", explanation.result_colours)):
-        print(f"  {who + ' colours':<16} " + "  ".join(f"{c.hex} {c.share:.0%}" for c in colours))
+        say(f"  {who + ' colours':<16} " + "  ".join(f"{c.hex} {c.share:.0%}" for c in colours))
     return 0
 
 
 def _filters(pairs: list[str], engine: Engine) -> dict[str, list[str]] | None:
-    """``["colour=red", "colour=blue"]`` -> ``{"colour": ["red", "blue"]}``, columns checked against labels.csv."""
+    """``["colour=red", "colour=blue"]`` -> ``{"colour": ["red", "blue"]}``, columns checked against
+    labels.csv; a filter that no shirt passes is said on stderr (the list is then empty)."""
     if not pairs:
         return None
-    columns = engine.labels.columns if engine.labels else []
+    labels = engine.labels
+    columns = labels.columns if labels else []
     out: dict[str, list[str]] = {}
     for pair in pairs:
         column, sep, value = pair.partition("=")
@@ -437,10 +465,20 @@ def _filters(pairs: list[str], engine: Engine) -> dict[str, list[str]] | None:
         if column not in columns:
             raise ShirtsimError(
                 f"--filter: no label column {column[:60]!r}"
-                + (f"; labels.csv has {', '.join(columns)}." if columns else " (the catalog has no labels.csv).")
+                + (f"; labels.csv has {_listed(columns)}." if columns else " (the catalog has no labels.csv).")
             )
         out.setdefault(column, []).append(value)
+    for column, values in out.items():
+        if labels is not None and not set(values) & set(labels.values(column)):
+            shown = " or ".join(repr(v[:60]) for v in values)
+            say(f"note: --filter: no shirt has {column[:60]!r} = {shown}: the list is empty.", err=True)
     return out
+
+
+def _listed(names: list[str], most: int = 12) -> str:
+    """Column names for a message: the first ``most``, then how many more."""
+    shown = ", ".join(repr(n[:40]) for n in names[:most])
+    return shown + (f" and {len(names) - most:,} more" if len(names) > most else "")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -465,17 +503,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(to_json(quality.as_json()))
     else:
-        print(f"precision@{quality.k}, mode {quality.mode}, {quality.n} labelled shirts")
+        say(f"precision@{quality.k}, mode {quality.mode}, {quality.n} labelled shirts")
         for col in columns:
             if col in quality.precision:
-                print(f"  {col:<14} {quality.precision[col]:.3f}   (chance {quality.chance[col]:.3f})")
-        print(f"  {'mean':<14} {quality.precision['mean']:.3f}")
+                say(f"  {col:<14} {quality.precision[col]:.3f}   (chance {quality.chance[col]:.3f})")
+        say(f"  {'mean':<14} {quality.precision['mean']:.3f}")
     return 0
 
 
 def cmd_duplicates(args: argparse.Namespace) -> int:
     """Needs no model: the prints are made from the pictures alone (shirtsim.duplicates)."""
-    from .catalog import discover, printable  # noqa: PLC0415
+    from .catalog import discover  # noqa: PLC0415
     from .duplicates import DEFAULT_THRESHOLD, scan_catalog  # noqa: PLC0415
     from .engine import default_catalog_dir  # noqa: PLC0415
     from .store import default_cache_dir  # noqa: PLC0415
@@ -484,14 +522,14 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
     catalog = discover(args.catalog or default_catalog_dir())
     found = scan_catalog(catalog, default_cache_dir(), progress=ProgressBar())
     for s in found.skipped:
-        print(f"note: skipped {s.name}: {s.reason}", file=sys.stderr)
+        say(f"note: skipped {s.name}: {s.reason}", err=True)
     groups = found.groups(threshold)
     if args.json:
         print(to_json([g.as_json() for g in groups]))
         return 0
-    print(f"{len(groups)} group(s) of near-duplicate photos among {len(found.ids)}, duplicate score >= {threshold:g}")
+    say(f"{len(groups)} group(s) of near-duplicate photos among {len(found.ids)}, duplicate score >= {threshold:g}")
     for g in groups:
-        print(f"  {g.score:.3f}  " + "  ".join(printable(i) for i in g.ids))
+        say(f"  {g.score:.3f}  " + "  ".join(g.ids))
     return 0
 
 
@@ -505,11 +543,11 @@ def _labels_path(args: argparse.Namespace, engine: Engine) -> Path:
 
 def _read_labels(path: Path, ids: list[str]) -> Labels:
     """The labels of ``ids``; rows left out are said on stderr (the rest of the file is still used)."""
-    from .catalog import load_labels  # noqa: PLC0415
+    from .labels import load_labels  # noqa: PLC0415
 
     labels = load_labels(path, set(ids))
     for problem in labels.problems:
-        print(f"note: {problem}", file=sys.stderr)
+        say(f"note: {problem}", err=True)
     return labels
 
 
@@ -534,12 +572,14 @@ def cmd_fit_texture_basis(args: argparse.Namespace) -> int:
 
     from .texture import SHIPPED_BASIS_FILE, fit_texture_basis, texture_maps  # noqa: PLC0415
 
-    engine, items = _fitting_on(args, "basis is", "a basis")
-    basis = fit_texture_basis(texture_maps([item.path for item in items], engine.embedder))
+    engine, items = _fitting_on(args, "basis is", "a basis")  # no model yet: only the catalog and the weights' name
     out = Path(args.out) if args.out else SHIPPED_BASIS_FILE
-    with open(out, "wb") as f:
-        np.save(f, basis, allow_pickle=False)
-    print(f"fitted on {len(items)} images of {engine.catalog.root}; wrote {out}")
+    refuse_to_replace(out, args.force, "" if args.out else "the basis shipped for the packaged weights")
+    basis = fit_texture_basis(texture_maps([item.path for item in items], engine.embedder))
+    buffer = io.BytesIO()
+    np.save(buffer, basis, allow_pickle=False)
+    write_atomically(out, buffer.getvalue())
+    say(f"fitted on {len(items)} images of {engine.catalog.root}; wrote {out}")
     return 0
 
 
@@ -548,6 +588,8 @@ def cmd_fit_colour_directions(args: argparse.Namespace) -> int:
     from .images import decode_image, read_limited  # noqa: PLC0415
 
     engine, items = _fitting_on(args, "colour directions are", "colour directions")
+    out = Path(args.out) if args.out else colour_blind.SHIPPED_FILE
+    refuse_to_replace(out, args.force, "" if args.out else "the directions shipped for the packaged weights")
 
     decoded = []
 
@@ -557,7 +599,7 @@ def cmd_fit_colour_directions(args: argparse.Namespace) -> int:
                 yield decode_image(read_limited(item.path), item.path.name)
                 decoded.append(item.id)
             except ShirtsimError as e:  # one unreadable photo does not stop the fit
-                print(f"note: {item.id}: {e}", file=sys.stderr)
+                say(f"note: {item.id}: {e}", err=True)
 
     sources = [
         colour_blind.hue_variants(photos()),
@@ -565,9 +607,8 @@ def cmd_fit_colour_directions(args: argparse.Namespace) -> int:
         colour_blind.drawn_variants(args.drawings, hue=True),
     ]
     directions = colour_blind.fit_colour_directions(engine.embedder, sources)
-    out = Path(args.out) if args.out else colour_blind.SHIPPED_FILE
     colour_blind.save_directions(out, directions, engine.weights)
-    print(f"fitted on {len(decoded)} photos of {engine.catalog.root} and {args.drawings} drawn shirts; wrote {out}")
+    say(f"fitted on {len(decoded)} photos of {engine.catalog.root} and {args.drawings} drawn shirts; wrote {out}")
     return 0
 
 
@@ -585,6 +626,7 @@ def cmd_fit_projection(args: argparse.Namespace) -> int:
     )
     if out.resolve().is_relative_to(root):
         raise ShirtsimError(f"{out}: inside the catalog folder; the catalog is never written to. Choose another --out.")
+    refuse_to_replace(out, args.force)
     labels_path = _labels_path(args, engine)
     ids, raw = engine.raw_vectors(STYLE_KIND, progress=ProgressBar())
     contents = engine.index_with_report(STYLE_KIND)[1].contents
@@ -600,22 +642,24 @@ def cmd_fit_projection(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise ShirtsimError(f"Cannot fit a projection: {e}.") from None
     projection.save(out)
-    print(f"fitted on {len(keep)} labelled photos of {root}: {projection.describe()}")
-    print(f"wrote {out}; use it with SHIRTSIM_PROJECTION={out} (or --projection {out})")
+    say(f"fitted on {len(keep)} labelled photos of {root}: {projection.describe()}")
+    say(f"wrote {out}; use it with SHIRTSIM_PROJECTION={out} (or --projection {out})")
     return 0
 
 
 def cmd_make_demo(args: argparse.Namespace) -> int:
     from .demo import make_demo_catalog  # noqa: PLC0415
 
+    refuse_to_fill(Path(args.dir), args.force)
     rows = make_demo_catalog(args.dir, count=args.count)
-    print(f"drew {len(rows)} shirts into {args.dir}")
+    say(f"drew {len(rows)} shirts into {args.dir}")
     return 0
 
 
 def cmd_download(args: argparse.Namespace) -> int:
     from .download import SEED_SHIRTS_URL, download_seed_shirts  # noqa: PLC0415
 
+    refuse_to_fill(Path(args.dir), args.force)
     files = download_seed_shirts(args.dir, args.url or SEED_SHIRTS_URL, timeout=args.timeout, progress=ProgressBar())
-    print(f"unpacked {len(files)} files into {args.dir}")
+    say(f"unpacked {len(files)} files into {args.dir}")
     return 0

@@ -8,12 +8,8 @@ each descriptor kind reads.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import os
-import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import WeightsError
+from .native_noise import native_noise_filtered
 from .settings import ARITHMETIC, FLOAT32
 from .weights import Weights
 
@@ -48,7 +45,7 @@ class Embedder:
     def __init__(self, weights: Weights, cache_dir: Path | None = None) -> None:
         self.weights = weights
         self.cache_dir = cache_dir  # where the int8 model, once converted, is kept (shirtsim.int8)
-        with _native_stderr_held_back():
+        with native_noise_filtered():
             import keras  # noqa: PLC0415 (slow import: only when a model is really needed)
 
             self.vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=INPUT_SIZE + (3,))
@@ -170,32 +167,6 @@ def bf16_supported() -> bool:
     except OSError:
         return False
     return " avx512_bf16" in flags or " amx_bf16" in flags
-
-
-@contextlib.contextmanager
-def _native_stderr_held_back() -> Iterator[None]:
-    """Hold back what TensorFlow's C++ side prints while it starts (CPU features, missing CUDA:
-    TF_CPP_MIN_LOG_LEVEL no longer silences it), so the CLI's stderr stays one line per problem.
-    If starting fails, what was held back is written out after all: it may explain why."""
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # no real stderr (some test runners): nothing to hold
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), fd)
-        try:
-            yield
-        except BaseException:
-            os.dup2(saved, fd)
-            held.seek(0)
-            os.write(fd, held.read())
-            raise
-        finally:
-            os.dup2(saved, fd)
-            os.close(saved)
 
 
 def _copy_hed_conv_layers(vgg: keras.Model) -> None:

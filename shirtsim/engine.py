@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import io
 import logging
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,29 +15,32 @@ import numpy as np
 from PIL import Image
 
 from . import colour_blind, steer
-from .catalog import MAX_ID_LEN, Catalog, Labels, discover, find_labels
+from .catalog import MAX_ID_LEN, Catalog
 from .catalog_map import CatalogMap, make_map
-from .crop import WHOLE, Box, background, cut_out, propose_box, studio_shot
+from .crop import Box
 from .demo import DEMO_CATALOG
 from .descriptors import DEFAULT_MODE, MODES, STYLE_KIND, TEXTURE_DIM, TEXTURE_LAYER, Kind, Mode, texture_gram
 from .duplicates import DuplicateScan, scan_catalog
 from .embedding import Embedder, to_model_input, uses_bfloat16, uses_int8
-from .errors import BadImageError, CatalogError, ShirtsimError, UnknownShirtError
+from .errors import BadImageError, ShirtsimError, UnknownShirtError, os_error_reason
 from .evaluate import Quality, evaluate
 from .explain import PartScore, Swatch, heat_map, palette, part_scores, texture_agreement
 from .images import decode_image, read_limited
 from .index import IndexReport, build_index, embed, fingerprint
+from .jobs import Jobs, lower_priority
+from .labels import Labels, read_catalog
 from .progress import ProgressFn
 from .projection import Projection, ProjectionChoice, resolve_projection
 from .search import Match, SearchIndex, VectorIndex, weigh
 from .settings import CATALOG, PROJECTION
-from .store import VectorStore, catalog_key, content_hash, default_cache_dir
+from .store import VectorStore, cache_problem, catalog_key, check_outside_catalog, content_hash, default_cache_dir
+from .text import printable
 from .texture import basis_for
 from .thumbnails import PREVIEW, TILE, ThumbnailStore, make_thumbnail
+from .upload import Upload, read_photo
 from .weights import Weights, resolve_weights
 
 MAX_K = 100  # the most results one query returns (the CLI refuses more)
-WARM_UP_NICENESS = 10  # the background model load yields the CPU to the page's own work
 # Photos from outside decoded and embedded at once: the CPU has two cores, and each decode may take
 # up to ~160 MB (shirtsim.images), so the server's memory stays bounded however many upload together.
 UPLOADS_AT_ONCE = 2
@@ -57,17 +59,6 @@ def get_mode(name: str | None) -> Mode:
     if name not in MODES:
         raise ShirtsimError(f"Unknown mode '{name}': choose one of {', '.join(MODES)}.")
     return MODES[name]
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A photo from outside, read once: its descriptor and a picture of it at display size."""
-
-    vector: np.ndarray  # raw descriptor of the kind it was read for
-    preview: bytes  # JPEG, PREVIEW px on the long side
-    pixels: np.ndarray  # the model's input (224x224x3 uint8), for an explanation's heat map
-    box: Box | None = None  # the part of the photo that was searched (None: all of it, as it is)
-    proposed: Box | None = None  # the box shirtsim.crop proposes for this photo (when one was asked for)
 
 
 Query = str | Upload  # a catalog shirt's id, or a photo from outside
@@ -142,18 +133,21 @@ class Engine:
             self.projection_choice = resolve_projection(projection or PROJECTION.get(), self.weights)
         self.projection = self.projection_choice.projection
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        check_outside_catalog(self.cache_dir, self.catalog.root)
         self._get_embedder = get_embedder or (lambda w: Embedder(w, self.cache_dir))
         self._embedder: Embedder | None = None
+        # Read without a lock on every page run: replaced whole (never edited) when a build ends.
         self._indexes: dict[str, tuple[VectorIndex, IndexReport]] = {}
+        self._generation = 0  # counts re-indexes: a build begun before one is not installed after it
+        self._install_lock = threading.Lock()  # held only to swap in a finished build's results
+        self._builds = Jobs("index")  # one build per kind at a time; nobody else waits (shirtsim.jobs)
+        self._overviews = Jobs("overview")  # one map, quality or duplicate scan per key at a time
         self._maps: dict[str, tuple[VectorIndex, CatalogMap]] = {}  # mode name -> (its index, its map)
         self._duplicates: tuple[Catalog, DuplicateScan] | None = None
         self._quality: dict[tuple[str, tuple[str, ...]], tuple[VectorIndex, Quality]] = {}
         self._in_memory: tuple[VectorIndex, SearchIndex] | None = None  # Milvus' vectors, fetched once
-        # Each overview is made once however many sessions ask; one lock each, so a long duplicate
-        # scan does not hold up someone's map.
-        self._map_lock, self._duplicates_lock, self._quality_lock = threading.Lock(), threading.Lock(), threading.Lock()
-        self._lock = threading.Lock()  # index builds
-        self._model_lock = threading.Lock()  # not the same lock: building an index may load the model
+        self._milvus_lock = threading.Lock()
+        self._model_lock = threading.Lock()  # held while the model loads: only uploads need it
         self._warm_up: threading.Thread | None = None
         self._warm_up_lock = threading.Lock()
         self._upload_slots = threading.BoundedSemaphore(UPLOADS_AT_ONCE)
@@ -164,14 +158,7 @@ class Engine:
         self.stale: dict[str, str] = {}  # id -> what changed on disk since the index was built
 
     def _load_catalog(self, root: str | Path) -> None:
-        """(Re)read the catalog folder and its labels; label problems are kept for the user."""
-        self.catalog: Catalog = discover(root)
-        try:
-            self.labels: Labels | None = find_labels(self.catalog)
-        except CatalogError as e:
-            self.labels, self.label_problems = None, [str(e)]
-        else:
-            self.label_problems = list(self.labels.problems) if self.labels else []
+        self.catalog, self.labels, self.label_problems = read_catalog(root)
 
     def warm_up_in_background(self, kind: Kind) -> None:
         """Load the model and prepare ``kind``'s network in a thread, once, so the first upload
@@ -184,9 +171,7 @@ class Engine:
         self._warm_up.start()
 
     def _warm(self, kind: Kind) -> None:
-        with contextlib.suppress(AttributeError, OSError):  # Linux: lowers this thread (and TF's pools) only
-            # The page is being drawn and clicked meanwhile: on two cores, its work comes first.
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WARM_UP_NICENESS)
+        lower_priority()  # the page is being drawn and clicked meanwhile: on two cores, its work comes first
         try:
             embed(self.embedder, kind, np.zeros((1, 224, 224, 3), np.uint8))  # loads, traces, fits the basis
         except Exception as e:  # noqa: BLE001 (an upload will meet the same problem and report it)
@@ -205,35 +190,95 @@ class Engine:
         return self.index_with_report(kind, progress, rebuild)[0]
 
     def index_with_report(
-        self, kind: Kind, progress: ProgressFn | None = None, rebuild: bool = False
+        self, kind: Kind, progress: ProgressFn | None = None, rebuild: bool = False, allow_removals: bool = False
     ) -> tuple[VectorIndex, IndexReport]:
-        """The catalog's index for ``kind``; ``rebuild`` re-reads the catalog folder first."""
-        with self._lock:
-            if rebuild:
-                self._load_catalog(self.catalog.root)
-                self._indexes.clear()  # every kind's index describes the old folder
-                # the overviews describe the old folder: let their memory go now, not on the next visit
+        """The catalog's index for ``kind``, built on first use. ``rebuild`` re-reads the catalog
+        folder; ``allow_removals`` does too, and confirms a removal the guard held back
+        (:mod:`shirtsim.removals`; otherwise such shirts stay indexed and ``report.withheld`` says so).
+
+        A build runs in the background (:mod:`shirtsim.jobs`): the caller waits and sees its
+        progress, every other caller keeps the index it has, and nobody waits for another kind's build."""
+        rebuild = rebuild or allow_removals
+        built = self._indexes.get(kind.name)
+        if built is not None and not rebuild:
+            return built
+        key = (kind.name, "rebuild" if rebuild else "build")
+        return self._builds.run(key, lambda report: self._build(kind, report, rebuild, allow_removals), progress)
+
+    def _build(
+        self, kind: Kind, progress: ProgressFn, rebuild: bool, allow_removals: bool
+    ) -> tuple[VectorIndex, IndexReport]:
+        generation = self._generation
+        if rebuild:
+            catalog, labels, label_problems = read_catalog(self.catalog.root)
+        else:
+            built = self._indexes.get(kind.name)
+            if built is not None:  # built by another job between the ask and this start
+                return built
+            catalog, labels, label_problems = self.catalog, self.labels, self.label_problems
+        if self.milvus_uri:
+            self._connect_milvus()  # fail fast, before a long local build
+        index, report = build_index(
+            catalog,
+            kind,
+            self.weights,
+            lambda: self.embedder,
+            self.cache_dir,
+            progress,
+            self.projection,
+            allow_removals=allow_removals,
+        )
+        index.labels = labels
+        remote = (
+            self._mirror_to_milvus(kind, catalog, labels, index, report, allow_removals) if self.milvus_uri else None
+        )
+        built = (remote or index, report)
+        with self._install_lock:
+            if rebuild:  # every kind's index and every overview describe the old folder: let them go
+                self._generation += 1
+                self.catalog, self.labels, self.label_problems = catalog, labels, label_problems
+                self._indexes = {kind.name: built}
                 self._maps, self._quality, self._duplicates, self._in_memory = {}, {}, None, None
                 with self._pictures_lock:
                     self._pictures.clear()
-                self.stale = {}
-                self._contents = {}
-            if kind.name not in self._indexes:
-                if self.milvus_uri and self._milvus is None:  # fail fast, before a long local build
-                    from .milvus import connect, index_type  # noqa: PLC0415
-
-                    index_type(self.milvus_uri, 0)  # a bad SHIRTSIM_MILVUS_INDEX_TYPE
-                    self._milvus = connect(self.milvus_uri)
-                index, report = build_index(
-                    self.catalog, kind, self.weights, lambda: self.embedder, self.cache_dir, progress, self.projection
-                )
-                index.labels = self.labels.rows if self.labels else {}
-                remote = self._mirror_to_milvus(kind, index, report) if self.milvus_uri else None
-                self._indexes[kind.name] = (remote or index, report)
+                self.stale, self._contents = {}, dict(report.contents)
+            elif generation == self._generation:
+                self._indexes = {**self._indexes, kind.name: built}
                 self._contents = {**self._contents, **report.contents}
-            return self._indexes[kind.name]
+        return built
 
-    def _mirror_to_milvus(self, kind: Kind, local: SearchIndex, report: IndexReport) -> VectorIndex:
+    def _connect_milvus(self) -> None:
+        with self._milvus_lock:
+            if self._milvus is None:
+                from .milvus import connect, index_type  # noqa: PLC0415
+
+                index_type(self.milvus_uri, 0)  # a bad SHIRTSIM_MILVUS_INDEX_TYPE
+                self._milvus = connect(self.milvus_uri)
+
+    @property
+    def cache_warning(self) -> str | None:
+        """What to tell the user when the cache folder cannot be written (said once, in the
+        sidebar or on stderr), or None: the engine then serves what the cache holds and keeps the
+        rest in memory until the process ends."""
+        e = cache_problem(self.cache_dir)
+        if e is None:
+            return None
+        full = e.errno in (errno.ENOSPC, errno.EDQUOT)
+        advice = "Free some space on that disk" if full else "Point SHIRTSIM_CACHE_DIR at a writable folder"
+        return (
+            f"The cache folder {printable(str(self.cache_dir))} cannot be written ({os_error_reason(e)}): new "
+            f"vectors and pictures are kept in memory only, and made again after a restart. {advice}."
+        )
+
+    def _mirror_to_milvus(
+        self,
+        kind: Kind,
+        catalog: Catalog,
+        labels: Labels | None,
+        local: SearchIndex,
+        report: IndexReport,
+        allow_removals: bool,
+    ) -> VectorIndex:
         """Upsert what changed into this catalog's Milvus collection; searches then go there."""
         from . import milvus  # noqa: PLC0415
 
@@ -243,12 +288,13 @@ class Engine:
         space = fp + (f"-{local.projection.id}" if local.projection is not None else "")
         remote, counts = milvus.sync(
             self._milvus,
-            milvus.collection_name(catalog_key(self.catalog.root), space),
+            milvus.collection_name(catalog_key(catalog.root), space),
             local,
             contents,
-            self.labels.rows if self.labels else {},
+            _stored_labels(labels, local.ids),
             lambda shirt_id: store.get(contents[shirt_id]),
             index_type=milvus.index_type(self.milvus_uri, len(local)),
+            allow_removals=allow_removals,
         )
         report.backend = (
             f"Milvus {remote.name} ({remote.index_type}): {counts['upserted']} upserted, {counts['deleted']} deleted, "
@@ -270,41 +316,57 @@ class Engine:
 
     def catalog_map(self, mode: Mode) -> CatalogMap:
         """The catalog as a 2D map under ``mode`` (:mod:`shirtsim.catalog_map`), made once per
-        index and mode; on Milvus, from the vectors Milvus holds."""
+        index and mode (in the background: :mod:`shirtsim.jobs`); on Milvus, from the vectors Milvus holds."""
         index = self.index(mode.kind)
-        with self._map_lock:
-            made = self._maps.get(mode.name)
-            if made is None or made[0] is not index:
-                vectors = self._vectors_in_memory(index).matrix
-                made = self._maps[mode.name] = (index, make_map(index.ids, vectors, index.layout, mode))
+        made = self._maps.get(mode.name)
+        if made is None or made[0] is not index:
+
+            def work(_progress: ProgressFn) -> tuple[VectorIndex, CatalogMap]:
+                layout = make_map(index.ids, self._vectors_in_memory(index).matrix, index.layout, mode)
+                self._maps = {**self._maps, mode.name: (index, layout)}
+                return index, layout
+
+            made = self._overviews.run(("map", mode.name, id(index)), work)
         return made[1]
 
     def duplicates(self, progress: ProgressFn | None = None) -> DuplicateScan:
         """The catalog's near-duplicate pairs (:mod:`shirtsim.duplicates`; no model needed),
         scored once per catalog folder state (a re-index reads it again); any threshold then
         only regroups them."""
-        with self._duplicates_lock:
-            if self._duplicates is None or self._duplicates[0] is not self.catalog:
-                self._duplicates = (self.catalog, scan_catalog(self.catalog, self.cache_dir, progress))
-            return self._duplicates[1]
+        catalog = self.catalog
+        made = self._duplicates
+        if made is None or made[0] is not catalog:
+
+            def work(report: ProgressFn) -> tuple[Catalog, DuplicateScan]:
+                found = (catalog, scan_catalog(catalog, self.cache_dir, report))
+                self._duplicates = found
+                return found
+
+            made = self._overviews.run(("duplicates", id(catalog)), work, progress)
+        return made[1]
 
     def quality(self, mode: Mode, columns: list[str]) -> Quality:
         """Precision@10 of ``mode`` on the catalog's own labels (:func:`shirtsim.evaluate.evaluate`),
         ranked in memory whatever the backend (Milvus returns the same top 10); measured once per
         index, mode and columns (every shirt against all others: seconds at 10,000)."""
-        if self.labels is None:
+        labels = self.labels
+        if labels is None:
             raise ShirtsimError("This catalog has no labels.csv: quality is measured against its labels.")
         index = self.index(mode.kind)
         key = (mode.name, tuple(columns))
-        with self._quality_lock:
-            made = self._quality.get(key)
-            if made is None or made[0] is not index:
+        made = self._quality.get(key)
+        if made is None or made[0] is not index:
+
+            def work(_progress: ProgressFn) -> tuple[VectorIndex, Quality]:
                 local = self._vectors_in_memory(index)  # Milvus returns the same top 10: ranked here
                 try:
-                    quality = evaluate(local, self.labels, mode, columns, max_queries=QUALITY_QUERIES)
-                    made = self._quality[key] = (index, quality)
+                    quality = evaluate(local, labels, mode, columns, max_queries=QUALITY_QUERIES)
                 except ValueError as e:
                     raise ShirtsimError(f"Cannot measure quality: {e}.") from None
+                self._quality = {**self._quality, key: (index, quality)}
+                return index, quality
+
+            made = self._overviews.run(("quality", key, id(index)), work)
         return made[1]
 
     def _vectors_in_memory(self, index: VectorIndex) -> SearchIndex:
@@ -339,7 +401,9 @@ class Engine:
         ``filters`` (``{"colour": ["red"]}``) keeps only shirts whose labels match."""
         index = self.index(mode.kind)
         self.check_id(shirt_id, index)
-        return index.search(index.stored(shirt_id), mode, _clamp(k), exclude=shirt_id, filters=filters)
+        return index.search(
+            index.stored(shirt_id), mode, _clamp(k), exclude=shirt_id, filters=self._filters_for(index, filters)
+        )
 
     def similar_to_image_bytes(
         self, data: bytes, name: str, mode: Mode, k: int = 10, filters: dict[str, list[str]] | None = None
@@ -360,7 +424,7 @@ class Engine:
     ) -> list[Match]:
         """The ``k`` catalog shirts most like a raw descriptor from :meth:`read_upload`."""
         index = self.index(mode.kind)
-        return index.search(index.prepare(raw), mode, _clamp(k), filters=filters)
+        return index.search(index.prepare(raw), mode, _clamp(k), filters=self._filters_for(index, filters))
 
     def prepared(self, query: Query, index: VectorIndex) -> np.ndarray:
         """A query as ``index`` stores vectors: a catalog shirt's own, or an upload prepared like them."""
@@ -412,8 +476,23 @@ class Engine:
         """The ``k`` best matches for a prepared query vector, ``exclude``'d shirts left out."""
         index = self.index(mode.kind)
         k, skip = _clamp(k), set(exclude)
-        found = index.search(query, mode, min(len(index), k + len(skip)), filters=filters)
+        found = index.search(query, mode, min(len(index), k + len(skip)), filters=self._filters_for(index, filters))
         return [m for m in found if m.id not in skip][:k]
+
+    def _filters_for(self, index: VectorIndex, filters: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        """``filters`` as ``index`` can apply them. Milvus keeps only the label columns a filter can
+        use (2 to 50 values: :func:`_stored_labels`); a filter on another one is refused there
+        rather than quietly matching nothing."""
+        if not filters or isinstance(index, SearchIndex) or self.labels is None:
+            return filters
+        stored = set(self.labels.usable_columns(exclude=()))
+        for column in filters:
+            if column not in stored:
+                raise ShirtsimError(
+                    f"Filtering by {column[:60]!r} on Milvus: Milvus keeps the label columns of 2 to 50 values for "
+                    f"filters, and {column[:60]!r} has {self.labels.distinct(column):,}."
+                )
+        return filters
 
     def explain(self, query: Query, result_id: str, mode: Mode) -> Explanation:
         """Why ``result_id`` is a match for ``query`` under ``mode`` (no model needed)."""
@@ -508,21 +587,14 @@ class Engine:
         return present
 
 
-def read_photo(embedder: Embedder, kind: Kind, data: bytes, name: str, box: Box | str | None = None) -> Upload:
-    """Decode (reduced for large photos: :func:`shirtsim.images.decode_image`) and embed a photo,
-    the whole of it (``box`` None) or its cut-out (:func:`shirtsim.crop.cut_out`) by ``box``.
-    ``"auto"``: the proposed box, except for a photo on a studio backdrop, which is framed like
-    the catalog's photos already and is searched as it is (box None; so is its whole, WHOLE). The preview is always the
-    whole photo: the app draws the box on it."""
-    img = decode_image(data, name)
-    mask = background(img) if box is not None else None
-    proposed = propose_box(img, mask) if mask is not None else None
-    if box == "auto" or box == WHOLE:  # the whole of a studio shot is the photo as it is
-        box = None if studio_shot(img) else (proposed if box == "auto" else WHOLE)
-    searched = cut_out(img, box, mask) if box is not None else img
-    pixels = to_model_input(searched)
-    vector = embed(embedder, kind, pixels[None])[0]
-    return Upload(vector, make_thumbnail(img, PREVIEW), pixels, box, proposed)
+def _stored_labels(labels: Labels | None, ids: list[str]) -> dict[str, dict[str, str]]:
+    """The labels a Milvus row carries, for filters there: the columns a filter can use (a wide
+    product feed's other columns would make every row's JSON larger than Milvus takes)."""
+    if labels is None:
+        return {}
+    columns = labels.usable_columns(exclude=())
+    values = {c: labels.column(c, ids) for c in columns}
+    return {i: {c: values[c][n] for c in columns} for n, i in enumerate(ids) if i in labels}
 
 
 def _palette(jpeg: bytes | None) -> list[Swatch]:

@@ -14,17 +14,19 @@ from pathlib import Path
 import numpy as np
 
 from . import approx
-from .catalog import Catalog, Item, Skipped
+from .catalog import Catalog, Item, Skipped, natural_key
 from .descriptors import STYLE_KIND, Kind, describe
 from .embedding import Embedder, batches, to_model_input, uses_bfloat16, uses_int8
-from .errors import BadImageError
+from .errors import BadImageError, RemovalRefused
 from .images import decode_image, read_limited
 from .int8 import CONVERTER
 from .progress import ProgressFn
 from .projection import Projection
+from .removals import limit_percent, refused
 from .search import SearchIndex
 from .shipped import shipped_vector
-from .store import HashCache, VectorStore, catalog_key, content_hash, default_cache_dir
+from .store import HashCache, VectorStore, cache_write, catalog_key, content_hash, default_cache_dir
+from .text import printable
 from .texture import basis_for, basis_id
 from .thumbnails import ThumbnailStore
 from .weights import Weights
@@ -39,6 +41,7 @@ class IndexReport:
     problems: list[str] = field(default_factory=list)  # damaged cache entries that were rebuilt
     contents: dict[str, str] = field(default_factory=dict)  # id -> content hash of what was indexed
     backend: str = ""  # what an external index backend did, for the user
+    withheld: RemovalRefused | None = None  # a mass removal held back: those shirts are still indexed
 
     def summary(self) -> str:
         shipped = f", {self.shipped} shipped with shirtsim" if self.shipped else ""
@@ -76,6 +79,7 @@ def build_index(
     progress: ProgressFn | None = None,
     projection: Projection | None = None,
     shipped: bool = True,
+    allow_removals: bool = False,
 ) -> tuple[SearchIndex, IndexReport]:
     """Index ``catalog`` for ``kind``, embedding only what the cache lacks (and, when
     ``shipped``, what :mod:`shirtsim.shipped` does not have).
@@ -83,20 +87,27 @@ def build_index(
     ``get_embedder`` is called only if something must be embedded. Unreadable images are
     skipped and listed in the report, never fatal. ``projection`` (``style`` only) is applied
     to the cached raw vectors; the pack of prepared vectors is kept per projection.
+
+    Files indexed last time and gone now are removed, unless there are so many that a person
+    must confirm it (:mod:`shirtsim.removals`) and ``allow_removals`` does not: then they stay
+    in the index, from the vectors the cache holds, and ``report.withheld`` says why.
     """
     projection = projection if kind is STYLE_KIND else None
     layout = projection.layout if projection is not None else kind.layout
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-    cache_dir.mkdir(parents=True, exist_ok=True)  # an unusable cache fails here, before minutes of embedding
+    if not cache_dir.is_dir():
+        with cache_write(cache_dir):  # an unwritable cache is told once, and the index is built in memory
+            cache_dir.mkdir(parents=True, exist_ok=True)
     fp = fingerprint(weights, kind)
     store = VectorStore(cache_dir, fp)
     thumbnails = ThumbnailStore(cache_dir)
     hashes_cache = HashCache(cache_dir, catalog.root)
     report = IndexReport(skipped=list(catalog.skipped))
     key = pack_key(catalog.root, projection)
+    items, report.withheld = _with_withheld(catalog, hashes_cache, allow_removals)
 
     hashes: dict[str, str] = {}
-    for n, item in enumerate(catalog.items):
+    for n, item in enumerate(items):
         h = hashes_cache.lookup(item.rel, item.size, item.mtime_ns)
         if h is None:
             try:
@@ -107,15 +118,15 @@ def build_index(
             hashes_cache.remember(item.rel, item.size, item.mtime_ns, h)
         hashes[item.id] = h
         if progress and n % 500 == 0:
-            progress(n, len(catalog.items), "checking files")
+            progress(n, len(items), "checking files")
 
-    ordered = [item for item in catalog.items if item.id in hashes]
+    ordered = [item for item in items if item.id in hashes]
     wanted = [hashes[item.id] for item in ordered]
     packed = store.read_pack(key, wanted)
     if packed is not None and packed.shape == (len(ordered) + 1, layout.dim):
         report.reused = len(ordered)
         report.contents = {it.id: hashes[it.id] for it in ordered}
-        hashes_cache.save({it.rel for it in catalog.items})
+        hashes_cache.save({it.rel for it in items})
         index = SearchIndex.from_packed(kind, [it.id for it in ordered], packed, projection)
         _attach_approx(index, store, key, wanted, report, progress)
         return index, report
@@ -127,6 +138,8 @@ def build_index(
         if vec is not None and vec.shape == (kind.dim,) and np.isfinite(vec).all():
             vectors[item.id] = vec
             continue
+        if report.withheld is not None and catalog.get(item.id) is None:
+            continue  # withheld, and its file is gone: there is nothing to embed it from
         vec = shipped_vector(fp, hashes[item.id]) if shipped else None  # the demo's, committed: no model needed
         if vec is not None and vec.shape == (kind.dim,):
             store.put(hashes[item.id], vec)
@@ -173,8 +186,29 @@ def build_index(
         wanted = [hashes[i] for i in ids]
         store.write_pack(key, wanted, index.packed())
         _attach_approx(index, store, key, wanted, report, progress)
-    hashes_cache.save({it.rel for it in catalog.items})
+    hashes_cache.save({it.rel for it in items})
     return index, report
+
+
+def _with_withheld(catalog: Catalog, memo: HashCache, allow_removals: bool) -> tuple[list[Item], RemovalRefused | None]:
+    """The catalog's items, plus those indexed last time (the file memo) whose files are gone when
+    removing them needs a person's confirmation that ``allow_removals`` does not give."""
+    listed = {item.rel for item in catalog.items}
+    gone = {rel: entry for rel, entry in memo.entries.items() if rel not in listed and _valid(entry)}
+    if allow_removals or not refused(len(gone), len(memo.entries)):
+        return catalog.items, None
+    withheld = RemovalRefused(len(gone), len(memo.entries), limit_percent(), printable(str(catalog.root)))
+    items = list(catalog.items)
+    for rel, (size, mtime_ns, _) in gone.items():
+        shirt_id = printable(rel.rsplit(".", 1)[0])
+        if catalog.get(shirt_id) is None:  # not renamed to another suffix: still this shirt
+            items.append(Item(shirt_id, rel, size, mtime_ns, catalog.root))
+    items.sort(key=lambda it: natural_key(it.id))
+    return items, withheld
+
+
+def _valid(entry: object) -> bool:
+    return isinstance(entry, list) and len(entry) == 3 and isinstance(entry[2], str)
 
 
 def _attach_approx(

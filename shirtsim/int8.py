@@ -18,14 +18,15 @@ import contextlib
 import io
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from .errors import WeightsError
-from .store import VERSION, CorruptFile, read_blob, write_blob
+from .native_noise import native_noise_filtered
+from .store import VERSION, CorruptFile, cache_write, read_blob, write_blob
 
 if TYPE_CHECKING:
     from .embedding import Embedder
@@ -35,6 +36,7 @@ CALIBRATION_PHOTOS = 64
 # part of the cached model's name and of the int8 vectors' fingerprint, so vectors made by one
 # conversion never meet queries made by another. Change it when the conversion or TensorFlow changes.
 CONVERTER = "c1"
+T = TypeVar("T")
 
 
 class Int8Network:
@@ -43,10 +45,8 @@ class Int8Network:
     def __init__(self, model: bytes, layer: str) -> None:
         from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
 
-        from .embedding import _native_stderr_held_back  # noqa: PLC0415
-
         self.layer = layer
-        with _native_stderr_held_back():  # "Created TensorFlow Lite XNNPACK delegate for CPU."
+        with native_noise_filtered():  # "Created TensorFlow Lite XNNPACK delegate for CPU."
             self.interpreter = Interpreter(model_content=model, num_threads=os.cpu_count() or 1)
             self.interpreter.allocate_tensors()
         self._input = self.interpreter.get_input_details()[0]["index"]
@@ -65,17 +65,12 @@ class Int8Network:
                 model = read_blob(path)
             except (CorruptFile, OSError):
                 model = None  # damaged: convert again
-        try:
-            if model is None:
-                model = convert(embedder, layers[0])
-                if path is not None:
+        if model is None:
+            model = _cannot_run_int8_unless(lambda: convert(embedder, layers[0]))
+            if path is not None:
+                with cache_write(path):  # unwritable: converted again on the next start
                     write_blob(path, model)
-            return cls(model, layers[0])
-        except Exception as e:  # noqa: BLE001 (LiteRT and the converter raise many kinds; each means "cannot")
-            why = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-            raise WeightsError(
-                f"Cannot run VGG16 in int8 (LiteRT): {why}. Set SHIRTSIM_ARITHMETIC=float32 to run without it."
-            ) from None
+        return _cannot_run_int8_unless(lambda: cls(model, layers[0]))
 
     def forward(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """``{layer: maps}`` for a preprocessed float32 batch (B, 224, 224, 3)."""
@@ -90,13 +85,22 @@ class Int8Network:
         return {self.layer: out}
 
 
+def _cannot_run_int8_unless(step: Callable[[], T]) -> T:
+    """``step()``, or a :class:`WeightsError` that says what failed and how to do without int8."""
+    try:
+        return step()
+    except Exception as e:  # noqa: BLE001 (LiteRT and the converter raise many kinds; each means "cannot")
+        why = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise WeightsError(
+            f"Cannot run VGG16 in int8 (LiteRT): {why}. Set SHIRTSIM_ARITHMETIC=float32 to run without it."
+        ) from None
+
+
 def convert(embedder: Embedder, layer: str) -> bytes:
     """The int8 LiteRT model of ``embedder``'s VGG16 up to ``layer``."""
     import keras  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
     from keras.applications.vgg16 import preprocess_input  # noqa: PLC0415
-
-    from .embedding import _native_stderr_held_back  # noqa: PLC0415
 
     model = keras.Model(embedder.vgg.input, embedder.vgg.get_layer(layer).output)
     pictures = preprocess_input(calibration_pictures().astype(np.float32))
@@ -107,7 +111,7 @@ def convert(embedder: Embedder, layer: str) -> bytes:
 
     # The converter prints the traced model (Python print) and logs from C++: neither may reach
     # the CLI's stdout (--json) or stderr (one line per problem).
-    with _native_stderr_held_back(), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+    with native_noise_filtered(), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "Statistics for quantized inputs were expected": float32 in, by design
         converter = tf.lite.TFLiteConverter.from_keras_model(model)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]

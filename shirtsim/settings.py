@@ -67,6 +67,12 @@ ARITHMETIC = Setting(
 FLOAT32 = Setting(
     "SHIRTSIM_FLOAT32", "", "any value: the same as `SHIRTSIM_ARITHMETIC=float32` (to compare paths)", "unset"
 )
+REMOVAL_LIMIT = Setting(
+    "SHIRTSIM_REMOVAL_LIMIT",
+    "20",
+    "the share of the indexed shirts (percent) a re-index may remove without a person confirming; more (and more "
+    "than 10 shirts) is refused, so an unmounted or wrong catalog folder never wipes the index",
+)
 LOAD_SESSIONS = Setting(
     "SHIRTSIM_LOAD_SESSIONS", "20", "tests only: concurrent browser sessions in `tests/test_load.py`"
 )
@@ -81,6 +87,7 @@ ALL = (
     MILVUS_TOKEN,
     ARITHMETIC,
     FLOAT32,
+    REMOVAL_LIMIT,
     LOAD_SESSIONS,
 )
 

@@ -12,32 +12,110 @@ little-endian float32 rows: nothing in it can execute code, and a truncated or d
 fails its check and is rebuilt.  Every write goes to a temporary file that is renamed into
 place, so a killed process never leaves a half-written file under a real name, and two
 indexers writing the same entry both write the same bytes.
+
+A cache that cannot be written (mounted read-only, a full disk, a quota) is not fatal: writes
+into it go through :func:`cache_write`, which remembers the first failure per cache folder
+(:func:`cache_problem`) and lets the caller go on with what it made in memory, so the app keeps
+serving. Only inside :func:`writes_required` (``shirtsim index``, whose job is to write the
+cache) is a failure raised.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import logging
 import os
 import struct
 import tempfile
+import threading
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from .errors import CatalogError
 from .settings import CACHE_DIR
+from .text import printable
 
 MAGIC = b"SHIRTSIM"
 BLOB_MAGIC = b"SHIRTBLB"  # same header, opaque bytes (a serialised faiss index) instead of float32 rows
 VERSION = 1
 HEADER = struct.Struct("<8sHQQI")  # magic, version, rows, columns, crc32 of data
 DTYPE = np.dtype("<f4")
+log = logging.getLogger(__name__)
+_problems: dict[Path, OSError] = {}  # cache folder -> the first write into it that failed
+_problems_lock = threading.Lock()
+_required = threading.Event()  # set inside writes_required()
 
 
 class CorruptFile(Exception):
     """A cache file that fails its format or checksum test."""
+
+
+@contextlib.contextmanager
+def cache_write(path: Path) -> Iterator[None]:
+    """Around one write into the cache below which ``path`` lies: a failure is raised inside
+    :func:`writes_required`, else remembered once per cache folder, logged once, and swallowed."""
+    try:
+        yield
+    except OSError as e:
+        if _required.is_set():
+            raise
+        _remember(path, e)
+    else:
+        if _problems:  # space was freed, the mount made writable: stop saying it cannot be written
+            with _problems_lock:
+                _problems.pop(_cache_root(path), None)
+
+
+def _remember(path: Path, e: OSError) -> None:
+    root = _cache_root(path)
+    with _problems_lock:
+        first = root not in _problems
+        _problems.setdefault(root, e)
+    if first:  # the server log says it once; the page and the CLI say it from cache_problem()
+        log.warning("cache folder %s cannot be written (%s); serving from memory", root, e)
+
+
+def cache_problem(cache_dir: Path) -> OSError | None:
+    """The first failed write into ``cache_dir`` by this process, or None."""
+    with _problems_lock:
+        return _problems.get(Path(cache_dir).expanduser().absolute())
+
+
+@contextlib.contextmanager
+def writes_required() -> Iterator[None]:
+    """Within this block, a failed cache write raises (``shirtsim index``: nothing half-written
+    is kept, and the user is told why) instead of being remembered."""
+    _required.set()
+    try:
+        yield
+    finally:
+        _required.clear()
+
+
+def _cache_root(path: Path) -> Path:
+    """The cache folder ``path`` belongs to: the parent of its ``v1`` folder."""
+    path = Path(path).expanduser().absolute()
+    for parent in (path, *path.parents):
+        if parent.name == f"v{VERSION}":
+            return parent.parent
+    return path  # the cache folder itself (made before anything is written into it)
+
+
+def check_outside_catalog(cache_dir: Path, catalog_root: Path) -> None:
+    """:class:`CatalogError` when the cache folder lies inside the catalog: the catalog is only
+    ever read, and the cache's pictures would be found as shirts."""
+    cache, root = Path(cache_dir).expanduser().resolve(), Path(catalog_root).expanduser().resolve()
+    if cache == root or cache.is_relative_to(root):
+        raise CatalogError(
+            f"The cache folder {printable(str(cache))} is inside the catalog {printable(str(root))}: shirtsim never "
+            "writes into a catalog. Point SHIRTSIM_CACHE_DIR at a folder outside it."
+        )
 
 
 def default_cache_dir() -> Path:
@@ -151,7 +229,9 @@ class VectorStore:
         return matrix[0]
 
     def put(self, content_hash: str, vector: np.ndarray) -> None:
-        write_matrix(self._path(content_hash), np.asarray(vector, dtype=DTYPE)[None, :])
+        path = self._path(content_hash)
+        with cache_write(path):
+            write_matrix(path, np.asarray(vector, dtype=DTYPE)[None, :])
 
     def _pack_path(self, catalog_key: str, hashes: list[str], suffix: str = ".vec") -> Path:
         # The name commits to the exact list of contents, so a pack can never be paired with
@@ -169,10 +249,11 @@ class VectorStore:
     def write_pack(self, catalog_key: str, hashes: list[str], matrix: np.ndarray) -> None:
         """Store a catalog's matrix in one file and drop its packs for other contents."""
         path = self._pack_path(catalog_key, hashes)
-        write_matrix(path, matrix)
-        for old in path.parent.glob(f"{catalog_key}-*"):
-            if old.stem != path.stem and not old.name.startswith("."):
-                old.unlink(missing_ok=True)
+        with cache_write(path):
+            write_matrix(path, matrix)
+            for old in path.parent.glob(f"{catalog_key}-*"):
+                if old.stem != path.stem and not old.name.startswith("."):
+                    old.unlink(missing_ok=True)
 
     def read_pack_blob(self, catalog_key: str, hashes: list[str], suffix: str) -> bytes | None:
         """Bytes stored next to the pack for ``hashes``, or None when missing or damaged."""
@@ -185,7 +266,9 @@ class VectorStore:
             return None
 
     def write_pack_blob(self, catalog_key: str, hashes: list[str], suffix: str, data: bytes) -> None:
-        write_blob(self._pack_path(catalog_key, hashes, suffix), data)
+        path = self._pack_path(catalog_key, hashes, suffix)
+        with cache_write(path):
+            write_blob(path, data)
 
 
 class HashCache:
@@ -219,8 +302,9 @@ class HashCache:
         for rel in stale:
             del self.entries[rel]
         if self.dirty or stale:
-            _atomic_write(self.path, json.dumps(self.entries).encode())
-            self.dirty = False
+            with cache_write(self.path):
+                _atomic_write(self.path, json.dumps(self.entries).encode())
+                self.dirty = False
 
 
 def catalog_key(root: Path) -> str:

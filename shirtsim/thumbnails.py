@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .store import VERSION, CorruptFile, read_blob, write_blob
+from .store import VERSION, CorruptFile, cache_write, read_blob, write_blob
 
 TILE = 256
 PREVIEW = 512
@@ -59,7 +59,9 @@ class ThumbnailStore:
             return None
 
     def put(self, content_hash: str, size: int, jpeg: bytes) -> None:
-        write_blob(self._path(content_hash, size), jpeg)
+        path = self._path(content_hash, size)
+        with cache_write(path):  # unwritable: the engine keeps the pictures people look at in memory
+            write_blob(path, jpeg)
 
     def put_all(self, content_hash: str, img: Image.Image) -> None:
         """Make and store every size for one decoded image (while indexing: it is decoded anyway)."""

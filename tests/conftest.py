@@ -105,3 +105,19 @@ def real_model_in_process(monkeypatch, embedder, session_cache) -> Path:
     second model load, no subprocess start-up): for CLI tests whose figures need the real model."""
     monkeypatch.setattr("shirtsim.engine.Embedder", lambda weights: embedder)
     return session_cache
+
+
+@pytest.fixture
+def cli(capsys):
+    """``cli(*args)`` -> (exit status, stdout, stderr) of ``shirtsim ARGS`` in this process."""
+    from shirtsim.cli import main
+
+    def call(*args):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse's own exits
+            code = e.code
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return call

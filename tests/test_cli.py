@@ -16,7 +16,6 @@ import pytest
 from helpers import DEMO, HOSTILE, ROOT, make_hostile_catalog
 from PIL import Image
 
-from shirtsim.cli import main
 from shirtsim.engine import Steering, get_mode
 from shirtsim.projection import load_projection
 from shirtsim.store import catalog_key
@@ -26,21 +25,6 @@ def run(*args, timeout=600):
     return subprocess.run(
         [sys.executable, "-m", "shirtsim", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout
     )
-
-
-@pytest.fixture
-def cli(capsys):
-    """``cli(*args)`` -> (exit status, stdout, stderr) of ``shirtsim ARGS`` in this process."""
-
-    def call(*args):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as e:  # argparse's own exits
-            code = e.code
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return call
 
 
 @pytest.fixture
@@ -442,3 +426,58 @@ def test_a_photo_is_searched_in_its_box_and_the_json_keeps_its_shape(fake_indexe
 def test_box_flags_that_cannot_work_exit_2_with_one_line(fake_indexed, cli, args, message):
     code, out, err = cli("similar", *args)
     assert (code, out, err) == (2, "", message + "\n")
+
+
+def test_commands_that_write_never_replace_work_unless_forced(cli, tmp_path):
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "1001.jpg").write_bytes(b"the store's own photo")
+    (shop / "labels.csv").write_text("id,colour\n1001,red\n")
+    code, out, err = cli("make-demo-catalog", shop, "--count", "2")
+    assert (code, out) == (2, "") and err == (
+        f"shirtsim: {shop} is not empty: pass --force to write into it (files of the same name are replaced).\n"
+    )
+    assert (shop / "1001.jpg").read_bytes() == b"the store's own photo"
+    assert (shop / "labels.csv").read_text() == "id,colour\n1001,red\n"
+    code, out, _ = cli("make-demo-catalog", shop, "--count", "2", "--force")
+    assert code == 0 and (shop / "1002.jpg").is_file()
+    code, _, err = cli("download-seed-shirts", shop, "--url", "http://127.0.0.1:9/shirts.zip")
+    assert code == 2 and err.startswith(f"shirtsim: {shop} is not empty: pass --force")
+    basis = tmp_path / "basis.npy"
+    basis.write_bytes(b"an earlier fit")
+    for command in ("fit-texture-basis", "fit-colour-directions"):
+        code, _, err = cli(command, "--out", basis)
+        assert (code, err) == (2, f"shirtsim: {basis} exists: pass --force to replace it.\n"), command
+    code, _, err = cli("fit-texture-basis")  # the shipped file, for the packaged weights
+    assert code == 2 and err.endswith(
+        "texture_basis.npy exists (the basis shipped for the packaged weights): pass --force to replace it.\n"
+    )
+    assert basis.read_bytes() == b"an earlier fit"
+
+
+def test_outside_text_reaches_the_terminal_on_one_line_with_control_characters_escaped(fake_model, cli, small_catalog):
+    (small_catalog / "labels.csv").write_text(
+        'id,"col\nour\x1b[31m",pattern\n1001,"re\nd",x\n1002,blue,y\n', encoding="utf-8"
+    )
+    code, _, err = cli("similar", "1001", "--catalog", small_catalog, "--filter", "sleeve=long")
+    assert code == 2 and err.count("\n") == 1 and "\x1b" not in err
+    assert err == "shirtsim: --filter: no label column 'sleeve'; labels.csv has 'col\\nour\\x1b[31m', 'pattern'.\n"
+    code, out, err = cli("evaluate", "--catalog", small_catalog, "--columns", "col\nour\x1b[31m")
+    assert code == 0 and "\x1b" not in out and "col%0Aour%1B[31m" in out
+
+
+def test_a_filter_no_shirt_passes_says_so_and_lists_nothing(fake_model, cli, small_catalog):
+    (small_catalog / "labels.csv").write_text("id,colour\n1001,red\n1002,blue\n", encoding="utf-8")
+    code, out, err = cli("similar", "1001", "--catalog", small_catalog, "--filter", "colour=green", "--json")
+    assert (code, out) == (0, "[]\n")
+    assert err == "note: --filter: no shirt has 'colour' = 'green': the list is empty.\n"
+
+
+def test_a_cache_folder_inside_the_catalog_is_refused(cli, small_catalog, monkeypatch):
+    monkeypatch.setenv("SHIRTSIM_CACHE_DIR", str(small_catalog / "cache"))
+    code, _, err = cli("similar", "1001", "--catalog", small_catalog)
+    assert code == 2 and err == (
+        f"shirtsim: The cache folder {small_catalog / 'cache'} is inside the catalog {small_catalog}: shirtsim "
+        "never writes into a catalog. Point SHIRTSIM_CACHE_DIR at a folder outside it.\n"
+    )
+    assert not (small_catalog / "cache").exists()

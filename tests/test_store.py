@@ -1,3 +1,4 @@
+import errno
 import os
 import stat
 
@@ -88,3 +89,70 @@ def test_cache_files_get_ordinary_permissions_from_the_umask(tmp_path, umask, mo
         os.umask(old)
         shirtsim.store._umask.cache_clear()
     assert stat.S_IMODE((tmp_path / "m.vec").stat().st_mode) == mode
+
+
+def read_only(monkeypatch, code=errno.EROFS):
+    """Every new file in any cache fails as on a read-only mount (as root, chmod cannot do it)."""
+    import shirtsim.store
+
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(shirtsim.store.tempfile, "mkstemp", refuse)
+
+
+def test_a_cache_that_cannot_be_written_is_remembered_once_and_the_caller_goes_on(tmp_path, monkeypatch):
+    from shirtsim.store import cache_problem, writes_required
+
+    cache = tmp_path / "cache"
+    store = VectorStore(cache, "fp")
+    store.put("ab" * 32, np.ones(3, np.float32))
+    read_only(monkeypatch)
+    store.put("cd" * 32, np.ones(3, np.float32))  # no exception: the vector stays in the caller's memory
+    store.write_pack("cat", ["cd" * 32], np.ones((2, 3), np.float32))
+    problem = cache_problem(cache)
+    assert problem is not None and problem.errno == errno.EROFS
+    assert store.get("ab" * 32) is not None and store.get("cd" * 32) is None  # what it held, it serves
+    assert cache_problem(tmp_path / "other") is None
+    with pytest.raises(OSError), writes_required():  # `shirtsim index`: its job is to write
+        store.put("ef" * 32, np.ones(3, np.float32))
+
+
+def test_a_read_only_cache_serves_the_page_and_embeds_the_rest_in_memory(
+    fake_model, small_catalog, tmp_path, monkeypatch
+):
+    from helpers import DEMO, ROOT
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SHIRTSIM_CACHE_DIR", str(tmp_path / "ahead"))
+    monkeypatch.setenv("SHIRTSIM_CATALOG", str(small_catalog))
+    from shirtsim.cli import main
+
+    assert main(["index"]) == 0  # the cache built ahead of time, then mounted read-only
+    (small_catalog / "new.jpg").write_bytes((DEMO / "1150.jpg").read_bytes())  # not in it
+    read_only(monkeypatch)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.error and not at.exception
+    (warning,) = [w.value for w in at.sidebar.warning]
+    assert "cannot be written \\(the file system is read\\-only\\)" in warning
+    assert "Point SHIRTSIM\\_CACHE\\_DIR at a writable folder\\." in warning
+    picks = sorted(b.key for b in at.button if (b.key or "").startswith("pick-"))
+    assert picks == ["pick-1001", "pick-1002", "pick-1003", "pick-1004", "pick-1005", "pick-1006", "pick-new"]
+    at.button(key="pick-new").click().run()
+    assert not at.error and len([b for b in at.button if (b.key or "").startswith("res-")]) == 6
+    assert not list((tmp_path / "ahead").rglob("*new*"))
+
+
+def test_similar_answers_from_a_read_only_cache_and_says_so_once(fake_model, cli, small_catalog, tmp_path, monkeypatch):
+    monkeypatch.setenv("SHIRTSIM_CACHE_DIR", str(tmp_path / "ahead"))
+    assert cli("index", "--catalog", small_catalog)[0] == 0
+    (small_catalog / "new.jpg").write_bytes(b"".join([(small_catalog / "1001.jpg").read_bytes()[:-2], b"\xff\xd9"]))
+    read_only(monkeypatch)
+    code, out, err = cli("similar", "1002", "--catalog", small_catalog, "--json")
+    assert code == 0 and out.count('"id"') == 6
+    notes = [line for line in err.splitlines() if "cannot be written" in line]
+    assert notes == [
+        f"note: The cache folder {tmp_path / 'ahead'} cannot be written (the file system is read-only): new vectors "
+        "and pictures are kept in memory only, and made again after a restart. Point SHIRTSIM_CACHE_DIR at a "
+        "writable folder."
+    ]
