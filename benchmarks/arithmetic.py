@@ -23,15 +23,17 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shirtsim.descriptors import MODES, STYLE_KIND, describe  # noqa: E402
-from shirtsim.embedding import Embedder, bf16_supported, to_model_input  # noqa: E402
-from shirtsim.evaluate import evaluate  # noqa: E402
-from shirtsim.labels import load_labels  # noqa: E402
-from shirtsim.projection import resolve_projection  # noqa: E402
-from shirtsim.search import SearchIndex  # noqa: E402
+from shirtsim.catalog.labels import load_labels  # noqa: E402
+from shirtsim.describe.descriptors import MODES, STYLE_KIND, describe  # noqa: E402
+from shirtsim.describe.projection import resolve_projection  # noqa: E402
+from shirtsim.describe.texture import basis_for  # noqa: E402
+from shirtsim.index.search import SearchIndex  # noqa: E402
+from shirtsim.model.arithmetic import bf16_supported  # noqa: E402
+from shirtsim.model.inputs import to_model_input  # noqa: E402
+from shirtsim.model.vgg16 import Embedder  # noqa: E402
+from shirtsim.model.weights import packaged_weights  # noqa: E402
+from shirtsim.overview.evaluate import evaluate  # noqa: E402
 from shirtsim.store import default_cache_dir  # noqa: E402
-from shirtsim.texture import basis_for  # noqa: E402
-from shirtsim.weights import packaged_weights  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "data" / "real-shirts-dev"
 COLUMNS = ["articleType", "baseColour", "pattern"]

@@ -2,9 +2,9 @@
 
     python benchmarks/catalog_map.py [--sizes 1000,10000] [--milvus URI] [--json]
 
-For each size: synthetic descriptors (``shirtsim.bench``'s clustered stand-ins, 996 raw values)
+For each size: synthetic descriptors (``shirtsim.cli.bench``'s clustered stand-ins, 996 raw values)
 through the packaged projection (1,020 values, as a real catalog's index holds them), indexed in
-memory; the map (``shirtsim.catalog_map.make_map``) timed from the index's vectors. With Milvus
+memory; the map (``shirtsim.overview.catalog_map.make_map``) timed from the index's vectors. With Milvus
 (default: a Milvus Lite file in a temporary folder; ``--milvus milvus:http://host:19530`` for a
 server), the vectors are first synced there and the map is timed from what Milvus returns,
 which is what ``Engine.catalog_map`` does on that backend. A second call is a dictionary lookup
@@ -24,12 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shirtsim import milvus  # noqa: E402
-from shirtsim.bench import _synthetic_raw  # noqa: E402
-from shirtsim.catalog_map import make_map  # noqa: E402
-from shirtsim.descriptors import MODES, STYLE_KIND  # noqa: E402
-from shirtsim.projection import PACKAGED_FILE, load_projection  # noqa: E402
-from shirtsim.search import SearchIndex  # noqa: E402
+from shirtsim.cli.bench_data import _synthetic_raw  # noqa: E402
+from shirtsim.describe.descriptors import MODES, STYLE_KIND  # noqa: E402
+from shirtsim.describe.projection import PACKAGED_FILE, load_projection  # noqa: E402
+from shirtsim.index import milvus, milvus_sync  # noqa: E402
+from shirtsim.index.search import SearchIndex  # noqa: E402
+from shirtsim.overview.catalog_map import make_map  # noqa: E402
 
 GOAL_S = 5.0  # the issue's: 10,000 items, first time
 
@@ -48,7 +48,7 @@ def measure(n: int, uri: str) -> dict:
     read, layout = timed_map(local)
     row = {"items": n, "memory_s": round(read + layout, 3)}
     client = milvus.connect(uri)
-    remote, _ = milvus.sync(
+    remote, _ = milvus_sync.sync(
         client, f"shirtsim_map_{n}", local, {i: i for i in local.ids}, {}, lambda shirt_id: None, rebuild=True
     )
     read, layout = timed_map(remote)

@@ -50,6 +50,16 @@ def seed_built(page) -> bool:
     )
 
 
+def wait_for_model(server_log: Path, limit_s: float = 300) -> None:
+    """Until the server has loaded VGG16 in the background (its log says so), and a little more."""
+    deadline = time.monotonic() + limit_s
+    while "VGG16 loaded" not in server_log.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the model was not loaded within {limit_s:.0f} s; see {server_log}")
+        time.sleep(0.5)
+    time.sleep(3)
+
+
 def measure(catalog: Path, workdir: Path, clicks: int) -> dict:
     cache = workdir / "cache"
     shutil.rmtree(cache, ignore_errors=True)
@@ -69,6 +79,7 @@ def measure(catalog: Path, workdir: Path, clicks: int) -> dict:
         try:
             visitor, _ = new_page(browser)
             load_first_page(visitor, url, grid_size)
+            wait_for_model(workdir / "server.log")  # the first page warms the model up: not idle yet
             texts = {t.strip() for t in visitor.locator("[data-testid='stButton'] button").all_inner_texts()}
             grid = [i for i in ids if i in texts]
             click_shirt(visitor, grid[0], grid_size)  # the first click warms the page

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shirtsim.descriptors import MODES  # noqa: E402
+from shirtsim.describe.descriptors import MODES  # noqa: E402
 from shirtsim.engine import Engine  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "data" / "real-shirts-dev"

@@ -8,10 +8,10 @@ Protocol (every setting is chosen by it and nothing else):
 - real-shirts-dev's ids, sorted as numbers, are shuffled with ``numpy.random.default_rng(SPLIT_SEED)``;
   the first half of the shuffled list (846 photos) is half A, the rest (845) half B.
 - For each direction (fit on A, score on B; fit on B, score on A): the texture basis is refitted
-  on the fitting half's photos only (``shirtsim.texture.fit_texture_basis``), every photo's raw
+  on the fitting half's photos only (``shirtsim.describe.texture.fit_texture_basis``), every photo's raw
   ``style`` descriptor is computed with that basis, the projection is fitted on the fitting
   half's vectors and labels, and the other half alone is indexed and ranked exactly as
-  ``shirtsim.evaluate`` does (centred on its own mean, parts L2-normalised, precision@10 of the
+  ``shirtsim.overview.evaluate`` does (centred on its own mean, parts L2-normalised, precision@10 of the
   same label per column, empty labels skipped, mean over articleType, baseColour, pattern).
 - The figures are the average of the two directions.
 
@@ -19,8 +19,8 @@ One VGG16 pass over the 1,691 photos serves both bases: the garment activations 
 fed back through the library's own ``fit_texture_basis`` and ``texture_gram``. Raw descriptors
 are cached (``--cache``) so a rerun only refits the projections.
 
-Default: the product's own projection (``shirtsim.projection.fit_projection`` with the shipped
-columns) and modes (``shirtsim.descriptors.MODES``): cross-fit figures per mode and direction,
+Default: the product's own projection (``shirtsim.describe.projection.fit_projection`` with the shipped
+columns) and modes (``shirtsim.describe.descriptors.MODES``): cross-fit figures per mode and direction,
 the demo catalog's figures (projection fitted on all of real-shirts-dev), approximate-index
 recall, and the learned-part weights this protocol would choose for each mode ("suggested":
 balanced for the widest margin over the issue's held-out goals, each mode keeping the demo's
@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shirtsim.descriptors import (  # noqa: E402
+from shirtsim.describe.descriptors import (  # noqa: E402
     COLOUR_START,
     STYLE_KIND,
     STYLE_VERSION,
@@ -54,8 +54,8 @@ from shirtsim.descriptors import (  # noqa: E402
     periodicity,
     texture_gram,
 )
-from shirtsim.projection import fit_projection as fit_product  # noqa: E402
-from shirtsim.projection import fit_softmax  # noqa: E402
+from shirtsim.describe.projection_fit import fit_projection as fit_product  # noqa: E402
+from shirtsim.describe.projection_fit import fit_softmax  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "data" / "real-shirts-dev"
 DEMO = ROOT / "assets" / "demo-catalog"
@@ -101,7 +101,7 @@ def _standardiser(x, scale, side):
     mean = x.mean(axis=0)
     centred = x - mean
     if scale == "blocks":  # as the product does: each block of the side to its own RMS, over its gain
-        from shirtsim.projection import block_scales
+        from shirtsim.describe.projection_fit import block_scales
 
         return mean, block_scales(centred, side)
     if scale == "feature":
@@ -253,16 +253,16 @@ LEARNED_NAMES = ("texture", "periodicity", "lab", "hsv", "texture_learned", "col
 
 
 def part_weights(texture_share, learned_texture, learned_colour):
-    """Per-part weights (LEARNED_NAMES) as shirtsim.descriptors.Mode gives them for
+    """Per-part weights (LEARNED_NAMES) as shirtsim.describe.descriptors.Mode gives them for
     ``learned=(texture_share, learned_texture, learned_colour)``. They sum to 1."""
-    from shirtsim.descriptors import Mode
+    from shirtsim.describe.descriptors import Mode
 
     mode = Mode("trial", STYLE_KIND, texture_share, "", (texture_share, learned_texture, learned_colour))
     return mode.part_weights(LEARNED_NAMES)
 
 
 # --------------------------------------------------------------------------------------------
-# Evaluation, exactly as shirtsim.evaluate: centre on the catalog, normalise parts, rank.
+# Evaluation, exactly as shirtsim.overview.evaluate: centre on the catalog, normalise parts, rank.
 # --------------------------------------------------------------------------------------------
 
 
@@ -299,7 +299,7 @@ def ivf_recall(vectors, parts, lengths, weights_by_mode):
     """Recall@K of shirtsim's IVF index against the exact scan, every item a query (itself
     excluded), per mode: the vectors stored as the library stores them (centred, each part
     normalised to its length), the query re-weighed as ``weigh`` does (weight / length**2)."""
-    from shirtsim.approx import build_ivf
+    from shirtsim.index.approx import build_ivf
 
     x = np.asarray(vectors, np.float32) - np.asarray(vectors, np.float32).mean(axis=0)
     for (_, part), length in zip(parts, lengths):
@@ -343,8 +343,9 @@ def split_halves(ids):
 def activations(paths, embedder):
     """Garment activations (N, cells, 512) and the parts after the Gram (periodicity, Lab,
     HSV: N, 468) of image files."""
-    from shirtsim.embedding import batches, to_model_input, uses_bfloat16
-    from shirtsim.images import decode_image, read_limited
+    from shirtsim.catalog.images import decode_image, read_limited
+    from shirtsim.model.arithmetic import uses_bfloat16
+    from shirtsim.model.inputs import batches, to_model_input
 
     def load(path):
         return to_model_input(decode_image(read_limited(path), path.name))
@@ -379,9 +380,10 @@ def grams(cells, basis, batch=16):
 def raw_descriptors(cache_dir):
     """Raw style descriptors of real-shirts-dev with bases fitted on half A and on half B, and
     of real-shirts-dev and the demo catalog with the shipped basis. Cached."""
-    from shirtsim.embedding import Embedder, uses_bfloat16
-    from shirtsim.texture import SHIPPED_BASIS_FILE, fit_texture_basis, load_basis, split_basis
-    from shirtsim.weights import packaged_weights
+    from shirtsim.describe.texture import SHIPPED_BASIS_FILE, fit_texture_basis, load_basis, split_basis
+    from shirtsim.model.arithmetic import uses_bfloat16
+    from shirtsim.model.vgg16 import Embedder
+    from shirtsim.model.weights import packaged_weights
 
     weights = packaged_weights()
     tag = f"{weights.fingerprint}-{STYLE_VERSION}-{SPLIT_SEED}" + ("-bf16" if uses_bfloat16(STYLE_KIND) else "")
@@ -406,14 +408,14 @@ def raw_descriptors(cache_dir):
     out["raw_shipped"] = np.hstack([grams(cells, shipped), colour]).astype(np.float32)
     out["demo_raw"] = np.hstack([grams(demo_cells, shipped), demo_colour]).astype(np.float32)
     # sanity: the kept-activation route gives what the library's own embedding gives
-    from shirtsim.embedding import to_model_input
-    from shirtsim.images import decode_image, read_limited
-    from shirtsim.index import embed
+    from shirtsim.catalog.images import decode_image, read_limited
+    from shirtsim.describe.embed import embed
+    from shirtsim.model.inputs import to_model_input
 
     probe = np.stack([to_model_input(decode_image(read_limited(DEMO / f"{i}.jpg"))) for i in demo_ids[:8]])
     direct = embed(embedder, STYLE_KIND, probe)
     gap = float(np.abs(direct - out["demo_raw"][:8]).max())
-    print(f"  check: kept activations vs shirtsim.index.embed, max |diff| {gap:.2e}", file=sys.stderr)
+    print(f"  check: kept activations vs shirtsim.describe.embed.embed, max |diff| {gap:.2e}", file=sys.stderr)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **out)
@@ -434,7 +436,7 @@ GOALS = {"mean": 0.66, "baseColour": 0.50, "pattern": 0.56}
 
 
 def product_projection(raw, labels, source="crossfit"):
-    """The projection the product fits (shirtsim.projection), on these vectors and labels."""
+    """The projection the product fits (shirtsim.describe.projection), on these vectors and labels."""
     values = {c: [str(v) for v in labels[c]] for c, _ in PRODUCT_COLUMNS}
     return fit_product(raw, values, PRODUCT_COLUMNS, "crossfit", source)
 
@@ -458,7 +460,7 @@ class CrossFit:
 
     def directions(self, settings):
         """[(name, cosines of the scored half, its labels, dim, part names)] for fit A -> score B
-        and B -> A. ``settings``: None (raw parts), "product" (shirtsim.projection) or a design."""
+        and B -> A. ``settings``: None (raw parts), "product" (shirtsim.describe.projection) or a design."""
         out = []
         for fit, score in (("A", "B"), ("B", "A")):
             raw = self.data[f"raw_{fit}"]  # basis fitted on the fitting half
@@ -526,7 +528,7 @@ def before_weights(mode):
 
 
 def mode_weights(mode, names):
-    from shirtsim.descriptors import MODES
+    from shirtsim.describe.descriptors import MODES
 
     return MODES[mode].part_weights(names)
 
@@ -616,7 +618,7 @@ def main():
     modes["balanced"]["held_out_estimate"] = held_out_estimate(modes["balanced"]["average"], base["balanced"][1])
 
     suggested = {}
-    if not args.quick:  # the weights the modes should have: chosen here, pasted into shirtsim.descriptors.MODES
+    if not args.quick:  # the weights the modes should have: chosen here, pasted into descriptors.MODES
 
         def demo_holds(mode):
             def allowed(weights):
@@ -661,7 +663,7 @@ def main():
         return
     print(f"\nthe product's projection: parts {report['parts']}; {layout.dim} values")
     for mode, m in modes.items():
-        print(f"{mode}: weights {m['weights']} (shirtsim.descriptors.MODES)")
+        print(f"{mode}: weights {m['weights']} (shirtsim.describe.descriptors.MODES)")
         for name, r in list(m["per_direction"].items()) + [("average", m["average"])]:
             b = base[mode][0].get(name, base[mode][1])
             print(f"  {name:8} " + "  ".join(f"{c} {r[c]:.3f} (base {b[c]:.3f})" for c in COLUMNS + ("mean",)))

@@ -5,7 +5,7 @@
 Protocol (the issue's): real-shirts-dev's photos are copied into a temporary catalog, with N
 extra files (default 200), each a copy of a random original made one of four ways in turn:
 the same picture, a 50% resize, a 5% crop from the top-left, a mirror; every copy saved as JPEG
-quality 60. The catalog goes through the product's own path (``shirtsim.duplicates.scan_catalog``,
+quality 60. The catalog goes through the product's own path (``shirtsim.overview.duplicates.scan_catalog``,
 what ``Engine.duplicates`` and ``shirtsim duplicates`` run). An injected pair is *found* when
 its copy and its source score at least the threshold; a *false pair* is a pair scoring at
 least the threshold that holds a copy and anything but its source (pairs among the original
@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shirtsim.catalog import discover  # noqa: E402
-from shirtsim.duplicates import DEFAULT_THRESHOLD, scan_catalog  # noqa: E402
+from shirtsim.catalog.folder import discover  # noqa: E402
+from shirtsim.overview.duplicates import DEFAULT_THRESHOLD, scan_catalog  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "data" / "real-shirts-dev"
 WAYS = ("same", "resize", "crop", "mirror")
@@ -141,7 +141,7 @@ def main() -> None:
         print(json.dumps(result, indent=1))
         return
     print(f"seed 1 (choosing): lowest true pair {choose['lowest_true']}, highest false pair {choose['highest_false']}")
-    print(f"  -> threshold {chosen} (shirtsim.duplicates.DEFAULT_THRESHOLD is {DEFAULT_THRESHOLD})")
+    print(f"  -> threshold {chosen} (shirtsim.overview.duplicates.DEFAULT_THRESHOLD is {DEFAULT_THRESHOLD})")
     r = report
     print(
         f"seed {REPORT_SEED} (reported), {r['images']} images with {r['copies']} injected copies, threshold {chosen}:"

@@ -24,7 +24,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shirtsim.embedding import bf16_supported  # noqa: E402
+from shirtsim.model.arithmetic import bf16_supported  # noqa: E402
 
 
 def first_start(browser, workdir: Path, name: str, env: dict) -> dict:

@@ -1,5 +1,5 @@
 """Rewrite assets/demo-vectors: the demo catalog's raw style vectors for the packaged weights,
-one set per arithmetic path (shirtsim.shipped), so a first start embeds nothing.
+one set per arithmetic path (shirtsim.index.shipped), so a first start embeds nothing.
 
     python benchmarks/ship_demo_vectors.py
 
@@ -23,12 +23,12 @@ if str(ROOT) not in sys.path:
 
 def one_path() -> None:
     """In this process's arithmetic: embed the demo with a fresh cache and write its set."""
-    from shirtsim import shipped
-    from shirtsim.demo import DEMO_CATALOG
-    from shirtsim.descriptors import STYLE_KIND
+    from shirtsim.catalog.assets import DEMO_CATALOG
+    from shirtsim.describe.descriptors import STYLE_KIND
     from shirtsim.engine import Engine
-    from shirtsim.index import fingerprint
-    from shirtsim.weights import packaged_weights
+    from shirtsim.index import shipped
+    from shirtsim.index.build import fingerprint
+    from shirtsim.model.weights import packaged_weights
 
     shipped.FOLDER, folder = Path(tempfile.mkdtemp()), shipped.FOLDER  # embed for real, not from the old set
     with tempfile.TemporaryDirectory() as cache:
@@ -44,7 +44,7 @@ def one_path() -> None:
 
 
 def main() -> int:
-    from shirtsim.embedding import bf16_supported
+    from shirtsim.model.arithmetic import bf16_supported
 
     paths = ["float32", "int8"] + (["bfloat16"] if bf16_supported() else [])
     if not bf16_supported():

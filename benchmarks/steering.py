@@ -3,7 +3,7 @@
     python benchmarks/steering.py [--json]
 
 Every demo shirt is a query, once for every colour label of the catalog; the colour is given
-as that label's typical hex (the colour the demo generator draws it with, ``shirtsim.demo.COLOURS``).
+as that label's typical hex (the colour the demo generator draws it with, ``shirtsim.catalog.demo.COLOURS``).
 The ten results (``balanced`` mode, k = 10, the query left out) come from the app's own path,
 ``Engine.steered_query`` then one search. Reported: the share of results carrying the requested
 colour label and the share carrying the query's pattern label, averaged over all query x colour
@@ -28,11 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shirtsim import colour_blind, steer  # noqa: E402
-from shirtsim.demo import COLOURS, DEMO_CATALOG  # noqa: E402
-from shirtsim.descriptors import MODES  # noqa: E402
+from shirtsim.catalog.assets import DEMO_CATALOG  # noqa: E402
+from shirtsim.catalog.demo import COLOURS  # noqa: E402
+from shirtsim.describe import colour_blind, steer  # noqa: E402
+from shirtsim.describe.descriptors import MODES  # noqa: E402
 from shirtsim.engine import Engine, Steering  # noqa: E402
-from shirtsim.weights import packaged_weights  # noqa: E402
+from shirtsim.model.weights import packaged_weights  # noqa: E402
 
 K = 10
 GOAL = {"colour": 0.55, "pattern": 0.45}
@@ -44,7 +45,7 @@ def hex_of(rgb):
 
 def measure(engine, mode_name="balanced", recoloured=None, queries=None):
     """The steering figures; ``recoloured``: (texture side's share, learned part's share of it)
-    instead of ``shirtsim.steer.RECOLOURED``; ``queries``: only these query shirts."""
+    instead of ``shirtsim.describe.steer.RECOLOURED``; ``queries``: only these query shirts."""
     mode = MODES[mode_name]
     labels = _labels()
     ids = engine.index(mode.kind).ids

@@ -62,7 +62,7 @@ class DownloadError(ShirtsimError):
 
 class RemovalRefused(ShirtsimError):
     """A re-index that would remove more of the indexed shirts than a person has agreed to
-    (:mod:`shirtsim.removals`): nothing was removed. The edges add how to confirm it there."""
+    (:mod:`shirtsim.index.removals`): nothing was removed. The edges add how to confirm it there."""
 
     def __init__(self, removed: int, indexed: int, limit_percent: float, where: str) -> None:
         self.removed, self.indexed, self.limit_percent, self.where = removed, indexed, limit_percent, where

@@ -17,7 +17,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from .progress import ProgressFn
+from shirtsim.progress import ProgressFn
 
 NICENESS = 10  # a background job yields the CPU to page runs (Linux: per thread)
 POLL_S = 0.2  # how often a waiting visitor's progress bar is redrawn

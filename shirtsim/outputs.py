@@ -12,8 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import ShirtsimError
-from .text import printable
+from shirtsim.errors import ShirtsimError
+from shirtsim.text import printable
 
 
 def refuse_to_replace(path: Path, force: bool, what: str = "") -> None:

@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CatalogError
-from .settings import CACHE_DIR
-from .text import printable
+from shirtsim.errors import CatalogError
+from shirtsim.settings import CACHE_DIR
+from shirtsim.text import printable
 
 MAGIC = b"SHIRTSIM"
 BLOB_MAGIC = b"SHIRTBLB"  # same header, opaque bytes (a serialised faiss index) instead of float32 rows

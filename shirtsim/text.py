@@ -23,7 +23,7 @@ _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 def printable(text: str) -> str:
     """The printable, one-line form of outside text: a name or path from ``os.walk`` (ids: see
-    :mod:`shirtsim.catalog`), a label, an error quoting them, before it reaches a terminal.
+    :mod:`shirtsim.catalog.folder`), a label, an error quoting them, before it reaches a terminal.
 
     Undecodable bytes (U+DC80..U+DCFF) become ``%XX`` of the byte; control characters (C0, DEL
     and C1), U+2028/U+2029 and other lone surrogates become ``%XX`` of each UTF-8 byte; the rest

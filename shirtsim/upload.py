@@ -5,7 +5,7 @@ The work per photo is bounded by construction, whatever its size or shape: the d
 at :data:`UPLOAD_SIDE` px on the long side (so a 20,900 x 1,000 panorama, which a reduced decode
 cannot shrink by its short side, comes out 2,048 x 98), and every later step works on that
 picture or smaller ones (the box on a 320 px copy, the cut-out at most
-:data:`shirtsim.crop.CUT_SIDE` before it is padded to a square, a 512 px preview, a 224 px model
+:data:`shirtsim.catalog.crop.CUT_SIDE` before it is padded to a square, a 512 px preview, a 224 px model
 input). A picture more than :data:`MAX_ASPECT` times as long as it is wide is not a photo of a
 shirt: it is refused from its header, with a message, instead of being described as a line of
 pixels.
@@ -17,12 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .crop import WHOLE, Box, background, cut_out, propose_box, studio_shot, work_copy
-from .descriptors import Kind
-from .embedding import Embedder, to_model_input
-from .images import decode_image
-from .index import embed
-from .thumbnails import PREVIEW, make_thumbnail
+from shirtsim.catalog.crop import WHOLE, Box, background, cut_out, propose_box, studio_shot, work_copy
+from shirtsim.catalog.images import decode_image
+from shirtsim.catalog.thumbnails import PREVIEW, make_thumbnail
+from shirtsim.describe.descriptors import Kind
+from shirtsim.describe.embed import embed
+from shirtsim.model.inputs import to_model_input
+from shirtsim.model.vgg16 import Embedder
 
 UPLOAD_SIDE = 2048  # an upload is decoded at most this large on its long side (the model sees 224 px)
 MAX_ASPECT = 25  # a longer side over this many times the shorter one is refused
@@ -36,12 +37,12 @@ class Upload:
     preview: bytes  # JPEG, PREVIEW px on the long side
     pixels: np.ndarray  # the model's input (224x224x3 uint8), for an explanation's heat map
     box: Box | None = None  # the part of the photo that was searched (None: all of it, as it is)
-    proposed: Box | None = None  # the box shirtsim.crop proposes for this photo (when one was asked for)
+    proposed: Box | None = None  # the box shirtsim.catalog.crop proposes for this photo (when one was asked for)
 
 
 def read_photo(embedder: Embedder, kind: Kind, data: bytes, name: str, box: Box | str | None = None) -> Upload:
     """Decode (at most :data:`UPLOAD_SIDE` px) and describe a photo, the whole of it (``box``
-    None) or its cut-out (:func:`shirtsim.crop.cut_out`) by ``box``. ``"auto"``: the proposed
+    None) or its cut-out (:func:`shirtsim.catalog.crop.cut_out`) by ``box``. ``"auto"``: the proposed
     box, except for a photo on a studio backdrop, which is framed like the catalog's photos
     already and is searched as it is (box None; so is its whole, WHOLE). The preview is always
     the whole photo: the app draws the box on it."""

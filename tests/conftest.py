@@ -25,14 +25,14 @@ def _isolated_env(monkeypatch, session_cache):
     monkeypatch.delenv("SHIRTSIM_CATALOG", raising=False)
     monkeypatch.delenv("SHIRTSIM_INDEX", raising=False)
     monkeypatch.delenv("SHIRTSIM_PROJECTION", raising=False)
-    # The demo's shipped vectors (shirtsim.shipped) would stand in for the fake model's, and
+    # The demo's shipped vectors (shirtsim.index.shipped) would stand in for the fake model's, and
     # count as embedding: in-process tests embed for themselves; tests/test_shipped.py uses them.
-    monkeypatch.setattr("shirtsim.shipped.FOLDER", session_cache / "no-shipped-vectors")
+    monkeypatch.setattr("shirtsim.index.shipped.FOLDER", session_cache / "no-shipped-vectors")
 
 
 @pytest.fixture(scope="session")
 def weights():
-    from shirtsim.weights import packaged_weights
+    from shirtsim.model.weights import packaged_weights
 
     return packaged_weights()
 
@@ -40,7 +40,7 @@ def weights():
 @pytest.fixture(scope="session")
 def embedder(weights):
     """The real VGG16 with the packaged weights, loaded once for the session."""
-    from shirtsim.embedding import Embedder
+    from shirtsim.model.vgg16 import Embedder
 
     return Embedder(weights)
 
@@ -110,7 +110,7 @@ def real_model_in_process(monkeypatch, embedder, session_cache) -> Path:
 @pytest.fixture
 def cli(capsys):
     """``cli(*args)`` -> (exit status, stdout, stderr) of ``shirtsim ARGS`` in this process."""
-    from shirtsim.cli import main
+    from shirtsim.cli.main import main
 
     def call(*args):
         try:

@@ -122,9 +122,9 @@ class FakeEmbedder:
     """
 
     def __init__(self, weights=None, cache_dir=None):  # Embedder's signature
-        from shirtsim.weights import packaged_weights
+        from shirtsim.model.weights import packaged_weights
 
-        self.weights = weights or packaged_weights()  # which texture basis it gets (shirtsim.texture)
+        self.weights = weights or packaged_weights()  # which texture basis it gets (shirtsim.describe.texture)
         self.calls = 0
         self.images = 0
 

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from shirtsim import approx
-from shirtsim.bench import _synthetic_raw
-from shirtsim.descriptors import MODES, STYLE_KIND
-from shirtsim.search import SearchIndex
+from shirtsim.cli.bench_data import _synthetic_raw
+from shirtsim.describe.descriptors import MODES, STYLE_KIND
+from shirtsim.index import approx
+from shirtsim.index.search import SearchIndex
 
 
 def indexes(n=4000):

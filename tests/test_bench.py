@@ -11,18 +11,9 @@ import pytest
 from helpers import ROOT
 from test_cli import run
 
-from shirtsim import bench
-from shirtsim.bench import (
-    MODEL_BYTES,
-    SEED_DIM,
-    bench_seed_nxn,
-    check_memory,
-    cold_start_peak_bytes,
-    query_peak_bytes,
-    seed_nxn_limit,
-    usable_memory,
-)
-from shirtsim.descriptors import STYLE_KIND
+from shirtsim.cli.bench_memory import MODEL_BYTES, check_memory, cold_start_peak_bytes, query_peak_bytes, usable_memory
+from shirtsim.cli.bench_query import SEED_DIM, bench_seed_nxn, seed_nxn_limit
+from shirtsim.describe.descriptors import STYLE_KIND
 from shirtsim.errors import ShirtsimError
 
 # `python -m shirtsim` with TensorFlow and Keras unimportable: loading the model would fail loudly.
@@ -58,7 +49,7 @@ def test_bench_json_has_every_figure_the_readme_quotes():
 
 
 def test_seed_nxn_limit_is_where_features_plus_matrix_reach_the_budget(monkeypatch):
-    monkeypatch.setattr("shirtsim.bench._total_memory", lambda: 10 * 1024**3)
+    monkeypatch.setattr("shirtsim.cli.bench_query._total_memory", lambda: 10 * 1024**3)
     n = seed_nxn_limit(0.5)
     budget = 0.5 * 10 * 1024**3
     assert (n * SEED_DIM + n * n) * 8 <= budget < ((n + 1) * SEED_DIM + (n + 1) ** 2) * 8
@@ -68,7 +59,7 @@ def test_the_phone_photo_is_a_rotated_12_megapixel_jpeg_read_reduced(fake_model)
     from helpers import DEMO, FakeEmbedder
     from PIL import Image
 
-    from shirtsim.bench import phone_jpeg
+    from shirtsim.cli.bench_model import phone_jpeg
     from shirtsim.engine import read_photo
 
     data = phone_jpeg(DEMO / "1001.jpg")
@@ -128,7 +119,7 @@ def test_under_an_address_space_limit_that_limit_is_what_is_reported():
 
 
 def test_the_first_size_that_does_not_fit_is_named_with_what_it_needs(monkeypatch):
-    monkeypatch.setattr(bench, "usable_memory", lambda: (6_000_000_000, "available memory"))
+    monkeypatch.setattr("shirtsim.cli.bench_memory.usable_memory", lambda: (6_000_000_000, "available memory"))
     check_memory([1000, 100_000], 100_000)  # about 2.7 and 2.9 GB with the model: they fit
     with pytest.raises(ShirtsimError) as e:
         check_memory([1000, 500_000, 2_000_000], 100_000)
@@ -149,7 +140,7 @@ def test_usable_memory_is_the_smaller_of_available_memory_and_the_address_space_
     import resource
 
     status = {"/proc/meminfo": 8_000_000, "/proc/self/status": 1_000_000}  # kB: MemAvailable, VmSize
-    monkeypatch.setattr(bench, "_proc_bytes", lambda path, field: status[path] * 1024)
+    monkeypatch.setattr("shirtsim.cli.bench_memory._proc_bytes", lambda path, field: status[path] * 1024)
     monkeypatch.setattr(resource, "getrlimit", lambda which: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     assert usable_memory() == (8_000_000 * 1024, "available memory")
     monkeypatch.setattr(resource, "getrlimit", lambda which: (3_000_000 * 1024, resource.RLIM_INFINITY))
@@ -160,15 +151,16 @@ def test_usable_memory_is_the_smaller_of_available_memory_and_the_address_space_
 
 def test_the_seed_matrix_is_not_made_when_its_peak_does_not_fit(monkeypatch):
     features, matrix = 500 * SEED_DIM * 8, 500 * 500 * 8
-    monkeypatch.setattr(bench, "usable_memory", lambda: (2 * features, "available memory"))
+    monkeypatch.setattr("shirtsim.cli.bench_query.usable_memory", lambda: (2 * features, "available memory"))
     assert bench_seed_nxn(500) is None  # the features twice (their squares, the unit copy) and the matrix: over
-    monkeypatch.setattr(bench, "usable_memory", lambda: (2 * features + matrix, "available memory"))
+    monkeypatch.setattr("shirtsim.cli.bench_query.usable_memory", lambda: (2 * features + matrix, "available memory"))
     assert bench_seed_nxn(500)["bytes"] == features + matrix
 
 
 MEASURE = r"""
 import json, sys
-from shirtsim import bench
+from shirtsim.cli.bench_model import bench_cold_start
+from shirtsim.cli.bench_query import bench_query
 
 def status_kb(field):
     with open("/proc/self/status") as f:
@@ -176,8 +168,8 @@ def status_kb(field):
 
 what, n = sys.argv[1], int(sys.argv[2])
 if what == "cold_start":
-    from shirtsim.projection import resolve_projection
-    from shirtsim.weights import packaged_weights
+    from shirtsim.describe.projection import resolve_projection
+    from shirtsim.model.weights import packaged_weights
     weights = packaged_weights()
     resolve_projection("auto", weights)  # its modules loaded: idle memory
 try:
@@ -187,9 +179,9 @@ except OSError:
     pass
 idle = status_kb("VmRSS")
 if what == "query":
-    bench.bench_query(n, queries=20)
+    bench_query(n, queries=20)
 else:
-    bench.bench_cold_start(weights, n)
+    bench_cold_start(weights, n)
 print(json.dumps({"growth": (status_kb("VmHWM") - idle) * 1024}))
 """
 

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from shirtsim.catalog import MAX_ID_LEN, Skipped, discover
+from shirtsim.catalog.folder import MAX_ID_LEN, Skipped, discover
 from shirtsim.errors import CatalogError
 from shirtsim.text import printable
 

@@ -1,13 +1,13 @@
-"""The catalog map (shirtsim.catalog_map): an exact PCA of what a mode compares, placed and
+"""The catalog map (shirtsim.overview.catalog_map): an exact PCA of what a mode compares, placed and
 selected like the app does, cached per index and mode."""
 
 import numpy as np
 import pytest
 
-from shirtsim.catalog_map import make_map, value_scales
-from shirtsim.descriptors import MODES, STYLE_KIND
-from shirtsim.projection import PACKAGED_FILE, load_projection
-from shirtsim.search import weigh
+from shirtsim.describe.descriptors import MODES, STYLE_KIND
+from shirtsim.describe.projection import PACKAGED_FILE, load_projection
+from shirtsim.index.search import weigh
+from shirtsim.overview.catalog_map import make_map, value_scales
 
 LAYOUT = load_projection(PACKAGED_FILE).layout
 
@@ -71,7 +71,7 @@ def test_a_catalog_too_small_for_directions_sits_at_the_origin():
 
 
 def test_a_large_catalog_finds_its_directions_on_a_spread_sample_and_places_every_shirt(monkeypatch):
-    monkeypatch.setattr("shirtsim.catalog_map.FIT_ROWS", 500)
+    monkeypatch.setattr("shirtsim.overview.catalog_map.FIT_ROWS", 500)
     rng = np.random.default_rng(1)
     directions = np.linalg.qr(rng.normal(size=(LAYOUT.dim, 2)))[0].T  # two clearly leading directions
     vectors = (rng.normal(size=(3000, 2)) * [8.0, 4.0] @ directions + rng.normal(size=(3000, LAYOUT.dim))).astype(

@@ -16,8 +16,8 @@ import pytest
 from helpers import DEMO, HOSTILE, ROOT, make_hostile_catalog
 from PIL import Image
 
+from shirtsim.describe.projection import load_projection
 from shirtsim.engine import Steering, get_mode
-from shirtsim.projection import load_projection
 from shirtsim.store import catalog_key
 
 
@@ -237,7 +237,7 @@ def test_a_cache_that_cannot_be_written_is_one_line_that_says_what_to_do(
 
 
 def test_json_output_never_holds_nan_or_infinity():
-    from shirtsim.cli import to_json
+    from shirtsim.cli.output import to_json
 
     assert (
         to_json({"a": [1.5, float("nan")], "b": float("-inf"), "c": "x"}) == '{"a": [1.5, null], "b": null, "c": "x"}'
@@ -378,7 +378,7 @@ def test_this_pattern_in_that_colour(fake_indexed, cli):
 
 
 def test_a_photo_is_searched_in_its_box_and_the_json_keeps_its_shape(fake_indexed, cli, tmp_path):
-    from shirtsim.crop import WHOLE
+    from shirtsim.catalog.crop import WHOLE
 
     scene = Image.new("RGB", (600, 500), (40, 140, 90))
     photo = Image.open(DEMO / "1002.jpg").convert("RGB")

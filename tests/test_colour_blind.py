@@ -1,12 +1,12 @@
-"""Colour-blind texture (shirtsim.colour_blind): the directions a colour change moves the texture
+"""Colour-blind texture (shirtsim.describe.colour_blind): the directions a colour change moves the texture
 part along, and a query without them."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from shirtsim import colour_blind
-from shirtsim.colour_blind import (
+from shirtsim.describe import colour_blind
+from shirtsim.describe.colour_blind import (
     COLOURINGS,
     DIRECTIONS,
     ColourDirectionsError,
@@ -19,9 +19,9 @@ from shirtsim.colour_blind import (
     save_directions,
     source,
 )
-from shirtsim.descriptors import COLOUR_START, TEXTURE_DIM
-from shirtsim.steer import remove_colour, with_colour_of
-from shirtsim.weights import Weights, packaged_weights
+from shirtsim.describe.descriptors import COLOUR_START, TEXTURE_DIM
+from shirtsim.describe.steer import remove_colour, with_colour_of
+from shirtsim.model.weights import Weights, packaged_weights
 
 
 def test_removing_directions_leaves_the_rest_at_the_same_length():
@@ -70,7 +70,7 @@ class ColourMixer:
         self.weights = Weights("file", None, "colour-mixer", "test")
 
     def forward(self, batch, layers, bfloat16=False, int8=False):
-        raise AssertionError("fit_colour_directions reads descriptors through shirtsim.index.embed")
+        raise AssertionError("fit_colour_directions reads descriptors through shirtsim.describe.embed.embed")
 
 
 def test_fitting_finds_the_directions_colour_moves_along(monkeypatch):
@@ -124,7 +124,7 @@ def test_the_packaged_weights_use_the_shipped_file_and_others_fit_once(monkeypat
 def test_a_shipped_file_for_another_basis_or_a_missing_one_is_not_used_and_a_damaged_one_is_an_error(
     monkeypatch, tmp_path
 ):
-    import shirtsim.texture
+    import shirtsim.describe.texture
 
     shipped, _ = load_directions(colour_blind.SHIPPED_FILE)
     shipped_bytes = colour_blind.SHIPPED_FILE.read_bytes()
@@ -133,7 +133,7 @@ def test_a_shipped_file_for_another_basis_or_a_missing_one_is_not_used_and_a_dam
     monkeypatch.setattr(colour_blind, "_fitted", {})
     assert source(packaged_weights()) == "colour directions shipped for these weights"
     with monkeypatch.context() as m:  # same weights, a refitted texture basis: the file is stale
-        m.setattr(shirtsim.texture, "basis_id", lambda weights: "tb-refitted")
+        m.setattr(shirtsim.describe.texture, "basis_id", lambda weights: "tb-refitted")
         assert np.array_equal(directions_for(packaged_weights(), lambda: "refit"), -shipped)
     shipped_file = tmp_path / "colour_directions.npz"
     monkeypatch.setattr(colour_blind, "SHIPPED_FILE", shipped_file)  # not there: fitted as for any weights
@@ -196,8 +196,8 @@ def test_a_cached_file_with_the_wrong_shape_is_fitted_again(monkeypatch, tmp_pat
 
 
 def test_a_recoloured_query_has_a_colour_blind_texture_part():
-    from shirtsim.descriptors import STYLE_KIND
-    from shirtsim.search import SearchIndex
+    from shirtsim.describe.descriptors import STYLE_KIND
+    from shirtsim.index.search import SearchIndex
 
     rng = np.random.default_rng(3)
     index = SearchIndex.build(STYLE_KIND, [str(i) for i in range(6)], rng.normal(size=(6, STYLE_KIND.dim)))

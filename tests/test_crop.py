@@ -1,11 +1,11 @@
-"""shirtsim.crop: the proposed box, the background made white, the box's checks."""
+"""shirtsim.catalog.crop: the proposed box, the background made white, the box's checks."""
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from shirtsim import crop
-from shirtsim.crop import WHOLE, check_box, cut_out, draw_box, parse_box, propose_box, studio_shot
+from shirtsim.catalog import crop
+from shirtsim.catalog.crop import WHOLE, check_box, cut_out, draw_box, parse_box, propose_box, studio_shot
 
 RED, GREEN, NAVY, WHITE = (200, 30, 40), (60, 160, 70), (20, 30, 90), (255, 255, 255)
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from shirtsim.descriptors import (
+from shirtsim.describe.descriptors import (
     COLOUR_DIM,
     COLOUR_START,
     HSV_BINS,

@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from helpers import DEMO, ROOT
 
-from shirtsim.download import download_seed_shirts
+from shirtsim.catalog.download import download_seed_shirts
 from shirtsim.errors import DownloadError
 
 

@@ -1,4 +1,4 @@
-"""Near-duplicate photos (shirtsim.duplicates): copies found, look-alikes kept apart, the cache,
+"""Near-duplicate photos (shirtsim.overview.duplicates): copies found, look-alikes kept apart, the cache,
 the CLI; and the issue's measurement on real photos with injected copies."""
 
 import io
@@ -11,8 +11,8 @@ from helpers import DEMO, REAL_SHIRTS
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from benchmarks.duplicates import copy_of, measure
-from shirtsim.catalog import discover
-from shirtsim.duplicates import (
+from shirtsim.catalog.folder import discover
+from shirtsim.overview.duplicates import (
     DEFAULT_THRESHOLD,
     PRINT_BYTES,
     PhotoPrint,
@@ -115,7 +115,7 @@ def test_a_print_reads_back_exactly_and_refuses_wrong_bytes():
 
 
 def test_cli_duplicates_json_and_text(tmp_path, monkeypatch, capsys):
-    from shirtsim.cli import main
+    from shirtsim.cli.main import main
 
     catalog = tmp_path / "shirts"
     catalog.mkdir()
@@ -186,7 +186,7 @@ def test_files_the_catalog_listing_leaves_out_are_reported_with_the_unreadable_o
 def test_candidates_are_capped_per_photo(monkeypatch):
     """A catalog of one template (every photo the same drawing, lighter or darker) lets each photo
     propose its CANDIDATES_PER_PHOTO best partners, not all eleven."""
-    monkeypatch.setattr("shirtsim.duplicates.CANDIDATES_PER_PHOTO", 3)
+    monkeypatch.setattr("shirtsim.overview.duplicates.CANDIDATES_PER_PHOTO", 3)
     base = np.asarray(Image.open(DEMO / "1077.jpg").convert("RGB"), np.float32)
     prints = [
         describe_photo(Image.fromarray(np.clip(base * (0.9 + 0.01 * n), 0, 255).astype(np.uint8))) for n in range(12)

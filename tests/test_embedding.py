@@ -6,10 +6,11 @@ import pytest
 from helpers import DEMO
 from PIL import Image
 
-from shirtsim.descriptors import SEED_KIND, STYLE_KIND
-from shirtsim.embedding import bf16_supported, to_model_input
-from shirtsim.index import fingerprint, uses_bfloat16
-from shirtsim.texture import basis_id
+from shirtsim.describe.descriptors import SEED_KIND, STYLE_KIND
+from shirtsim.describe.texture import basis_id
+from shirtsim.index.build import fingerprint, uses_bfloat16
+from shirtsim.model.arithmetic import bf16_supported
+from shirtsim.model.inputs import to_model_input
 
 
 def test_bfloat16_forward_matches_float32_closely(embedder):
@@ -36,8 +37,8 @@ def test_only_the_style_kind_may_use_bfloat16_and_its_cache_says_so(weights, mon
 
 
 def test_int8_is_chosen_by_setting_and_named_in_the_cache(weights, monkeypatch):
-    from shirtsim.embedding import arithmetic, uses_int8
     from shirtsim.errors import ShirtsimError
+    from shirtsim.model.arithmetic import arithmetic, uses_int8
 
     basis = basis_id(weights)
     monkeypatch.setenv("SHIRTSIM_ARITHMETIC", "int8")
@@ -57,8 +58,8 @@ def test_int8_is_chosen_by_setting_and_named_in_the_cache(weights, monkeypatch):
 
 @pytest.mark.slow
 def test_the_int8_network_is_close_to_float32_and_converted_once(weights, tmp_path, monkeypatch):
-    from shirtsim import int8
-    from shirtsim.embedding import Embedder
+    from shirtsim.model import int8 as int8
+    from shirtsim.model.vgg16 import Embedder
 
     batch = np.stack([to_model_input(Image.open(DEMO / f"{n}.jpg")) for n in (1001, 1042, 1133)])
     first = Embedder(weights, tmp_path)

@@ -10,10 +10,10 @@ import pytest
 from helpers import FakeEmbedder
 from PIL import Image
 
-from shirtsim.descriptors import MODES
+from shirtsim.catalog.thumbnails import PREVIEW
+from shirtsim.describe.descriptors import MODES
 from shirtsim.engine import Engine, get_mode
 from shirtsim.errors import BadImageError, ShirtsimError
-from shirtsim.thumbnails import PREVIEW
 
 
 def test_many_sessions_asking_at_once_load_the_model_once(small_catalog, tmp_path, weights):
@@ -65,7 +65,7 @@ def test_pictures_come_from_the_cache_and_survive_a_deleted_file(small_catalog, 
     (small_catalog / "1002.jpg").unlink()
     tile = engine.picture("1002")
     assert Image.open(io.BytesIO(tile)).size == (200, 250) and engine.stale == {}  # demo files are 200x250
-    assert engine.picture("1002", PREVIEW) == engine.thumbnails.get(engine._contents["1002"], PREVIEW)
+    assert engine.picture("1002", PREVIEW) == engine.pictures.thumbnails.get(engine.pictures.contents["1002"], PREVIEW)
     assert not engine.file_present("1002") and engine.stale == {"1002": "its file is missing or unreadable"}
 
 
@@ -171,7 +171,7 @@ def _png(img: Image.Image) -> bytes:
 
 
 def test_an_upload_is_searched_in_its_proposed_box_with_the_background_white(small_catalog, tmp_path, weights):
-    from shirtsim.crop import background, cut_out, propose_box
+    from shirtsim.catalog.crop import background, cut_out, propose_box
 
     engine = Engine(small_catalog, weights=weights, cache_dir=tmp_path / "c", get_embedder=FakeEmbedder)
     kind = MODES["balanced"].kind

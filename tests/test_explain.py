@@ -1,4 +1,4 @@
-"""Why a result matched (shirtsim.explain): part scores, palettes, texture agreement."""
+"""Why a result matched (shirtsim.describe.explain): part scores, palettes, texture agreement."""
 
 import io
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from shirtsim.descriptors import MODES, SEED_KIND, STYLE_KIND, TEXTURE_CHANNELS, TextureBasis
-from shirtsim.explain import heat_map, palette, part_scores, swatch_strip, texture_agreement
-from shirtsim.search import SearchIndex
+from shirtsim.describe.descriptors import MODES, SEED_KIND, STYLE_KIND, TEXTURE_CHANNELS, TextureBasis
+from shirtsim.describe.explain import heat_map, palette, part_scores, swatch_strip, texture_agreement
+from shirtsim.index.search import SearchIndex
 
 
 def test_part_scores_add_up_to_the_search_score_in_every_mode():

@@ -7,8 +7,8 @@ import pytest
 from helpers import DEMO, png_bytes
 from PIL import Image
 
+from shirtsim.catalog.images import decode_image
 from shirtsim.errors import BadImageError
-from shirtsim.images import decode_image
 
 
 def seeds() -> list[bytes]:

@@ -8,9 +8,10 @@ import pytest
 from helpers import png_bytes
 from PIL import Image, ImageOps
 
-from shirtsim import images
+from shirtsim.catalog import images
+from shirtsim.catalog.image_blocks import MAX_BLOCKS
+from shirtsim.catalog.images import DECODE_AT_LEAST, MAX_BYTES, decode_image
 from shirtsim.errors import BadImageError
-from shirtsim.images import DECODE_AT_LEAST, MAX_BLOCKS, MAX_BYTES, decode_image
 
 
 def test_rgba_transparency_is_flattened_onto_white():

@@ -3,10 +3,10 @@ import shutil
 import numpy as np
 from helpers import DEMO, FakeEmbedder
 
-from shirtsim.catalog import discover
-from shirtsim.descriptors import MODES, SEED_KIND, STYLE_KIND, TEXTURE_DIM
-from shirtsim.index import build_index
-from shirtsim.search import SearchIndex
+from shirtsim.catalog.folder import discover
+from shirtsim.describe.descriptors import MODES, SEED_KIND, STYLE_KIND, TEXTURE_DIM
+from shirtsim.index.build import build_index
+from shirtsim.index.search import SearchIndex
 
 
 def build(catalog_dir, cache, weights, fake, kind=STYLE_KIND):
@@ -86,7 +86,7 @@ def test_catalog_folder_is_never_written(small_catalog, tmp_path, weights):
 def test_large_catalogs_get_an_approximate_index_built_once_and_rebuilt_when_damaged(
     small_catalog, tmp_path, weights, monkeypatch
 ):
-    monkeypatch.setattr("shirtsim.approx.APPROX_MIN_ITEMS", 5)
+    monkeypatch.setattr("shirtsim.index.approx.APPROX_MIN_ITEMS", 5)
     index, report = build(small_catalog, tmp_path / "c", weights, FakeEmbedder())
     assert index.approx is not None and index.approx.ntotal == 6
     ivf = next((tmp_path / "c").rglob("packs/*.ivf"))
@@ -120,7 +120,7 @@ def test_a_warm_start_maps_the_prepared_index_instead_of_recomputing_it(small_ca
 
 def test_files_replaced_or_deleted_while_indexing(small_catalog, tmp_path, weights, monkeypatch):
     """The catalog was listed, then, while hashing, 1003 is replaced and 1005 deleted."""
-    import shirtsim.index as index_module
+    import shirtsim.index.build as index_module
     from shirtsim.store import VectorStore, content_hash
 
     catalog = discover(small_catalog)
@@ -141,7 +141,7 @@ def test_files_replaced_or_deleted_while_indexing(small_catalog, tmp_path, weigh
         ("1005.jpg", "cannot read file (No such file or directory).")
     ]
     # 1003's vector is stored under the content that was really embedded, the new photo's
-    from shirtsim.index import fingerprint
+    from shirtsim.index.build import fingerprint
 
     store = VectorStore(tmp_path / "c", fingerprint(weights, STYLE_KIND))
     assert store.get(content_hash(new_content)) is not None

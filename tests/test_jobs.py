@@ -8,7 +8,7 @@ import pytest
 from helpers import DEMO, ROOT, FakeEmbedder
 from streamlit.testing.v1 import AppTest
 
-from shirtsim.descriptors import SEED_KIND, STYLE_KIND
+from shirtsim.describe.descriptors import SEED_KIND, STYLE_KIND
 from shirtsim.engine import Engine, get_mode
 from shirtsim.errors import ShirtsimError
 from shirtsim.jobs import Jobs

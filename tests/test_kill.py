@@ -58,8 +58,8 @@ def test_two_indexers_on_one_cache_at_once(tmp_path, demo_engine):
     # what both wrote is what one indexer alone computed for the same images (the session's demo cache)
     import numpy as np
 
-    from shirtsim.descriptors import STYLE_KIND
-    from shirtsim.index import fingerprint
+    from shirtsim.describe.descriptors import STYLE_KIND
+    from shirtsim.index.build import fingerprint
     from shirtsim.store import VectorStore, content_hash
 
     demo_engine.index(STYLE_KIND)

@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from shirtsim import labels as labels_module
-from shirtsim.catalog import discover
+from shirtsim.catalog import labels as labels_module
+from shirtsim.catalog.folder import discover
+from shirtsim.catalog.labels import MAX_LABEL_LEN, find_labels, load_labels
 from shirtsim.errors import CatalogError
-from shirtsim.labels import MAX_LABEL_LEN, find_labels, load_labels
 
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="Linux file-name rules")
 
@@ -186,7 +186,7 @@ def test_a_2000_column_feed_costs_about_its_file_size(tmp_path):
 
 
 def test_matching_ors_values_of_a_column_and_ands_columns():
-    from shirtsim.labels import Labels
+    from shirtsim.catalog.labels import Labels
 
     labels = Labels(
         ["colour", "size"],

@@ -1,7 +1,7 @@
 """What decoding a hostile image costs the server: each case in a fresh process, its peak RSS.
 
 The requirement is at most 300 MB above idle per decode and under 2 GB for five at once; the
-decoder is built for about 160 MB (shirtsim.images.DECODE_BUDGET_BYTES), so these tests hold
+decoder is built for about 160 MB (shirtsim.catalog.images.DECODE_BUDGET_BYTES), so these tests hold
 it to 200 MB. Every file is made in tmp_path by a separate process (a 50-megapixel JPEG takes
 200 MB to encode), just under the limit for its kind, so it is accepted and really decoded.
 Print the figures the README quotes with ``python -m pytest tests/test_memory.py -s``.
@@ -82,7 +82,7 @@ else:
 DECODE = r"""
 import json, sys, threading, time
 from PIL import Image
-from shirtsim.images import decode_image
+from shirtsim.catalog.images import decode_image
 Image.init()  # every plugin imported: idle memory
 
 def status_kb(field):
@@ -180,7 +180,7 @@ import json, sys, threading, time
 sys.path.insert(0, "tests")
 from PIL import Image
 from helpers import FakeEmbedder
-from shirtsim.descriptors import STYLE_KIND
+from shirtsim.describe.descriptors import STYLE_KIND
 from shirtsim.upload import read_photo
 embedder = FakeEmbedder()  # the model's input is 224x224 whatever the photo: a fake one costs the same
 Image.init()

@@ -20,16 +20,17 @@ from helpers import DEMO, ROOT, FakeEmbedder, free_port
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shirtsim.descriptors import MODES, STYLE_KIND
+from shirtsim.describe.descriptors import MODES, STYLE_KIND
 from shirtsim.engine import Engine, Steering
 from shirtsim.errors import RemovalRefused, ShirtsimError
-from shirtsim.index import fingerprint
-from shirtsim.search import SearchIndex
+from shirtsim.index.build import fingerprint
+from shirtsim.index.search import SearchIndex
 from shirtsim.store import VectorStore, catalog_key, content_hash
 from shirtsim.text import markdown_literal as plain
 
 pytest.importorskip("pymilvus", reason="pip install -r requirements.txt (pymilvus, milvus-lite)")
-milvus = pytest.importorskip("shirtsim.milvus")
+milvus = pytest.importorskip("shirtsim.index.milvus")
+milvus_sync = pytest.importorskip("shirtsim.index.milvus_sync")
 
 
 def lite(tmp_path) -> str:
@@ -283,7 +284,7 @@ def test_a_server_collection_is_reindexed_as_hnsw_when_asked_and_searches_the_sa
 
 def test_the_catalog_map_and_quality_are_the_same_on_milvus(small_catalog, tmp_path, weights, backend, monkeypatch):
     """The map reads every vector back from Milvus (here 4 at a time); quality ranks them in memory."""
-    monkeypatch.setattr("shirtsim.milvus.VECTORS_PER_FETCH", 4)
+    monkeypatch.setattr("shirtsim.index.milvus.VECTORS_PER_FETCH", 4)
     (small_catalog / "labels.csv").write_text(
         "id,pattern\n1001,solid\n1002,stripe\n1003,stripe\n1004,check\n1005,solid\n1006,check\n", encoding="utf-8"
     )
@@ -462,7 +463,7 @@ def test_sync_refuses_to_remove_many_shirts_until_allowed(backend, monkeypatch):
 
     def sync(keep: list[str], **kw):
         local = SearchIndex.build(STYLE_KIND, keep, np.stack([raw[i] for i in keep]))
-        index, counts = milvus.sync(client, name, local, {i: i for i in keep}, {}, raw.get, **kw)
+        index, counts = milvus_sync.sync(client, name, local, {i: i for i in keep}, {}, raw.get, **kw)
         return counts, row_count(index)
 
     assert sync(ids) == ({"upserted": 60, "deleted": 0, "kept": 0}, 60)
@@ -491,9 +492,9 @@ def test_rebuilding_an_old_collection_is_refused_when_the_folder_lost_many_of_it
     old_layout(client, name, STYLE_KIND.dim, raw, np.zeros(STYLE_KIND.dim))
     local = SearchIndex.build(STYLE_KIND, ids[:6], np.stack([raw[i] for i in ids[:6]]))
     with pytest.raises(RemovalRefused, match=r"^24 of the 30 indexed shirts are no longer in the catalog folder"):
-        milvus.sync(client, name, local, {i: i for i in ids}, {}, raw.get)
+        milvus_sync.sync(client, name, local, {i: i for i in ids}, {}, raw.get)
     assert client.describe_collection(name)["fields"][0]["name"] == "id"  # left as it was
-    index, counts = milvus.sync(client, name, local, {i: i for i in ids}, {}, raw.get, allow_removals=True)
+    index, counts = milvus_sync.sync(client, name, local, {i: i for i in ids}, {}, raw.get, allow_removals=True)
     assert (counts, row_count(index), primary_key(index)) == ({"upserted": 6, "deleted": 0, "kept": 0}, 6, "key")
 
 
@@ -548,7 +549,7 @@ def test_label_filters_on_any_text_match_exactly_what_memory_matches(tmp_path, w
     ids = [str(1001 + n) for n in range(len(LABEL_VALUES) + 1)]  # the last one is the query
     for shirt_id in ids:
         shutil.copy(DEMO / f"{shirt_id}.jpg", catalog / f"{shirt_id}.jpg")
-    half = len(LABEL_VALUES) // 2  # two columns: one of more than 50 values would be no filter (shirtsim.labels)
+    half = len(LABEL_VALUES) // 2  # two columns: one of more than 50 values would be no filter (catalog.labels)
     column_of = ["colour"] * half + ["pattern"] * (len(LABEL_VALUES) - half)
     with open(catalog / "labels.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)

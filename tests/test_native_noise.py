@@ -8,7 +8,7 @@ from helpers import ROOT
 
 SCRIPT = r"""
 import logging, os, sys, threading, time
-from shirtsim.native_noise import native_noise_filtered
+from shirtsim.model.noise import native_noise_filtered
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 NOISE = [
     b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",

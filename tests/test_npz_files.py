@@ -1,5 +1,5 @@
 """Hostile and broken .npz files (a projection, colour directions): each refused in one line from
-its headers, before anything large is read and before the model is loaded (shirtsim.projection.CheckedNpz)."""
+its headers, before anything large is read and before the model is loaded (shirtsim.describe.projection.CheckedNpz)."""
 
 import io
 import json
@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from helpers import ROOT
 
-from shirtsim import colour_blind
-from shirtsim.colour_blind import ColourDirectionsError, directions_for, load_directions
-from shirtsim.projection import PACKAGED_FILE, ProjectionError, load_projection
+from shirtsim.describe import colour_blind
+from shirtsim.describe.colour_blind import ColourDirectionsError, directions_for, load_directions
+from shirtsim.describe.projection import PACKAGED_FILE, ProjectionError, load_projection
+from shirtsim.model.weights import Weights
 from shirtsim.store import read_blob, write_blob
-from shirtsim.weights import Weights
 
 GROWTH_MB = 100  # the requirement is 300 MB; a file's values may take at most 64 MB
 
@@ -316,8 +316,8 @@ def test_a_huge_file_in_the_cache_is_not_even_read(monkeypatch, tmp_path):
 MEASURE = r"""
 import json, sys
 from pathlib import Path
-from shirtsim.colour_blind import ColourDirectionsError, load_directions
-from shirtsim.projection import ProjectionError, load_projection
+from shirtsim.describe.colour_blind import ColourDirectionsError, load_directions
+from shirtsim.describe.projection import ProjectionError, load_projection
 
 def status_kb(field):
     with open("/proc/self/status") as f:

@@ -28,6 +28,6 @@ def test_requirements_dev_includes_the_runtime_list():
 
 def test_the_console_script_is_the_cli():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    assert project["scripts"] == {"shirtsim": "shirtsim.cli:main"}
+    assert project["scripts"] == {"shirtsim": "shirtsim.cli.main:main"}
     out = subprocess.run([sys.executable, "-m", "shirtsim", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.startswith("usage: shirtsim")

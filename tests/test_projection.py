@@ -1,4 +1,4 @@
-"""The learned projection (shirtsim.projection): fitting, applying, files, choosing one."""
+"""The learned projection (shirtsim.describe.projection): fitting, applying, files, choosing one."""
 
 import hashlib
 import io
@@ -8,21 +8,19 @@ import numpy as np
 import pytest
 from helpers import REAL_SHIRTS
 
-from shirtsim.descriptors import COLOUR_START, MODES, STYLE_KIND, TEXTURE_DIM
-from shirtsim.projection import (
+from shirtsim.describe.descriptors import COLOUR_START, MODES, STYLE_KIND, TEXTURE_DIM
+from shirtsim.describe.projection import (
     PACKAGED_FILE,
     Projection,
     ProjectionError,
     descriptor_id,
-    fit_head,
-    fit_projection,
     load_projection,
-    parse_columns,
     resolve_projection,
 )
-from shirtsim.search import SearchIndex, weigh
+from shirtsim.describe.projection_fit import fit_head, fit_projection, parse_columns
+from shirtsim.index.search import SearchIndex, weigh
+from shirtsim.model.weights import Weights, packaged_weights
 from shirtsim.store import content_hash
-from shirtsim.weights import Weights, packaged_weights
 
 COLUMNS = [("pattern", "texture"), ("colour", "colour")]
 

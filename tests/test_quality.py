@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from helpers import DEMO, REAL_SHIRTS, ROOT
 
-from shirtsim.descriptors import MODES, SEED_KIND
-from shirtsim.evaluate import evaluate
-from shirtsim.labels import Labels
-from shirtsim.search import SearchIndex
+from shirtsim.catalog.labels import Labels
+from shirtsim.describe.descriptors import MODES, SEED_KIND
+from shirtsim.index.search import SearchIndex
+from shirtsim.overview.evaluate import evaluate
 
 
 def tiny_labelled_set():
@@ -107,7 +107,7 @@ def test_the_demo_catalogs_own_figures_do_not_fall(demo_engine):
     """The packaged projection learned real photos; the drawn demo shirts keep what each mode is
     about (figures before the projection: balanced pattern 0.6425 colour 0.1985, pattern mode
     pattern 0.728, colour mode colour 0.518)."""
-    from shirtsim.labels import load_labels
+    from shirtsim.catalog.labels import load_labels
 
     assert demo_engine.projection is not None
     index = demo_engine.index(MODES["balanced"].kind)
@@ -123,10 +123,11 @@ def test_the_demo_catalogs_own_figures_do_not_fall(demo_engine):
 def test_the_packaged_projection_is_what_fit_projection_makes_of_real_shirts_dev(weights, embedder, session_cache):
     """Shipped = refitted from the photos with the chosen settings (nothing hand-edited)."""
     need_real_photos()
-    from shirtsim.descriptors import STYLE_KIND
+    from shirtsim.catalog.labels import load_labels
+    from shirtsim.describe.descriptors import STYLE_KIND
+    from shirtsim.describe.projection import PACKAGED_FILE, descriptor_id, load_projection
+    from shirtsim.describe.projection_fit import fit_projection
     from shirtsim.engine import Engine
-    from shirtsim.labels import load_labels
-    from shirtsim.projection import PACKAGED_FILE, descriptor_id, fit_projection, load_projection
 
     engine = Engine(REAL_SHIRTS, weights=weights, cache_dir=session_cache, get_embedder=lambda w: embedder)
     ids, raw = engine.raw_vectors(STYLE_KIND)
@@ -143,11 +144,11 @@ def test_the_packaged_projection_is_what_fit_projection_makes_of_real_shirts_dev
 
 @pytest.mark.slow
 def test_approximate_index_keeps_the_exact_top_10_on_real_photos(weights, embedder, session_cache):
-    """Large catalogs are searched with IVF (shirtsim.approx); its recall is checked on real
+    """Large catalogs are searched with IVF (shirtsim.index.approx); its recall is checked on real
     descriptors here, with the index sized for this catalog as it would be for any other."""
     need_real_photos()
-    from shirtsim import approx
     from shirtsim.engine import Engine
+    from shirtsim.index import approx
 
     engine = Engine(REAL_SHIRTS, weights=weights, cache_dir=session_cache, get_embedder=lambda w: embedder)
     index = engine.index(MODES["balanced"].kind)  # embedded once per run: the session cache
@@ -191,8 +192,8 @@ def test_int8_descriptors_keep_the_quality_of_the_default_path(weights, embedder
     (README, benchmarks/arithmetic.py, before the periodicity part: int8 0.7044 against float32
     0.7055 and bfloat16 0.7054)."""
     need_real_photos()
+    from shirtsim.catalog.labels import load_labels
     from shirtsim.engine import Engine
-    from shirtsim.labels import load_labels
 
     default = Engine(REAL_SHIRTS, weights=weights, cache_dir=session_cache, get_embedder=lambda w: embedder)
     index = default.index(MODES["balanced"].kind)

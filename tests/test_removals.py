@@ -7,10 +7,10 @@ import pytest
 from helpers import DEMO, ROOT, FakeEmbedder
 from streamlit.testing.v1 import AppTest
 
-from shirtsim.descriptors import STYLE_KIND
+from shirtsim.describe.descriptors import STYLE_KIND
 from shirtsim.engine import Engine, get_mode
 from shirtsim.errors import RemovalRefused, ShirtsimError
-from shirtsim.removals import check_removals, refused
+from shirtsim.index.removals import check_removals, refused
 from shirtsim.text import markdown_literal as plain
 
 

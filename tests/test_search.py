@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from shirtsim.descriptors import MODES, SEED_KIND, STYLE_KIND
-from shirtsim.search import SearchIndex
+from shirtsim.describe.descriptors import MODES, SEED_KIND, STYLE_KIND
+from shirtsim.index.search import SearchIndex
 
 
 def seed_index(rows):
@@ -72,8 +72,8 @@ def test_unknown_mode_kind_is_refused():
 
 
 def test_the_in_memory_and_the_milvus_index_share_one_interface():
-    from shirtsim.milvus import MilvusIndex
-    from shirtsim.search import VectorIndex
+    from shirtsim.index.milvus import MilvusIndex
+    from shirtsim.index.search import VectorIndex
 
     memory = SearchIndex.build(SEED_KIND, ["a", "b"], np.eye(2, 4, dtype=np.float32))
     milvus = MilvusIndex(None, "shirtsim_x", SEED_KIND, ["a", "b"], np.zeros(4, np.float32))

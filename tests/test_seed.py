@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from helpers import DEMO
 
-from shirtsim.catalog import discover
-from shirtsim.descriptors import SEED_KIND
+from shirtsim.catalog.folder import discover
+from shirtsim.describe.descriptors import SEED_KIND
 from shirtsim.engine import get_mode
-from shirtsim.index import build_index
+from shirtsim.index.build import build_index
 
 
 def notebook_top10(paths, model):

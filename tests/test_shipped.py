@@ -1,13 +1,13 @@
-"""shirtsim.shipped: the demo's committed vectors, what they stand in for and when."""
+"""shirtsim.index.shipped: the demo's committed vectors, what they stand in for and when."""
 
 import numpy as np
 import pytest
 from helpers import DEMO, FakeEmbedder
 
-from shirtsim import shipped
-from shirtsim.descriptors import STYLE_KIND
+from shirtsim.describe.descriptors import STYLE_KIND
 from shirtsim.engine import Engine
-from shirtsim.index import fingerprint
+from shirtsim.index import shipped
+from shirtsim.index.build import fingerprint
 from shirtsim.store import content_hash
 
 COMMITTED = shipped.FOLDER  # before conftest points it elsewhere for every test

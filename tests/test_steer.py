@@ -1,12 +1,12 @@
-"""Steering a query (shirtsim.steer): like / unlike, and a colour from elsewhere."""
+"""Steering a query (shirtsim.describe.steer): like / unlike, and a colour from elsewhere."""
 
 import numpy as np
 import pytest
 
-from shirtsim.descriptors import COLOUR_START, MODES, STYLE_KIND, TEXTURE_DIM
+from shirtsim.describe.descriptors import COLOUR_START, MODES, STYLE_KIND, TEXTURE_DIM
+from shirtsim.describe.steer import colour_swatch, combine, parse_hex, recoloured, with_colour_of
 from shirtsim.errors import ShirtsimError
-from shirtsim.search import SearchIndex
-from shirtsim.steer import colour_swatch, combine, parse_hex, recoloured, with_colour_of
+from shirtsim.index.search import SearchIndex
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_this_pattern_in_that_colour_meets_the_goal_on_the_demo_catalog(demo_eng
 
 
 def test_only_a_colour_asked_for_makes_the_texture_colour_blind(demo_engine):
-    from shirtsim.colour_blind import SHIPPED_FILE, load_directions
+    from shirtsim.describe.colour_blind import SHIPPED_FILE, load_directions
     from shirtsim.engine import Steering
 
     directions, _ = load_directions(SHIPPED_FILE)
@@ -88,8 +88,8 @@ def test_only_a_colour_asked_for_makes_the_texture_colour_blind(demo_engine):
 
 
 def test_how_near_the_catalog_comes_to_a_colour(demo_engine):
-    from shirtsim.demo import COLOURS
-    from shirtsim.steer import FAR_COLOUR
+    from shirtsim.catalog.demo import COLOURS
+    from shirtsim.describe.steer import FAR_COLOUR
 
     def hex_of(rgb):
         return "#{:02x}{:02x}{:02x}".format(*rgb)

@@ -126,7 +126,7 @@ def test_a_read_only_cache_serves_the_page_and_embeds_the_rest_in_memory(
 
     monkeypatch.setenv("SHIRTSIM_CACHE_DIR", str(tmp_path / "ahead"))
     monkeypatch.setenv("SHIRTSIM_CATALOG", str(small_catalog))
-    from shirtsim.cli import main
+    from shirtsim.cli.main import main
 
     assert main(["index"]) == 0  # the cache built ahead of time, then mounted read-only
     (small_catalog / "new.jpg").write_bytes((DEMO / "1150.jpg").read_bytes())  # not in it

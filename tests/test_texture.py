@@ -5,10 +5,10 @@ import pytest
 from helpers import DEMO
 from test_cli import run
 
-from shirtsim.descriptors import STYLE_KIND, TEXTURE_CHANNELS
-from shirtsim.index import fingerprint
-from shirtsim.texture import SHIPPED_BASIS_FILE, basis_for, basis_id, load_basis
-from shirtsim.weights import Weights
+from shirtsim.describe.descriptors import STYLE_KIND, TEXTURE_CHANNELS
+from shirtsim.describe.texture import SHIPPED_BASIS_FILE, basis_for, basis_id, load_basis
+from shirtsim.index.build import fingerprint
+from shirtsim.model.weights import Weights
 
 
 def assert_orthonormal(components):

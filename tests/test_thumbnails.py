@@ -4,7 +4,7 @@ import io
 
 from PIL import Image
 
-from shirtsim.thumbnails import PREVIEW, TILE, ThumbnailStore, make_thumbnail, placeholder
+from shirtsim.catalog.thumbnails import PREVIEW, TILE, ThumbnailStore, make_thumbnail, placeholder
 
 
 def test_a_big_photo_becomes_a_small_jpeg_of_the_same_shape():

@@ -2,8 +2,8 @@ import socket
 
 import pytest
 
-from shirtsim import weights as w
 from shirtsim.errors import WeightsError
+from shirtsim.model import weights as w
 
 
 def closed_port_url():
