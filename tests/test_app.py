@@ -14,10 +14,11 @@ from helpers import DEMO, HOSTILE, ROOT, make_hostile_catalog, png_bytes
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from shirtsim.descriptors import STYLE_KIND
+from shirtsim.describe.descriptors import STYLE_KIND
+from shirtsim.describe.projection import descriptor_id
+from shirtsim.describe.projection_fit import fit_projection
 from shirtsim.engine import Steering, get_mode
-from shirtsim.evaluate import evaluate
-from shirtsim.projection import descriptor_id, fit_projection
+from shirtsim.overview.evaluate import evaluate
 from shirtsim.text import markdown_literal as plain
 
 APP = str(ROOT / "app.py")
@@ -225,21 +226,33 @@ def test_files_deleted_while_the_app_runs_show_their_picture_or_a_placeholder(tm
 def test_streamlit_no_longer_resets_keras_after_every_run(warm):
     """Streamlit's after-run hook would clear the Keras session (a full garbage collection and
     TensorFlow's kernel cache) after every click; app.py replaces it. If a Streamlit upgrade moves
-    the hook, this fails rather than the page silently slowing down again."""
+    the hook, this fails rather than the page silently slowing down again; and the page itself
+    fails at once with a message that says what moved (shirtsim.web.hooks)."""
     import inspect
 
+    import streamlit as st
     from streamlit.runtime.scriptrunner import script_runner
+
+    from shirtsim.web import hooks
 
     app()
     assert script_runner._clean_problem_modules.__name__ == "keep_the_model_loaded"
     assert "_log_if_error(_clean_problem_modules)" in inspect.getsource(script_runner.ScriptRunner._run_script)
+    assert st.__version__.startswith(hooks.CHECKED_WITH + ".")
+    moved = script_runner._clean_problem_modules
+    try:
+        del script_runner._clean_problem_modules
+        with pytest.raises(hooks.StreamlitMovedError, match=r"^Streamlit .* has no streamlit\.runtime\.scriptrunner"):
+            hooks.install()
+    finally:
+        script_runner._clean_problem_modules = moved
 
 
 def test_the_sidebar_says_which_projection_is_active(warm, tmp_path, monkeypatch):
     at = app()
     sidebar = [m.value for m in at.sidebar.markdown]
     assert "Learned projection: " + plain("none (unprojected descriptor)") in sidebar
-    from shirtsim.descriptors import STYLE_KIND
+    from shirtsim.describe.descriptors import STYLE_KIND
 
     raw = np.random.default_rng(0).normal(size=(40, STYLE_KIND.dim)).astype(np.float32)
     values = ["a", "b"] * 20
@@ -410,10 +423,22 @@ def chart_tables(at) -> list:
     return [pa.ipc.open_stream(c.proto.datasets[0].data.data).read_all().to_pandas() for c in charts], charts
 
 
+PAGE_FILES = {  # st.navigation's pages, relative to app.py (shirtsim.web.navigation)
+    "Search": "shirtsim/web/pages/search.py",
+    "Catalog map": "shirtsim/web/pages/catalog_map.py",
+    "Near-duplicates": "shirtsim/web/pages/duplicates.py",
+    "Quality": "shirtsim/web/pages/quality.py",
+}
+
+
 def page(at, view):
-    at.sidebar.radio(key="view").set_value(view).run()
+    at.switch_page(PAGE_FILES[view]).run()
     assert not at.exception and not at.error
     return at
+
+
+def on_search_page(at) -> bool:
+    return "Browse the catalog" in [s.value for s in at.subheader]
 
 
 def test_the_map_plots_every_shirt_and_marks_the_query_and_its_results(warm):
@@ -480,7 +505,7 @@ def test_near_duplicates_are_shown_as_groups_and_a_tile_opens_its_search(fake_mo
     assert "0 group(s), 0 photo(s) that repeat another, among 14 photos." in [m.value for m in at.markdown]
     at.slider(key="dup-threshold").set_value(0.92).run()
     at.button(key=next(t for t in tiles if t.endswith("1005-mirrored"))).click().run()
-    assert at.sidebar.radio(key="view").value == "Search" and at.query_params["shirt"] == "1005-mirrored"
+    assert on_search_page(at) and at.query_params["shirt"] == "1005-mirrored"
     assert plain("Most similar to 1005-mirrored") in [s.value for s in at.subheader]
     assert result_buttons(at, "res")[0].key == "res-1005"  # its source, the same picture
 
@@ -508,7 +533,7 @@ def test_quality_shows_each_mode_against_chance_and_the_worst_queries(warm):
     assert {k: b.label for k, b in tiles.items()} == {f"worst-{i}": f"{i} · {per_query[i]:.2f}" for i in worst}
     assert max(per_query[i] for i in worst) <= min(v for i, v in per_query.items() if i not in worst)
     tiles[f"worst-{worst[0]}"].click().run()
-    assert at.sidebar.radio(key="view").value == "Search" and at.query_params["shirt"] == worst[0]
+    assert on_search_page(at) and at.query_params["shirt"] == worst[0]
 
 
 def test_quality_says_when_the_projection_was_fitted_on_this_catalog(warm, tmp_path, monkeypatch):
@@ -590,8 +615,8 @@ def test_near_duplicates_list_the_files_they_could_not_read(fake_model, tmp_path
 
 def library_reason(path):
     """What the library says of an unreadable file (the page shows it as text)."""
-    from shirtsim.catalog import discover
-    from shirtsim.duplicates import catalog_prints
+    from shirtsim.catalog.folder import discover
+    from shirtsim.overview.duplicates import catalog_prints
 
     return catalog_prints(discover(path.parent), path.parent.parent / "reason-cache").skipped[0].reason
 
