@@ -1,0 +1,5 @@
+import sys
+
+from shirtsim.cli.main import main
+
+sys.exit(main())

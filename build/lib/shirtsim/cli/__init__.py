@@ -1,0 +1,1 @@
+"""The command line: ``shirtsim COMMAND`` (``python -m shirtsim``)."""

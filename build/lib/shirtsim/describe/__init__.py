@@ -1,0 +1,1 @@
+"""Descriptors: what a picture's vector holds, its learned projection, steering and explanations."""

@@ -1,0 +1,77 @@
+"""What every page draws with: the guard that turns a bug into an apology, a progress bar for the
+library's reports, and a grid of shirt tiles.
+
+Text from outside (ids, file and folder names, ``labels.csv`` names and values, upload names,
+``?shirt=``) reaches markdown-rendering elements only through ``plain``
+(:func:`shirtsim.text.markdown_literal`); elsewhere it goes through ``st.text``. Pictures are the
+engine's cached thumbnails (bytes), never catalog files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from shirtsim.catalog.thumbnails import placeholder
+from shirtsim.engine import Engine
+from shirtsim.errors import ShirtsimError
+from shirtsim.text import markdown_literal as plain
+
+COLUMNS = 5
+MODE_LABELS = {"balanced": "overall", "pattern": "pattern", "colour": "colour", "seed": "seed (notebook)"}
+log = logging.getLogger("shirtsim.web")
+
+
+def shielded(draw: Callable[..., None], *args: object) -> None:
+    """Run part of the page; bad input becomes ``st.error``, a bug a logged one-line apology, never a
+    traceback. (Streamlit's rerun and stop signals are not ``Exception``s: they pass through.)"""
+    try:
+        draw(*args)
+    except ShirtsimError as e:
+        st.error(plain(e))
+    except Exception:  # noqa: BLE001 (a bug, not bad input: log it for us, tell the user plainly)
+        log.exception("unexpected error")
+        st.error("Something went wrong on our side. Please try again; if it persists, press Re-index.")
+
+
+class PageProgress:
+    """A progress bar for the library's progress reports, drawn at the first one."""
+
+    def __init__(self) -> None:
+        self.bar: DeltaGenerator | None = None
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        if self.bar is None:
+            self.bar = st.progress(0.0, text=what)
+        self.bar.progress(min(1.0, done / total) if total else 1.0, text=f"{what}: {done}/{total}")
+
+    def clear(self) -> None:
+        if self.bar is not None:
+            self.bar.empty()
+
+
+def shirt_grid(
+    engine: Engine,
+    tiles: list[tuple[str, str]],
+    key_prefix: str,
+    help_text: str,
+    on_click: Callable[[str], None],
+) -> None:
+    """Shirts as a grid, row by row over COLUMNS columns; each tile's button calls ``on_click``
+    with its shirt. ``tiles`` holds (id, button label); labels are markdown, already made safe
+    with :func:`plain`."""
+    cols = st.columns(COLUMNS)
+    for n, (shirt_id, label) in enumerate(tiles):
+        with cols[n % COLUMNS]:
+            st.image(engine.picture(shirt_id) or placeholder(), width="stretch")
+            st.button(
+                label,
+                key=f"{key_prefix}-{shirt_id}",
+                on_click=on_click,
+                args=(shirt_id,),
+                help=help_text,
+                width="stretch",
+            )
