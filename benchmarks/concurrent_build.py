@@ -19,21 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from catalogs import make_large_catalog  # run as a script, so benchmarks/ is on sys.path
-from chromium import launch_chromium
-from latency import (
-    DEMO,
-    GRID,
-    REAL_SHIRTS,
-    ROOT,
-    STEP_MS,
-    catalog_env,
-    click_shirt,
-    load_first_page,
-    log,
-    new_page,
-    streamlit_server,
-)
+from common import DEMO, REAL_SHIRTS, ROOT, catalog_env, launch_chromium, log, make_large_catalog, streamlit_server
+from latency import GRID, STEP_MS, click_shirt, load_first_page, new_page
 from playwright.sync_api import sync_playwright
 
 GOAL = 2.0  # B's clicks during A's build, at most this many times their idle time

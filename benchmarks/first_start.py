@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from chromium import launch_chromium  # run as a script, so benchmarks/ is on sys.path
-from latency import DEMO, GRID, click_shirt, load_first_page, new_page, streamlit_server
+from common import DEMO, launch_chromium, streamlit_server  # run as a script, so benchmarks/ is on sys.path
+from latency import GRID, click_shirt, load_first_page, new_page
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,25 +15,17 @@ Other ``SHIRTSIM_*`` variables (``SHIRTSIM_INDEX``, ``SHIRTSIM_FLOAT32``) pass t
 
 import argparse
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
-from catalogs import make_large_catalog  # run as a script, so benchmarks/ is on sys.path
-from chromium import launch_chromium
+from common import DEMO, REAL_SHIRTS, ROOT, catalog_env, launch_chromium, log, make_large_catalog, streamlit_server
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "assets" / "demo-catalog"
-REAL_SHIRTS = ROOT.parent / "shared" / "data" / "real-shirts-dev"
 RESULTS = 10  # the page's default number of results
 GRID = 20  # shirts on a page of the browse grid (app.PAGE_SIZE)
 STEP_MS = 120_000  # the longest any one page load, click or upload may take
@@ -66,53 +58,6 @@ PAINTED = """([heading, results, minImages]) => {
   const images = [...document.images];
   return images.length >= minImages && images.every((i) => i.complete && i.naturalWidth > 0);
 }"""
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def catalog_env(catalog, cache, **extra):
-    env = dict(os.environ, SHIRTSIM_CATALOG=str(catalog), SHIRTSIM_CACHE_DIR=str(cache), SHIRTSIM_WEIGHTS="packaged")
-    return {**env, **extra}
-
-
-@contextmanager
-def streamlit_server(catalog, cache, log_path, **extra_env):
-    """``streamlit run app.py`` on a free port (its output appended to ``log_path``); yields its URL
-    once the health check answers, and stops it on the way out, whatever happened."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
-    cmd += ["--server.address", "127.0.0.1", "--server.headless", "true"]
-    with open(log_path, "ab") as out:
-        env = catalog_env(catalog, cache, **extra_env)
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with status {proc.returncode}; see {log_path}")
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not answer within 120 s; see {log_path}") from None
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
 
 
 class ImageBytes:

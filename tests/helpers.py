@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
-from benchmarks.chromium import CHROMIUM, launch_chromium  # noqa: F401 (the tests' launcher too)
+from support.chromium import CHROMIUM, launch_chromium  # noqa: F401 (the benchmarks' launcher too)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "assets" / "demo-catalog"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from helpers import DEMO, REAL_SHIRTS
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+from support.duplicate_copies import copy_of, measure
 
-from benchmarks.duplicates import copy_of, measure
 from shirtsim.catalog.folder import discover
 from shirtsim.overview.duplicates import (
     DEFAULT_THRESHOLD,

@@ -1,6 +1,6 @@
 """Many users at once: 20 browser sessions (Debian's chromium via Playwright) against one
 ``streamlit run app.py``, each clicking shirts and uploading a photo at the same time; once on the
-demo catalog and once on 200 real photos of 1800x2400 px (``benchmarks.catalogs``), the size a
+demo catalog and once on 200 real photos of 1800x2400 px (``tests/support/catalogs.py``), the size a
 store's photos have.
 
 Every session must see exactly the library's results; the model must load once; the server's
@@ -45,7 +45,7 @@ def rss_bytes(pid: int) -> int:
 def large_catalog(tmp_path_factory):
     if not REAL_SHIRTS.is_dir():
         pytest.skip(f"the large catalog is made from real photos, absent here: {REAL_SHIRTS}")
-    from benchmarks.catalogs import make_large_catalog
+    from support.catalogs import make_large_catalog
 
     dest = tmp_path_factory.mktemp("large-catalog")
     make_large_catalog(REAL_SHIRTS, dest)

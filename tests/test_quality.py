@@ -173,7 +173,8 @@ def test_the_auto_box_keeps_most_of_a_clean_photos_precision_on_scenes(weights, 
     >= 85% of the precision its clean photo gets (benchmarks/crop.py; the README runs all 1,691
     scenes, this the first 400 of the same fixed sequence)."""
     need_real_photos()
-    from benchmarks.crop import measure
+    from support.crop_scenes import measure
+
     from shirtsim.engine import Engine
 
     engine = Engine(REAL_SHIRTS, weights=weights, cache_dir=session_cache, get_embedder=lambda w: embedder)

@@ -34,7 +34,7 @@ def test_every_arithmetic_path_ships_a_vector_for_every_demo_photo(committed, we
 
 @pytest.mark.slow
 def test_the_shipped_vectors_are_what_this_machine_embeds(committed, demo_engine, embedder, weights, tmp_path):
-    """Made by benchmarks/ship_demo_vectors.py: stale after any change to the recipe, the
+    """Made by tools/ship_demo_vectors.py: stale after any change to the recipe, the
     basis or the weights, which this catches."""
     engine = Engine(DEMO, weights=weights, cache_dir=tmp_path, get_embedder=lambda w: embedder, projection="none")
     fp = fingerprint(weights, STYLE_KIND)

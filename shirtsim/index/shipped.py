@@ -11,7 +11,7 @@ checksummed ``.vec`` format (:mod:`shirtsim.store`: plain float32, nothing that 
 
 :func:`shipped_vector` is consulted only for a cache miss whose fingerprint has a shipped set, so
 it serves the same image content (the demo's files, wherever they are copied) and nothing else.
-``python benchmarks/ship_demo_vectors.py`` rewrites the files (both paths; tests check them).
+``python tools/ship_demo_vectors.py`` rewrites the files (both paths; tests check them).
 Seed-mode vectors (25,088 values each) are not shipped: they are embedded on first use.
 """
 

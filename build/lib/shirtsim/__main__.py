@@ -1,5 +1,0 @@
-import sys
-
-from shirtsim.cli.main import main
-
-sys.exit(main())

@@ -1,1 +1,0 @@
-"""A store's catalog: its folder, labels, images, thumbnails, an upload's box, the demo."""

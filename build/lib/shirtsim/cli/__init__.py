@@ -1,1 +1,0 @@
-"""The command line: ``shirtsim COMMAND`` (``python -m shirtsim``)."""

@@ -1,1 +1,0 @@
-"""Descriptors: what a picture's vector holds, its learned projection, steering and explanations."""

@@ -1,1 +1,0 @@
-"""The catalog at a glance: its map, its near-duplicates and its quality."""
