@@ -12,6 +12,16 @@ from helpers import DEMO, FakeEmbedder
 os.environ.setdefault("SHIRTSIM_WEIGHTS", "packaged")
 
 
+MODEL_FIXTURES = {"embedder", "demo_engine", "real_model_in_process"}  # they load the real VGG16 (~20 s)
+
+
+def pytest_collection_modifyitems(items):
+    """A test that needs the real model is slow, whatever its file says: the fast tier never loads it."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def session_cache(tmp_path_factory) -> Path:
     """One embedding cache for the whole run, so the demo catalog is embedded once."""

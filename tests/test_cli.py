@@ -55,6 +55,7 @@ def test_similar_json_matches_the_library_best_first_query_excluded(fake_indexed
     assert [r["score"] for r in got] == sorted((r["score"] for r in got), reverse=True)
 
 
+@pytest.mark.slow
 def test_pattern_mode_finds_the_same_pattern_on_the_demo(real_model_in_process, indexed, cli):
     # 1009 is a vertical stripe shirt (labels.csv); the demo has 29 of them among 200 shirts.
     got = json.loads(cli("similar", "1009", "--mode", "pattern", "-k", "5", "--json")[1])
@@ -123,7 +124,7 @@ def test_unknown_mode_and_missing_catalog_are_one_line_errors_with_status_2(tmp_
             ["frobnicate"],
             "argument COMMAND: invalid choice: 'frobnicate' (choose from 'index', 'similar', 'explain', 'evaluate', "
             "'duplicates', 'fit-texture-basis', 'fit-colour-directions', 'fit-projection', 'make-demo-catalog', "
-            "'download-seed-shirts', 'bench')",
+            "'download-seed-shirts', 'app', 'bench')",
         ),
     ],
 )
@@ -190,6 +191,7 @@ def test_evaluate_reports_bad_labels_in_one_line(fake_indexed, cli, tmp_path):
     assert code == 2 and err.strip() == "shirtsim: labels.csv has no column 'sleeve'; it has style, pattern, colour."
 
 
+@pytest.mark.slow
 def test_evaluate_json_on_the_demo_catalog(real_model_in_process, indexed, cli):
     q = json.loads(cli("evaluate", "--columns", "pattern", "--mode", "pattern", "--json")[1])
     assert (q["k"], q["mode"], q["n"]) == (10, "pattern", 200)

@@ -29,6 +29,7 @@ from shirtsim.store import VectorStore, catalog_key, content_hash
 from shirtsim.text import markdown_literal as plain
 
 pytest.importorskip("pymilvus", reason="pip install -r requirements.txt (pymilvus, milvus-lite)")
+pytestmark = pytest.mark.xdist_group("milvus")  # one worker: the tests share one embedded Milvus server
 milvus = pytest.importorskip("shirtsim.index.milvus")
 milvus_sync = pytest.importorskip("shirtsim.index.milvus_sync")
 
@@ -49,7 +50,8 @@ def milvus_server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(params=["lite", pytest.param("server", marks=pytest.mark.slow)])
+# Every backend test creates collections (pymilvus waits 0.5 s on each index it makes): the slow tier.
+@pytest.fixture(params=[pytest.param("lite", marks=pytest.mark.slow), pytest.param("server", marks=pytest.mark.slow)])
 def backend(request, tmp_path) -> str:
     """Each Milvus test runs on Milvus Lite (a file) and on the server (http://)."""
     return lite(tmp_path) if request.param == "lite" else request.getfixturevalue("milvus_server")
@@ -224,6 +226,7 @@ def test_app_with_an_unreachable_milvus_shows_one_error(fake_model, monkeypatch)
     ]
 
 
+@pytest.mark.slow
 def test_bench_times_milvus_next_to_memory(tmp_path):
     import json
 

@@ -1,4 +1,4 @@
-"""Settings live in one module, and the README's table is generated from it."""
+"""Settings live in one module, and the table in docs/settings.md is generated from it."""
 
 import re
 
@@ -7,8 +7,8 @@ from helpers import ROOT
 from shirtsim import settings
 
 
-def test_readme_settings_table_is_the_modules_table():
-    assert settings.markdown_table() in (ROOT / "README.md").read_text(encoding="utf-8")
+def test_docs_settings_table_is_the_modules_table():
+    assert settings.markdown_table() in (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
 
 
 def test_no_other_code_reads_a_shirtsim_variable():
