@@ -4,7 +4,7 @@
 
 Every photo of ../shared/data/real-shirts-dev is embedded by the product's own forward pass in
 float32, bfloat16 (only where the CPU has it natively: emulated it is slow and says nothing) and
-int8 (LiteRT, shirtsim/int8.py), with the packaged weights, texture basis and projection; each
+int8 (LiteRT, shirtsim/model/int8.py), with the packaged weights, texture basis and projection; each
 set is indexed and evaluated as ``python -m shirtsim evaluate`` does (precision@10 per label
 column, every photo a query once). The forward rate is the network alone, batches of 16.
 About 8 minutes on two cores.

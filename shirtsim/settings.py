@@ -1,7 +1,8 @@
 """Every ``SHIRTSIM_*`` environment variable: its name, default and meaning, in one place.
 
 Nothing else in ``shirtsim`` or ``app.py`` reads a ``SHIRTSIM_*`` variable (tests/test_settings.py
-checks it), and the README's settings table is :func:`markdown_table` (checked by the same test).
+checks it), and docs/settings.md is :func:`markdown_table` (written by tools/write_docs.py,
+checked by tests/test_docs.py).
 Values are read when asked for, not at import, so a test or a long-lived server sees changes.
 """
 
@@ -93,7 +94,7 @@ ALL = (
 
 
 def markdown_table() -> str:
-    """The README's settings table."""
+    """The settings table of docs/settings.md."""
     rows = ["| variable | default | what it sets |", "| --- | --- | --- |"]
     for s in ALL:
         rows.append(f"| `{s.name}` | {s.default_text or f'`{s.default}`'} | {s.help} |")

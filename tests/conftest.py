@@ -23,9 +23,15 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def session_cache(tmp_path_factory) -> Path:
-    """One embedding cache for the whole run, so the demo catalog is embedded once."""
-    return tmp_path_factory.mktemp("cache")
+def session_cache(tmp_path_factory, worker_id) -> Path:
+    """One embedding cache for the whole run, so the demo catalog and the real photos are
+    embedded once: with two test workers, one cache for both (its writes are atomic renames of
+    content-addressed files, made for two indexers at once: docs/reliability.md)."""
+    if worker_id == "master":
+        return tmp_path_factory.mktemp("cache")
+    shared = tmp_path_factory.getbasetemp().parent / "shared-cache"
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
 @pytest.fixture(autouse=True)

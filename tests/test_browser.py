@@ -103,7 +103,9 @@ def dom_made_from_outside_text(page) -> dict:
     """Links, images and bold/colour elements that text from outside could have produced."""
     return page.evaluate(
         """() => ({
-            links: [...document.querySelectorAll('a')].map(a => a.getAttribute('href'))
+            links: [...document.querySelectorAll('a')]
+                .filter(a => !a.closest("[data-testid='stSidebarNav']"))  // the page's own links to its pages
+                .map(a => a.getAttribute('href'))
                 .filter(h => h && !h.startsWith('#')),
             images: [...document.querySelectorAll('img')].map(i => new URL(i.getAttribute('src'), location.href))
                 .filter(u => u.origin !== location.origin || !u.pathname.startsWith('/media/'))

@@ -12,7 +12,7 @@ def test_docs_settings_table_is_the_modules_table():
 
 
 def test_no_other_code_reads_a_shirtsim_variable():
-    sources = [*sorted((ROOT / "shirtsim").glob("*.py")), ROOT / "app.py"]
+    sources = [*sorted((ROOT / "shirtsim").rglob("*.py")), ROOT / "app.py"]  # the subpackages too
     readers = [
         f"{p.name}: {line.strip()}"
         for p in sources
@@ -25,7 +25,7 @@ def test_no_other_code_reads_a_shirtsim_variable():
 
 def test_every_variable_named_in_the_code_is_a_setting():
     named = set()
-    for p in [*(ROOT / "shirtsim").glob("*.py"), ROOT / "app.py", *(ROOT / "tests").glob("*.py")]:
+    for p in [*(ROOT / "shirtsim").rglob("*.py"), ROOT / "app.py", *(ROOT / "tests").rglob("*.py")]:
         named |= set(re.findall(r"\bSHIRTSIM_[A-Z0-9_]+", p.read_text(encoding="utf-8")))
     assert named == {s.name for s in settings.ALL}
 

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from shirtsim.cli.output import EXIT_BAD_INPUT, say
 from shirtsim.errors import ShirtsimError
 
 if TYPE_CHECKING:
     from shirtsim.catalog.labels import Labels
     from shirtsim.engine import Engine
-from shirtsim.cli.output import EXIT_BAD_INPUT, say
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -20,10 +20,12 @@ import argparse
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from shirtsim.catalog.folder import discover
 from shirtsim.cli.args import int_between
+from shirtsim.cli.bench_memory import check_memory
+from shirtsim.cli.bench_model import bench_cold_start, bench_embed, bench_upload
+from shirtsim.cli.bench_query import RECALL_MODES, bench_query, bench_seed_nxn, seed_nxn_limit
 from shirtsim.cli.output import to_json
 from shirtsim.describe.descriptors import STYLE_KIND
 from shirtsim.engine import default_catalog_dir
@@ -32,12 +34,6 @@ from shirtsim.index.milvus import parse_backend
 from shirtsim.model.vgg16 import Embedder
 from shirtsim.model.weights import resolve_weights
 from shirtsim.store import default_cache_dir
-
-if TYPE_CHECKING:
-    pass
-from shirtsim.cli.bench_memory import check_memory
-from shirtsim.cli.bench_model import bench_cold_start, bench_embed, bench_upload
-from shirtsim.cli.bench_query import RECALL_MODES, bench_query, bench_seed_nxn, seed_nxn_limit
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -3,17 +3,11 @@ theirs do and an approximate index is neither trivially perfect nor useless."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from shirtsim.describe.descriptors import STYLE_KIND
 from shirtsim.index.approx import APPROX_MIN_ITEMS, build_ivf
 from shirtsim.index.search import SearchIndex
-
-if TYPE_CHECKING:
-    pass
-
 
 SYNTHETIC_CLUSTERS = 2000
 

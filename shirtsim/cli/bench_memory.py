@@ -4,15 +4,11 @@ the available memory and the address-space limit): a size that does not fit is r
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
+from shirtsim.cli.bench_data import SYNTHETIC_CHUNK, SYNTHETIC_CLUSTERS
 from shirtsim.describe.descriptors import STYLE_KIND
 from shirtsim.errors import ShirtsimError
 from shirtsim.index.approx import APPROX_MIN_ITEMS, TRAIN_POINTS_PER_LIST, lists_for
-
-if TYPE_CHECKING:
-    pass
-from shirtsim.cli.bench_data import SYNTHETIC_CHUNK, SYNTHETIC_CLUSTERS
 
 # Per item, what the memory estimates count besides the arrays (measured at 20,000 and 100,000
 # items, rounded up): an id string, two list slots, a row-dict entry and its int (143-151 bytes);

@@ -9,13 +9,14 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 import numpy as np
 from PIL import Image
 
 from shirtsim.catalog.folder import discover
 from shirtsim.catalog.images import read_limited
+from shirtsim.cli.bench_data import _synthetic_index, _synthetic_raw
 from shirtsim.describe.descriptors import DEFAULT_MODE, MODES, SEED_KIND, STYLE_KIND
 from shirtsim.describe.projection import resolve_projection
 from shirtsim.engine import Engine, read_photo
@@ -27,10 +28,6 @@ from shirtsim.model.vgg16 import Embedder
 from shirtsim.model.weights import Weights
 from shirtsim.settings import PROJECTION
 from shirtsim.store import HashCache, VectorStore, content_hash
-
-if TYPE_CHECKING:
-    pass
-from shirtsim.cli.bench_data import _synthetic_index, _synthetic_raw
 
 
 def bench_embed(embedder: Embedder, weights: Weights, paths: list[Path]) -> dict:

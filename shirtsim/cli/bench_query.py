@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from shirtsim.cli.bench_data import _synthetic_index
+from shirtsim.cli.bench_memory import _total_memory, usable_memory
 from shirtsim.describe.descriptors import DEFAULT_MODE, MODES
 from shirtsim.index import milvus, milvus_sync
 from shirtsim.index.search import Match, SearchIndex, VectorIndex
 
 if TYPE_CHECKING:
     import faiss
-from shirtsim.cli.bench_data import _synthetic_index
-from shirtsim.cli.bench_memory import _total_memory, usable_memory
 
 SEED_DIM = 7 * 7 * 512
 

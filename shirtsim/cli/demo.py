@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from shirtsim.cli.args import int_between, seconds
-from shirtsim.outputs import refuse_to_fill
-
-if TYPE_CHECKING:
-    pass
 from shirtsim.cli.output import ProgressBar, say
+from shirtsim.outputs import refuse_to_fill
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -8,19 +8,20 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shirtsim.cli.args import catalog_opts, int_between
+from shirtsim.cli.args import (
+    catalog_opts,
+    engine_for,
+    int_between,
+    labels_path,
+    read_labels,
+)
+from shirtsim.cli.output import ProgressBar, say
 from shirtsim.describe.colour_blind import DRAWINGS
 from shirtsim.errors import ShirtsimError
 from shirtsim.outputs import refuse_to_replace, write_atomically
 
 if TYPE_CHECKING:
     from shirtsim.engine import Engine
-from shirtsim.cli.args import (
-    engine_for,
-    labels_path,
-    read_labels,
-)
-from shirtsim.cli.output import ProgressBar, say
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

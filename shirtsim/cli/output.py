@@ -7,14 +7,10 @@ import json
 import math
 import sys
 import time
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from shirtsim.errors import os_error_advice, os_error_reason
 from shirtsim.text import printable
-
-if TYPE_CHECKING:
-    pass
-
 
 EXIT_BAD_INPUT = 2
 

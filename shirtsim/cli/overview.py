@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
-from shirtsim.cli.args import catalog_opts, int_between, score_between_0_and_1
-from shirtsim.engine import MAX_K
-from shirtsim.errors import ShirtsimError
-
-if TYPE_CHECKING:
-    pass
 from shirtsim.cli.args import (
+    catalog_opts,
     engine_for,
+    int_between,
     labels_path,
     read_labels,
+    score_between_0_and_1,
 )
 from shirtsim.cli.output import ProgressBar, say, to_json
+from shirtsim.engine import MAX_K
+from shirtsim.errors import ShirtsimError
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shirtsim.cli.args import box, catalog_opts, int_between
+from shirtsim.cli.args import box, catalog_opts, engine_for, int_between
+from shirtsim.cli.output import EXIT_BAD_INPUT, ProgressBar, say, to_json
 from shirtsim.engine import MAX_K
 from shirtsim.errors import ShirtsimError
 
@@ -14,10 +15,6 @@ if TYPE_CHECKING:
     from shirtsim.describe.descriptors import Mode
     from shirtsim.engine import Engine, Query
     from shirtsim.index.build import IndexReport
-from shirtsim.cli.args import (
-    engine_for,
-)
-from shirtsim.cli.output import EXIT_BAD_INPUT, ProgressBar, say, to_json
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -19,10 +19,9 @@ The directions belong to the weights and their texture basis:
   The drawings use seed :data:`DRAWING_SEED`; the bundled catalog, which the steering figure is
   measured on, is seed 7 and is never used. Each of the three sources counts equally.
 - any other weights get directions fitted from the drawings alone the first time a colour is
-  asked for (:data:`FIRST_USE_DRAWINGS` shirts, about 22 s on two cores) and keep them in the
-  cache folder.
-  With the packaged weights, such a fit scores 56.7% / 46.6% on the steering measurement
-  (the shipped file: 56.8% / 47.1%).
+  asked for (:data:`FIRST_USE_DRAWINGS` shirts, docs/performance.md) and keep them in the
+  cache folder. With the packaged weights such a fit scores about as the shipped file on the
+  steering measurement (docs/quality.md, This pattern in another colour).
 """
 
 from __future__ import annotations
@@ -52,7 +51,7 @@ from shirtsim.model.weights import Weights
 from shirtsim.store import CorruptFile, read_blob, write_blob
 
 SHIPPED_FILE = Path(__file__).with_name("colour_directions.npz")
-DIRECTIONS = 12  # chosen with python benchmarks/steering.py (README); 8 and 16 lose 0.5-1 point
+DIRECTIONS = 12  # chosen with python benchmarks/steering.py (docs/quality.md): 8 and 16 did worse
 # (hue turn in degrees, brightness factor): what a colour change does to a photo, white staying white.
 HUE_TURNS = ((0, 1.0), (60, 1.0), (120, 0.8), (180, 1.0), (240, 0.6), (300, 1.1), (30, 0.4), (200, 1.2))
 COLOURINGS = 8  # colour pairs each drawn shirt is drawn in

@@ -15,12 +15,11 @@ Two descriptor kinds are stored per image:
     projected onto a fixed 32-channel basis (a PCA fitted without labels, one per set of
     weights: :mod:`shirtsim.describe.texture`) so the Gram's upper triangle is 528 values; each is
     signed-square-rooted. Which channels fire *together* is what tells a check from a stripe:
-    with the channel means instead, pattern precision was 0.023 lower (README, Quality).
+    with the channel means instead, pattern precision was lower (docs/quality.md).
   * periodicity: how the brightness of the same region repeats, from the pixels (31 values): its
     power spectrum in 6 bands of scale by 5 of direction, each band's share of the whole, plus the
     contrast. A stripe's or a check's repeat finer than the network's 8-pixel cells is still
-    seen here, and which way it runs (cross-fitted pattern precision +0.009 in the default mode,
-    +0.016 in pattern mode: README, Quality).
+    seen here, and which way it runs (it raised cross-fitted pattern precision: docs/quality.md).
   * colour: two histograms of the crop's pixels, a 5x7x7 CIE Lab one (perceptual: equal steps
     look equally different), smoothed so that neighbouring shades still match, and a 12x4x4 HSV
     one (hue-first, as shops name colours); both square-rooted (Hellinger). Two quantisations
@@ -81,7 +80,7 @@ class Kind:
     part_names: tuple[str, ...] = ("seed",)
     # May the network run in bfloat16 where the CPU has it natively? Several times faster; the
     # block4_conv3 activations move by ~0.3% and the quality figures did not change
-    # (README, Quality). Never for ``seed``: it must be the notebook's float32 embedding.
+    # (docs/quality.md). Never for ``seed``: it must be the notebook's float32 embedding.
     bfloat16: bool = False
 
     @property
@@ -118,7 +117,7 @@ STYLE_KIND = Kind(
     # The Gram and the colour side as long as each other, as before colour had two histograms:
     # faiss IVF's recall in pattern mode fell from 0.96 to 0.90 with three unit parts. The
     # periodicity part at 0.4: IVF recall in every mode at or above its level before the part
-    # (0.3 to 0.6 tried, README).
+    # (0.3 to 0.6 tried: docs/quality.md).
     part_lengths=(1.0, 0.4, 0.5**0.5, 0.5**0.5),
     part_names=("texture", "periodicity", "lab", "hsv"),
     bfloat16=True,
@@ -135,7 +134,7 @@ class Mode:
     """How much each part of the descriptor counts. ``texture_weight`` is the texture side's
     share of the score on the raw parts (the colour parts share the rest); with a learned
     projection, ``learned`` = (texture side's share, the learned part's share of the texture
-    side, the learned part's share of the colour side), chosen by cross-fitting (README)."""
+    side, the learned part's share of the colour side), chosen by cross-fitting (docs/quality.md)."""
 
     name: str
     kind: Kind
@@ -166,7 +165,7 @@ class Mode:
 
 
 LEARNED_PARTS = {"texture_learned", "colour_learned"}
-# Raw-part texture weights chosen on real-shirts-dev (README, Quality): 0.6-0.65 is a plateau of
+# Raw-part texture weights chosen on real-shirts-dev (docs/quality.md): 0.6-0.65 is a plateau of
 # the mean precision; 0.65 keeps pattern and colour equally far above the issue's floors. The
 # ``learned`` weights were chosen by cross-fitting the two halves of real-shirts-dev
 # (``python benchmarks/crossfit.py`` prints them): balanced for the widest margin over the

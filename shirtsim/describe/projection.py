@@ -13,7 +13,7 @@ centred and scaled so that each head of a part weighs alike (``pattern`` twice: 
 column hand-tuning could not lift). Texture stays texture and colour stays colour, so the
 modes, the per-part explanation and "this pattern in that colour" can still take the parts
 apart. Every setting here was chosen by cross-fitting the two halves of real-shirts-dev, fitted
-on one half and scored on the other, both ways (``benchmarks/crossfit.py``, README "Quality").
+on one half and scored on the other, both ways (``benchmarks/crossfit.py``, docs/quality.md).
 
 The cache keeps raw vectors: a projection is applied when an index is built and to each query,
 so changing it never re-embeds a photo. A projection file is plain arrays (``np.savez``, loaded
@@ -53,7 +53,7 @@ SIDE_BLOCKS = {
     "texture": ((TEXTURE_DIM, 1.0), (PERIODICITY_DIM, PERIODICITY_GAIN * (TEXTURE_DIM / PERIODICITY_DIM) ** 0.5)),
     "colour": ((STYLE_KIND.dim - COLOUR_START, 1.0),),
 }
-LEARNED_LENGTH = 1.0  # stored length of each learned part: the best IVF recall in every mode (README)
+LEARNED_LENGTH = 1.0  # stored length of each learned part: the best IVF recall in every mode (docs/quality.md)
 L2 = 0.03  # mean cross-entropy + L2 * |W|^2
 FORMAT = "shirtsim-projection-2"  # 2: the periodicity part, and a scale per input value
 MAX_FILE_BYTES = 64 * 1024**2

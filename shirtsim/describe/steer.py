@@ -75,7 +75,7 @@ def remove_colour(texture: np.ndarray, directions: np.ndarray) -> np.ndarray:
 
 def recoloured(mode: Mode) -> Mode:
     """The weights for a query whose colour side comes from elsewhere, whatever ``mode`` was: one
-    setting for every query, chosen with ``python benchmarks/steering.py`` (README)."""
+    setting for every query, chosen with ``python benchmarks/steering.py`` (docs/quality.md)."""
     share, learned_texture, learned_colour = RECOLOURED
     return replace(
         mode, name=f"{mode.name}, recoloured", texture_weight=share, learned=(share, learned_texture, learned_colour)
@@ -105,7 +105,7 @@ def colour_swatch(rgb: tuple[int, int, int]) -> np.ndarray:
     (its texture side is zero: only the colour side of it is ever used). The colour is spread by
     :data:`SWATCH_SPREAD` (fixed noise, so the same colour gives the same swatch): no photo shows
     a garment as one flat value, and a flat one only meets shirts whose colours fall in its very
-    bins (measured: 56.8% / 47.1% against 56.1% / 46.1% flat, each at its best weights)."""
+    bins (measured better than a flat swatch: docs/quality.md)."""
     raw = np.zeros(STYLE_KIND.dim, np.float32)
     raw[COLOUR_START:] = _swatch_histograms(tuple(int(v) for v in rgb))
     return raw

@@ -7,7 +7,7 @@ A basis belongs to one set of weights (each has its own channels):
   without labels on every second photo of ``real-shirts-dev`` (real product photos;
   ``python -m shirtsim fit-texture-basis --catalog ../shared/data/real-shirts-dev --weights
   packaged`` refits it). Fitted on the other half instead, quality on the unseen half did not
-  change (README, Quality): it captures VGG16's channel statistics on shirts, not the photos.
+  change (docs/quality.md): it captures VGG16's channel statistics on shirts, not the photos.
 - any other weights (ImageNet, a file) get a basis fitted on the bundled demo catalog when the
   model is loaded (about 200 images, a few seconds, once per process). Measured with the
   packaged weights, a demo-fitted basis scores 0.005 lower in mean precision than the shipped one.

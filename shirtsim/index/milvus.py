@@ -59,7 +59,7 @@ INDEX_TYPES = ("FLAT", "HNSW", "IVF_FLAT")
 # client has just written.
 CONSISTENCY = "Session"
 APPROX_FROM = 50_000  # auto: a FLAT scan of 50,000 x 1,020 floats is ~20 ms on a server; HNSW from there
-# HNSW: 16 links per node, a wide build. Search breadth ef: measured (README, `bench --index
+# HNSW: 16 links per node, a wide build. Search breadth ef: measured (docs/milvus.md, `bench --index
 # milvus:http://...`) for recall@10 >= 0.95 in every mode at 100,000 synthetic shirts.
 HNSW_BUILD = {"M": 16, "efConstruction": 200}
 HNSW_EF = 256

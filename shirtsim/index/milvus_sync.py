@@ -17,12 +17,6 @@ import numpy as np
 
 from shirtsim.catalog.folder import MAX_ID_LEN
 from shirtsim.errors import ShirtsimError
-from shirtsim.index.removals import check_removals
-from shirtsim.index.search import SearchIndex
-
-if TYPE_CHECKING:
-    from pymilvus import MilvusClient
-
 from shirtsim.index.milvus import (
     BATCH_BYTES,
     CONNECT_TIMEOUT_S,
@@ -36,6 +30,11 @@ from shirtsim.index.milvus import (
     index_params,
     row_key,
 )
+from shirtsim.index.removals import check_removals
+from shirtsim.index.search import SearchIndex
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
 
 # (name, type, primary key, max_length or dim) of the shirts' collection and its ``_meta`` companion
 SHIRT_FIELDS = (

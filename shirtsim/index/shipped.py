@@ -1,7 +1,7 @@
 """Vectors that ship with shirtsim: the demo catalog's, so a first start embeds nothing.
 
 On a fresh machine the README's first command used to load VGG16 and embed the 200 demo shirts
-before the grid could show (~25 s on two cores). The demo's raw ``style`` vectors for the packaged
+before the grid could show (docs/performance.md, First start). The demo's raw ``style`` vectors for the packaged
 weights are committed instead, one set per arithmetic path (bfloat16, int8 and float32 give
 slightly different vectors, and an upload must meet catalog vectors made the same way), in the cache's own
 checksummed ``.vec`` format (:mod:`shirtsim.store`: plain float32, nothing that can execute):

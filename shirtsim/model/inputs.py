@@ -5,14 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
-
-if TYPE_CHECKING:
-    pass
-
 
 INPUT_SIZE = (224, 224)
 BATCH_SIZE = 16

@@ -1,12 +1,12 @@
 """VGG16 in int8 through LiteRT (``ai-edge-litert``, XNNPACK), for CPUs without native bfloat16.
 
-On such CPUs float32 is the network's limit (about 2.2x the seed's notebook). An int8 copy runs
-its convolutions as 8-bit dot products (VNNI on AVX-512 CPUs): on this project's 2-core machine
-29 images/s to ``block4_conv3`` against 7.8 in float32 and 15.5 in bfloat16 (``bench``).
+On such CPUs float32 is the network's limit. An int8 copy runs its convolutions as 8-bit dot
+products (VNNI on AVX-512 CPUs), several times faster, at a small cost in precision: the measured
+rates and quality are in docs/performance.md (int8).
 
 The copy is made from the loaded weights by TensorFlow's converter (full-integer quantisation,
-float32 in and out), calibrated on 64 photos of the bundled demo catalog: about 16 s, once per
-weights. It is kept in the cache (``v1/models/``, the store's checksummed blob format; a LiteRT
+float32 in and out), calibrated on 64 photos of the bundled demo catalog, once per weights. It
+is kept in the cache (``v1/models/``, the store's checksummed blob format; a LiteRT
 model is a flatbuffer of tensors and built-in operators, nothing that executes code on load)
 and read back on later starts. Only the default descriptors run in int8; the seed's kind stays
 float32 (it must reproduce the notebook exactly).

@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from shirtsim.errors import WeightsError
+from shirtsim.model.inputs import INPUT_SIZE
 from shirtsim.model.noise import native_noise_filtered
 from shirtsim.model.weights import Weights
 
 if TYPE_CHECKING:
     import keras
-
-from shirtsim.model.inputs import INPUT_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +76,7 @@ class Embedder:
 
                 vgg = self._bfloat16_vgg() if bfloat16 else self.vgg
                 model = keras.Model(vgg.input, [vgg.get_layer(n).output for n in layers])
-                # One compiled graph for any batch size: ~5% faster than calling the model
+                # One compiled graph for any batch size: faster than calling the model
                 # eagerly (bench), and traced once rather than per batch shape.
                 run = tf.function(
                     lambda inputs: model(inputs, training=False),

@@ -3,8 +3,8 @@
 Each part of a prepared vector is scaled by the square root of the mode's weight for it, so the
 map's distances follow the mode's own score (for unit-length parts, squared distance =
 2 - 2 x score). PCA, not UMAP or t-SNE: exact, deterministic, a new upload lands where it
-belongs (:meth:`CatalogMap.place`), and 10,000 shirts take well under a second (README,
-The catalog at a glance). Nothing here needs Streamlit; the app draws it.
+belongs (:meth:`CatalogMap.place`), and it is quick at catalog sizes (docs/performance.md).
+Nothing here needs Streamlit; the app draws it.
 """
 
 from __future__ import annotations

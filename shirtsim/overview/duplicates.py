@@ -15,7 +15,7 @@ two-step test:
    and a 50% resize; differs between two shoots of the same pose), and compared by normalised
    cross-correlation, shifted up to 4 px either way, less a penalty when their colours differ
    (:func:`pair_score`). A copy scores 0.94-1.0, two photos of one pose at most 0.90 on
-   real-shirts-dev (README, Near-duplicates).
+   real-shirts-dev (docs/quality.md, Near-duplicates).
 
 **Flat pictures** (a blank "no photo" image, in any encoding or size) have no detail to correlate
 and no shape to line up, so both steps pass them by; instead every flat picture is a candidate
@@ -70,8 +70,8 @@ COLOUR_PENALTY = 0.02
 FLAT_LEVEL = 8.0
 FLAT_MIN_SCORE = 0.5  # flat pairs are candidates down to this score (a colour gap of 33)
 CANDIDATE_MIN = 0.95
-CANDIDATES_PER_PHOTO = 10  # a copy's source was its best partner in every measured case (README)
-DEFAULT_THRESHOLD = 0.92  # chosen with benchmarks/duplicates.py (README)
+CANDIDATES_PER_PHOTO = 10  # a copy's source was its best partner in every measured case (docs/quality.md)
+DEFAULT_THRESHOLD = 0.92  # chosen with benchmarks/duplicates.py (docs/quality.md)
 COARSE_DIM = COARSE * COARSE * 3
 PRINT_BYTES = COLOUR_SIDE * COLOUR_SIDE * 3 + FINE * FINE
 VERSION = "dup1"  # names the cached prints: change it when what they hold changes

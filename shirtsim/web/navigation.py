@@ -35,7 +35,8 @@ def navigation() -> st.navigation:
     router = st.navigation(pages, position="sidebar")
     shirt_id = st.session_state.pop(OPEN_SEARCH, None)
     if shirt_id is not None:
-        search_state().source = "shirt"
+        state = search_state()
+        state.source, state.shirt = "shirt", shirt_id
         st.switch_page(pages[0], query_params={"shirt": shirt_id})
     return router
 

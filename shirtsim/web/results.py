@@ -96,7 +96,7 @@ def steered_grid(engine: Engine, query: Query, mode: Mode, k: int, key_prefix: s
     steering = search_state().steering(query)
     try:
         # the first colour asked for with weights other than the packaged ones fits their colour
-        # directions from drawings (about 22 s, then kept in the cache: shirtsim.describe.colour_blind)
+        # directions from drawings (seconds, once, then kept in the cache: shirtsim.describe.colour_blind)
         with st.spinner("Finding this pattern in that colour…") if steering.colour else contextlib.nullcontext():
             vector, weights = engine.steered_query(mode, steering)
     except ShirtsimError as e:
@@ -128,7 +128,7 @@ def results_grid(
                 width="stretch",
             )
             if not st.session_state.get("tools"):
-                continue  # what follows costs a click ~0.05 s (measured): shown when asked for
+                continue  # what follows makes a click slower (docs/performance.md): shown when asked for
             sides = side_contributions(engine.explain_prepared(vector, None, m.id, mode, colours=False).parts)
             st.caption(f"texture {sides['texture']:+.2f} · colour {sides['colour']:+.2f}")
             like, unlike, why = st.columns(3, gap="xxsmall")

@@ -44,6 +44,7 @@ class Marks:
 @dataclass
 class SearchState:
     source: str = "shirt"  # "shirt": the catalog shirt in ?shirt=; "upload": the uploaded photo
+    shirt: str | None = None  # the catalog shirt last searched for (kept when another page drops ?shirt=)
     photo: Photo | None = None
     marks: Marks = field(default_factory=Marks)
     colour: str | None = None  # "this pattern in another colour", when asked for
@@ -54,7 +55,7 @@ class SearchState:
         if self.source == "upload":
             photo = self.photo
             return photo.upload if photo and photo.upload and photo.kind == index.kind.name else None
-        shirt = st.query_params.get("shirt")
+        shirt = st.query_params.get("shirt") or self.shirt
         return shirt if shirt and shirt in index else None
 
     def query_key(self, query: Query) -> object:
@@ -91,4 +92,5 @@ def search_state() -> SearchState:
 def select(shirt_id: str) -> None:
     """A tile's callback: that catalog shirt becomes the query (and the URL says so)."""
     st.query_params["shirt"] = shirt_id
-    search_state().source = "shirt"
+    state = search_state()
+    state.source, state.shirt = "shirt", shirt_id

@@ -27,7 +27,7 @@ def duplicates_view(engine: Engine) -> None:
         0.01,
         key="dup-threshold",
         help=f"The same picture re-encoded, resized, slightly cropped or mirrored scores about 0.95-1.0; "
-        f"different photos of one pose stay under 0.9 (default {DEFAULT_THRESHOLD}, measured: README).",
+        f"different photos of one pose stay under 0.9 (default {DEFAULT_THRESHOLD}, measured: docs/quality.md).",
     )
     progress = PageProgress()
     with st.spinner("Comparing every photo with its look-alikes…"):

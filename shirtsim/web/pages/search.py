@@ -43,15 +43,21 @@ def query_and_browse(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> 
 
 
 def selected_shirt(engine: Engine, index: VectorIndex) -> str | None:
-    """The shirt in ``?shirt=``, checked once here (the grids and the map trust it then)."""
+    """The shirt in ``?shirt=`` (or, back from another page, the one searched for last, put back
+    in the URL), checked once here: the grids and the map trust it then."""
+    state = search_state()
     shirt = st.query_params.get("shirt")
+    if not shirt and state.shirt:
+        shirt = st.query_params["shirt"] = state.shirt
     if not shirt:
         return None
     try:
-        return engine.check_id(shirt, index)
+        state.shirt = engine.check_id(shirt, index)
     except ShirtsimError as e:
         st.error(plain(e))
+        state.shirt = None
         return None
+    return state.shirt
 
 
 context = page_context()
