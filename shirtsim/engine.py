@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import io
 import logging
 import threading
@@ -33,10 +32,13 @@ from shirtsim.describe.embed import embed
 from shirtsim.describe.explain import Swatch, heat_map, palette, part_scores, texture_agreement
 from shirtsim.describe.projection import Projection, ProjectionChoice, resolve_projection
 from shirtsim.describe.texture import basis_for
-from shirtsim.errors import ShirtsimError, UnknownShirtError, os_error_reason
+from shirtsim.errors import ShirtsimError, UnknownShirtError
+from shirtsim.feed.curation import Curation, Entry
+from shirtsim.feed.lists import ListMaker, Request, ResultList
+from shirtsim.feed.rules import Rules
 from shirtsim.index.build import IndexReport, build_index, fingerprint
-from shirtsim.index.milvus_backend import MilvusBackend, check_filters
-from shirtsim.index.search import Match, SearchIndex, VectorIndex, weigh
+from shirtsim.index.milvus_backend import MilvusBackend
+from shirtsim.index.search import VectorIndex, weigh
 from shirtsim.jobs import Jobs, lower_priority
 from shirtsim.model.arithmetic import uses_bfloat16, uses_int8
 from shirtsim.model.inputs import to_model_input
@@ -50,13 +52,7 @@ from shirtsim.pictures import Pictures
 from shirtsim.progress import ProgressFn
 from shirtsim.query import Explanation, Query, Steering
 from shirtsim.settings import CATALOG, PROJECTION
-from shirtsim.store import (
-    VectorStore,
-    cache_problem,
-    check_outside_catalog,
-    default_cache_dir,
-)
-from shirtsim.text import printable
+from shirtsim.store import VectorStore, cache_warning, check_outside_catalog, default_cache_dir
 from shirtsim.upload import Upload, read_photo
 
 MAX_K = 100  # the most results one query returns (the CLI refuses more)
@@ -212,18 +208,8 @@ class Engine:
 
     @property
     def cache_warning(self) -> str | None:
-        """What to tell the user when the cache folder cannot be written (said once, in the
-        sidebar or on stderr), or None: the engine then serves what the cache holds and keeps the
-        rest in memory until the process ends."""
-        e = cache_problem(self.cache_dir)
-        if e is None:
-            return None
-        full = e.errno in (errno.ENOSPC, errno.EDQUOT)
-        advice = "Free some space on that disk" if full else "Point SHIRTSIM_CACHE_DIR at a writable folder"
-        return (
-            f"The cache folder {printable(str(self.cache_dir))} cannot be written ({os_error_reason(e)}): new "
-            f"vectors and pictures are kept in memory only, and made again after a restart. {advice}."
-        )
+        """What to tell the user, once, when the cache folder cannot be written (store.cache_warning)."""
+        return cache_warning(self.cache_dir)
 
     def raw_vectors(self, kind: Kind, progress: ProgressFn | None = None) -> tuple[list[str], np.ndarray]:
         """The catalog's ids and raw (cached, unprojected) descriptors, embedding what is missing."""
@@ -266,20 +252,37 @@ class Engine:
         return shirt_id
 
     def similar_to_id(
-        self, shirt_id: str, mode: Mode, k: int = 10, filters: dict[str, list[str]] | None = None
-    ) -> list[Match]:
-        """The ``k`` shirts most like catalog shirt ``shirt_id`` (itself excluded).
-
-        ``filters`` (``{"colour": ["red"]}``) keeps only shirts whose labels match."""
+        self,
+        shirt_id: str,
+        mode: Mode,
+        k: int = 10,
+        filters: dict[str, list[str]] | None = None,
+        rules: Rules | None = None,
+        curation: Curation | None = None,
+    ) -> list[Entry]:
+        """The ``k`` shirts most like catalog shirt ``shirt_id`` (itself excluded), under ``rules``
+        (``filters``, ``{"colour": ["red"]}``, is the filter rule alone) and ``curation``."""
         index = self.index(mode.kind)
         self.check_id(shirt_id, index)
-        return index.search(
-            index.stored(shirt_id), mode, _clamp(k), exclude=shirt_id, filters=self._filters_for(index, filters)
-        )
+        request = Request(index.stored(shirt_id), shirt_id)
+        return self.lists([request], mode, k, Rules.with_filters(rules, filters), curation)[0].entries
+
+    def lists(
+        self,
+        requests: list[Request],
+        mode: Mode,
+        k: int = 10,
+        rules: Rules | None = None,
+        curation: Curation | None = None,
+    ) -> list[ResultList]:
+        """Each request's list of ``k`` under ``rules`` and ``curation`` (:mod:`shirtsim.feed.lists`:
+        the one way every list is made, for ``similar``, the export and the page)."""
+        index = self.index(mode.kind)
+        return ListMaker(index, self.labels, mode, _clamp(k), rules, curation).make(requests)
 
     def similar_to_image_bytes(
         self, data: bytes, name: str, mode: Mode, k: int = 10, filters: dict[str, list[str]] | None = None
-    ) -> list[Match]:
+    ) -> list[Entry]:
         """The ``k`` catalog shirts most like an uploaded photo (embedded in memory, never stored)."""
         return self.similar_to_vector(self.read_upload(data, name, mode.kind).vector, mode, k, filters)
 
@@ -292,11 +295,17 @@ class Engine:
             return read_photo(self.embedder, kind, data, name, box)
 
     def similar_to_vector(
-        self, raw: np.ndarray, mode: Mode, k: int = 10, filters: dict[str, list[str]] | None = None
-    ) -> list[Match]:
-        """The ``k`` catalog shirts most like a raw descriptor from :meth:`read_upload`."""
+        self,
+        raw: np.ndarray,
+        mode: Mode,
+        k: int = 10,
+        filters: dict[str, list[str]] | None = None,
+        rules: Rules | None = None,
+    ) -> list[Entry]:
+        """The ``k`` catalog shirts most like a raw descriptor from :meth:`read_upload` (a photo has
+        no labels: only the rules on the results' own labels apply)."""
         index = self.index(mode.kind)
-        return index.search(index.prepare(raw), mode, _clamp(k), filters=self._filters_for(index, filters))
+        return self.lists([Request(index.prepare(raw))], mode, k, Rules.with_filters(rules, filters))[0].entries
 
     def prepared(self, query: Query, index: VectorIndex) -> np.ndarray:
         """A query as ``index`` stores vectors: a catalog shirt's own, or an upload prepared like them."""
@@ -330,12 +339,21 @@ class Engine:
         return found[0].score if found else 0.0
 
     def steered(
-        self, mode: Mode, steering: Steering, k: int = 10, filters: dict[str, list[str]] | None = None
-    ) -> list[Match]:
+        self,
+        mode: Mode,
+        steering: Steering,
+        k: int = 10,
+        filters: dict[str, list[str]] | None = None,
+        rules: Rules | None = None,
+        curation: Curation | None = None,
+    ) -> list[Entry]:
         """The ``k`` shirts most like the liked ones and least like the unliked ones (the marked
-        catalog shirts themselves left out), optionally in a colour or another shirt's colours."""
+        catalog shirts themselves left out), optionally in a colour or another shirt's colours.
+        The rules and the curation are those of the first liked shirt, when it is a catalog shirt."""
         query, weights = self.steered_query(mode, steering)
-        return self.search_prepared(query, weights, k, steering.marked(), filters)
+        first = steering.like[0] if steering.like and isinstance(steering.like[0], str) else None
+        request = Request(query, first, frozenset(steering.marked()))
+        return self.lists([request], weights, k, Rules.with_filters(rules, filters), curation)[0].entries
 
     def search_prepared(
         self,
@@ -344,18 +362,10 @@ class Engine:
         k: int = 10,
         exclude: list[str] = (),
         filters: dict[str, list[str]] | None = None,
-    ) -> list[Match]:
+    ) -> list[Entry]:
         """The ``k`` best matches for a prepared query vector, ``exclude``'d shirts left out."""
-        index = self.index(mode.kind)
-        k, skip = _clamp(k), set(exclude)
-        found = index.search(query, mode, min(len(index), k + len(skip)), filters=self._filters_for(index, filters))
-        return [m for m in found if m.id not in skip][:k]
-
-    def _filters_for(self, index: VectorIndex, filters: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
-        """``filters`` as ``index`` can apply them (Milvus keeps only some columns: :func:`check_filters`)."""
-        if not isinstance(index, SearchIndex):
-            check_filters(self.labels, filters)
-        return filters
+        request = Request(query, None, frozenset(exclude))
+        return self.lists([request], mode, k, Rules.with_filters(None, filters))[0].entries
 
     def explain(self, query: Query, result_id: str, mode: Mode) -> Explanation:
         """Why ``result_id`` is a match for ``query`` under ``mode`` (no model needed)."""

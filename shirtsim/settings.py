@@ -68,6 +68,19 @@ ARITHMETIC = Setting(
 FLOAT32 = Setting(
     "SHIRTSIM_FLOAT32", "", "any value: the same as `SHIRTSIM_ARITHMETIC=float32` (to compare paths)", "unset"
 )
+CURATION = Setting(
+    "SHIRTSIM_CURATION",
+    "",
+    "the merchandisers' pins and blocks (a CSV file: docs/feed.md); kept in a data folder, never in the cache",
+    "`$XDG_DATA_HOME/shirtsim/curation/<catalog>.csv`, else under `~/.local/share/shirtsim`",
+)
+EDITOR_PASSWORD = Setting(
+    "SHIRTSIM_EDITOR_PASSWORD",
+    "",
+    "the password that shows the page's editing tools (Re-index, pins, blocks, the Curation page); unset: "
+    "anyone can edit (fine on a laptop, never on a public server)",
+    "unset",
+)
 REMOVAL_LIMIT = Setting(
     "SHIRTSIM_REMOVAL_LIMIT",
     "20",
@@ -88,6 +101,8 @@ ALL = (
     MILVUS_TOKEN,
     ARITHMETIC,
     FLOAT32,
+    CURATION,
+    EDITOR_PASSWORD,
     REMOVAL_LIMIT,
     LOAD_SESSIONS,
 )

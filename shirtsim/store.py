@@ -23,6 +23,7 @@ cache) is a failure raised.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import json
@@ -37,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shirtsim.errors import CatalogError
+from shirtsim.errors import CatalogError, os_error_reason
 from shirtsim.settings import CACHE_DIR
 from shirtsim.text import printable
 
@@ -79,6 +80,21 @@ def _remember(path: Path, e: OSError) -> None:
         _problems.setdefault(root, e)
     if first:  # the server log says it once; the page and the CLI say it from cache_problem()
         log.warning("cache folder %s cannot be written (%s); serving from memory", root, e)
+
+
+def cache_warning(cache_dir: Path) -> str | None:
+    """What to tell the user when ``cache_dir`` cannot be written (the page says it once in the
+    sidebar, the CLI on stderr), or None: what the cache holds is served, the rest is kept in
+    memory until the process ends."""
+    e = cache_problem(cache_dir)
+    if e is None:
+        return None
+    full = e.errno in (errno.ENOSPC, errno.EDQUOT)
+    advice = "Free some space on that disk" if full else "Point SHIRTSIM_CACHE_DIR at a writable folder"
+    return (
+        f"The cache folder {printable(str(cache_dir))} cannot be written ({os_error_reason(e)}): new "
+        f"vectors and pictures are kept in memory only, and made again after a restart. {advice}."
+    )
 
 
 def cache_problem(cache_dir: Path) -> OSError | None:

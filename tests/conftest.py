@@ -41,6 +41,9 @@ def _isolated_env(monkeypatch, session_cache):
     monkeypatch.delenv("SHIRTSIM_CATALOG", raising=False)
     monkeypatch.delenv("SHIRTSIM_INDEX", raising=False)
     monkeypatch.delenv("SHIRTSIM_PROJECTION", raising=False)
+    monkeypatch.delenv("SHIRTSIM_CURATION", raising=False)
+    monkeypatch.delenv("SHIRTSIM_EDITOR_PASSWORD", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(session_cache.parent / "data-home"))  # curation files
     # The demo's shipped vectors (shirtsim.index.shipped) would stand in for the fake model's, and
     # count as embedding: in-process tests embed for themselves; tests/test_shipped.py uses them.
     monkeypatch.setattr("shirtsim.index.shipped.FOLDER", session_cache / "no-shipped-vectors")

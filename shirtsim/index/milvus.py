@@ -238,6 +238,24 @@ class MilvusIndex:
     def __contains__(self, shirt_id: object) -> bool:
         return shirt_id in self._order
 
+    @property
+    def rows(self) -> dict[str, int]:
+        """id -> its place in :attr:`ids` (catalog order)."""
+        return self._order
+
+    def stored_many(self, shirt_ids: list[str]) -> np.ndarray:
+        """The stored vectors of ``shirt_ids``, in that order, a thousand per request."""
+        out = np.zeros((len(shirt_ids), self.layout.dim), np.float32)
+        for start in range(0, len(shirt_ids), VECTORS_PER_FETCH):
+            chunk = shirt_ids[start : start + VECTORS_PER_FETCH]
+            keys = [row_key(i) for i in chunk]
+            rows = self._call(self.client.get, collection_name=self.name, ids=keys, output_fields=["vector"])
+            found = {row["key"]: row["vector"] for row in rows}
+            if len(found) != len(set(keys)):
+                raise self._missing(next(i for i, key in zip(chunk, keys) if key not in found))
+            out[start : start + len(chunk)] = np.asarray([found[key] for key in keys], np.float32)
+        return out
+
     def stored(self, shirt_id: str) -> np.ndarray:
         rows = self._call(self.client.get, collection_name=self.name, ids=[row_key(shirt_id)], output_fields=["vector"])
         if not rows:  # the collection was changed behind our back

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from shirtsim.catalog.folder import Catalog
 from shirtsim.catalog.labels import Labels
 from shirtsim.describe.descriptors import Kind
-from shirtsim.errors import ShirtsimError
 from shirtsim.index import milvus, milvus_sync
 from shirtsim.index.build import IndexReport, fingerprint
 from shirtsim.index.search import SearchIndex
@@ -80,17 +79,3 @@ def stored_labels(labels: Labels | None, ids: list[str]) -> dict[str, dict[str, 
     columns = labels.usable_columns(exclude=())
     values = {c: labels.column(c, ids) for c in columns}
     return {i: {c: values[c][n] for c in columns} for n, i in enumerate(ids) if i in labels}
-
-
-def check_filters(labels: Labels | None, filters: dict[str, list[str]] | None) -> None:
-    """Milvus keeps only the label columns a filter can use (:func:`stored_labels`): a filter on
-    another one is refused rather than quietly matching nothing."""
-    if not filters or labels is None:
-        return
-    stored = set(labels.usable_columns(exclude=()))
-    for column in filters:
-        if column not in stored:
-            raise ShirtsimError(
-                f"Filtering by {column[:60]!r} on Milvus: Milvus keeps the label columns of 2 to 50 values for "
-                f"filters, and {column[:60]!r} has {labels.distinct(column):,}."
-            )

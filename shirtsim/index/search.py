@@ -128,6 +128,11 @@ class SearchIndex:
     def __contains__(self, shirt_id: object) -> bool:
         return shirt_id in self._row
 
+    @property
+    def rows(self) -> dict[str, int]:
+        """id -> its row (its place in :attr:`ids`)."""
+        return self._row
+
     def stored(self, shirt_id: str) -> np.ndarray:
         """The normalised vector of a catalog shirt."""
         return self.matrix[self._row[shirt_id]]
