@@ -277,8 +277,13 @@ class Engine:
     ) -> list[ResultList]:
         """Each request's list of ``k`` under ``rules`` and ``curation`` (:mod:`shirtsim.feed.lists`:
         the one way every list is made, for ``similar``, the export and the page)."""
-        index = self.index(mode.kind)
-        return ListMaker(index, self.labels, mode, _clamp(k), rules, curation).make(requests)
+        return self.list_maker(mode, k, rules, curation).make(requests)
+
+    def list_maker(
+        self, mode: Mode, k: int = 10, rules: Rules | None = None, curation: Curation | None = None
+    ) -> ListMaker:
+        """What makes lists of ``k`` in ``mode`` under ``rules`` and ``curation`` (the export's)."""
+        return ListMaker(self.index(mode.kind), self.labels, mode, _clamp(k), rules, curation)
 
     def similar_to_image_bytes(
         self, data: bytes, name: str, mode: Mode, k: int = 10, filters: dict[str, list[str]] | None = None
@@ -301,11 +306,13 @@ class Engine:
         k: int = 10,
         filters: dict[str, list[str]] | None = None,
         rules: Rules | None = None,
+        curation: Curation | None = None,
     ) -> list[Entry]:
         """The ``k`` catalog shirts most like a raw descriptor from :meth:`read_upload` (a photo has
-        no labels: only the rules on the results' own labels apply)."""
+        no labels: only the rules on the results' own labels apply, and only blocks of every list)."""
         index = self.index(mode.kind)
-        return self.lists([Request(index.prepare(raw))], mode, k, Rules.with_filters(rules, filters))[0].entries
+        rules = Rules.with_filters(rules, filters)
+        return self.lists([Request(index.prepare(raw))], mode, k, rules, curation)[0].entries
 
     def prepared(self, query: Query, index: VectorIndex) -> np.ndarray:
         """A query as ``index`` stores vectors: a catalog shirt's own, or an upload prepared like them."""

@@ -127,6 +127,15 @@ def real_model_in_process(monkeypatch, embedder, session_cache) -> Path:
 
 
 @pytest.fixture
+def fake_indexed(fake_model, fake_demo_engine):
+    """The demo catalog indexed (balanced) by the fake model, for CLI calls in this process."""
+    from shirtsim.engine import get_mode
+
+    fake_demo_engine.index(get_mode("balanced").kind)
+    return fake_demo_engine
+
+
+@pytest.fixture
 def cli(capsys):
     """``cli(*args)`` -> (exit status, stdout, stderr) of ``shirtsim ARGS`` in this process."""
     from shirtsim.cli.main import main

@@ -28,12 +28,6 @@ def run(*args, timeout=600):
 
 
 @pytest.fixture
-def fake_indexed(fake_model, fake_demo_engine):
-    fake_demo_engine.index(get_mode("balanced").kind)
-    return fake_demo_engine
-
-
-@pytest.fixture
 def indexed(demo_engine):
     demo_engine.index(get_mode("balanced").kind)  # shares the session cache with subprocesses
     return demo_engine
@@ -122,7 +116,7 @@ def test_unknown_mode_and_missing_catalog_are_one_line_errors_with_status_2(tmp_
         ),
         (
             ["frobnicate"],
-            "argument COMMAND: invalid choice: 'frobnicate' (choose from 'index', 'similar', 'explain', 'evaluate', "
+            "argument COMMAND: invalid choice: 'frobnicate' (choose from 'index', 'similar', 'explain', 'export', 'evaluate', "
             "'duplicates', 'fit-texture-basis', 'fit-colour-directions', 'fit-projection', 'make-demo-catalog', "
             "'download-seed-shirts', 'app', 'bench')",
         ),
@@ -393,7 +387,7 @@ def test_a_photo_is_searched_in_its_box_and_the_json_keeps_its_shape(fake_indexe
         upload = fake_indexed.read_upload(data, path.name, mode.kind, box)
         expected = fake_indexed.similar_to_vector(upload.vector, mode, 4)
         assert code == 0 and err == ""
-        assert json.loads(out) == [{"id": m.id, "score": round(m.score, 6)} for m in expected]
+        assert json.loads(out) == [m.as_json() for m in expected]  # {id, score, pinned}
     auto = fake_indexed.read_upload(data, path.name, mode.kind, "auto")
     assert auto.box not in (None, WHOLE)  # the auto box is a box, not the whole photo
 
@@ -472,7 +466,7 @@ def test_a_filter_no_shirt_passes_says_so_and_lists_nothing(fake_model, cli, sma
     (small_catalog / "labels.csv").write_text("id,colour\n1001,red\n1002,blue\n", encoding="utf-8")
     code, out, err = cli("similar", "1001", "--catalog", small_catalog, "--filter", "colour=green", "--json")
     assert (code, out) == (0, "[]\n")
-    assert err == "note: --filter: no shirt has 'colour' = 'green': the list is empty.\n"
+    assert err == "note: no shirt passes the rules (--filter colour=green): the list is empty.\n"
 
 
 def test_a_cache_folder_inside_the_catalog_is_refused(cli, small_catalog, monkeypatch):

@@ -70,7 +70,9 @@ def test_an_interrupted_export_leaves_no_file_and_the_old_one_as_it_was(tmp_path
 def test_a_file_that_is_no_export_is_refused_with_its_line(tmp_path):
     bad = tmp_path / "old.jsonl"
     bad.write_text('{"id": "q", "similar": []}\nnot json\n')
-    with pytest.raises(ShirtsimError, match=r"^--diff .*old.jsonl line 2: neither an export's JSON line nor its CSV\.$"):
+    with pytest.raises(
+        ShirtsimError, match=r"^--diff .*old.jsonl line 2: neither an export's JSON line nor its CSV\.$"
+    ):
         read_export(bad)
     with pytest.raises(ShirtsimError, match=r"^--format 'xml': use jsonl or csv\.$"):
         export(maker(), "xml", tmp_path / "x")

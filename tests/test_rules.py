@@ -56,9 +56,10 @@ def test_parse_rules_says_what_to_write(kind, value, message):
 
 
 def test_an_unknown_column_names_the_known_ones():
-    with pytest.raises(RulesError, match=r"^No label column 'stock': labels.csv has 'colour', 'group', 'price'\.$"):
+    known = "labels.csv has 'colour', 'group', 'price'"
+    with pytest.raises(RulesError, match=rf"^--same: no label column 'stock'; {known}\.$"):
         columns(parse_rules(same=["stock"]))
-    with pytest.raises(RulesError, match=r"^No label column 'colour': the catalog has no labels.csv\.$"):
+    with pytest.raises(RulesError, match=r"^--filter: no label column 'colour' \(the catalog has no labels.csv\)\.$"):
         RuleColumns(parse_rules(["colour=red"]), None, IDS)
 
 

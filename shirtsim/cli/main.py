@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from shirtsim.cli import app, bench, demo, fit, overview, search
+from shirtsim.cli import app, bench, demo, export, fit, overview, search
 from shirtsim.cli.args import OneLineParser
 from shirtsim.cli.output import EXIT_BAD_INPUT, os_error_line, say
 from shirtsim.errors import RemovalRefused, ShirtsimError
@@ -38,6 +38,6 @@ def parser() -> argparse.ArgumentParser:
     """``shirtsim``'s argument parser: each command module adds its own commands."""
     p = OneLineParser(prog="shirtsim", description="Find visually similar shirts.")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
-    for commands in (search, overview, fit, demo, app, bench):
+    for commands in (search, export, overview, fit, demo, app, bench):
         commands.add_parsers(sub)
     return p

@@ -25,17 +25,16 @@ class ProgressBar:
     def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
         self.stream = stream or sys.stderr
         self.width, self._last = width, 0.0
+        self._steps: dict[str, float] = {}  # plain output: when each step started, was last said
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
 
     def __call__(self, done: int, total: int, what: str) -> None:
         if total <= 0:  # size not known (yet): nothing to draw
             return
-        if not self.tty:
-            if what == "embedding" and done in (0, total):
-                self.stream.write(f"embedding: {done}/{total} images{' done' if done == total else ''}\n")
-                self.stream.flush()
-            return
         now = time.monotonic()
+        if not self.tty:
+            self._plain(done, total, what, now)
+            return
         if done < total and now - self._last < 0.1:
             return
         self._last = now
@@ -43,6 +42,22 @@ class ProgressBar:
         end = "\n" if done >= total else ""
         self.stream.write(f"\r{what:<16} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total}{end}")
         self.stream.flush()
+
+    def _plain(self, done: int, total: int, what: str, now: float) -> None:
+        """A log's lines: embedding's start and end; for other steps that last, a line every ten
+        seconds and one at the end (short steps say nothing)."""
+        if what == "embedding":
+            line = f"embedding: {done}/{total} images{' done' if done == total else ''}" if done in (0, total) else ""
+        else:
+            start = self._steps.setdefault(what, now)
+            last = self._steps.get(what + "/said")
+            due = now - (last if last is not None else start) >= 10
+            line = f"{what}: {done}/{total}" if due or (done >= total and last is not None) else ""
+            if line:
+                self._steps[what + "/said"] = now
+        if line:
+            self.stream.write(line + "\n")
+            self.stream.flush()
 
 
 def say(text: str, err: bool = False) -> None:

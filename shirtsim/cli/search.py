@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from shirtsim.cli.args import box, catalog_opts, engine_for, int_between
 from shirtsim.cli.output import EXIT_BAD_INPUT, ProgressBar, say, to_json
+from shirtsim.cli.rules import curation_from, note_short, rule_opts, rules_from
 from shirtsim.engine import MAX_K
 from shirtsim.errors import ShirtsimError
 
@@ -49,14 +50,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     cropping.add_argument(
         "--auto-box", action="store_true", help="search the part of a photo QUERY that shirtsim finds the shirt in"
     )
-    sp.add_argument(
-        "--filter",
-        action="append",
-        default=[],
-        metavar="COLUMN=VALUE",
-        help="only shirts with this label (labels.csv); repeat for more values or columns",
-    )
-    sp.add_argument("--json", action="store_true", help="print a JSON list of {id, score}")
+    rule_opts(sp)
+    sp.add_argument("--json", action="store_true", help="print a JSON list of {id, score, pinned}")
     sp.set_defaults(run=cmd_similar)
 
     sp = sub.add_parser("explain", help="why RESULT matches QUERY: the score part by part, and both palettes")
@@ -110,9 +105,10 @@ def cmd_similar(args: argparse.Namespace) -> int:
     if args.colour is not None and args.colour_of is not None:
         raise ShirtsimError("Give --colour or --colour-of, not both.")
     engine = engine_for(args)
-    filters = _filters(args.filter, engine)
+    rules = rules_from(args, engine)
     index, report = engine.index_with_report(mode.kind, progress=ProgressBar())
     _notes(engine, report)
+    curation = curation_from(args, engine, index)
     crop = "auto" if args.auto_box else args.box
     if crop is not None and (args.query is None or args.query in index):
         raise ShirtsimError("--box and --auto-box cut a photo: give an image file as QUERY, not a catalog id.")
@@ -120,17 +116,22 @@ def cmd_similar(args: argparse.Namespace) -> int:
     if args.like or args.unlike or args.colour is not None or args.colour_of is not None:
         like = ([query] if query is not None else []) + [engine.check_id(i, index) for i in args.like]
         unlike = tuple(engine.check_id(i, index) for i in args.unlike)
-        matches = engine.steered(mode, Steering(tuple(like), unlike, args.colour, args.colour_of), args.k, filters)
+        steering = Steering(tuple(like), unlike, args.colour, args.colour_of)
+        matches = engine.steered(mode, steering, args.k, rules=rules, curation=curation)
         _note_a_far_colour(engine, args.colour)
     elif isinstance(query, str):
-        matches = engine.similar_to_id(query, mode, args.k, filters)
+        matches = engine.similar_to_id(query, mode, args.k, rules=rules, curation=curation)
     else:
-        matches = engine.similar_to_vector(query.vector, mode, args.k, filters)
+        matches = engine.similar_to_vector(query.vector, mode, args.k, rules=rules, curation=curation)
+    left_out = {query} if isinstance(query, str) else set()  # the query itself and marked shirts
+    if rules or curation.blocks:
+        left_out |= set(args.like) | set(args.unlike)
+        note_short(len(matches), min(args.k, len(index) - len(left_out)), rules, curation)
     if args.json:
-        print(to_json([{"id": m.id, "score": round(m.score, 6)} for m in matches]))
+        print(to_json([m.as_json() for m in matches]))
     else:
         for rank, m in enumerate(matches, 1):
-            say(f"{rank:3d}  {m.id:<24} {m.score:.4f}")
+            say(f"{rank:3d}  {m.id:<24} {m.score:.4f}{'  pinned' if m.pinned else ''}")
     return 0
 
 
@@ -176,34 +177,3 @@ def cmd_explain(args: argparse.Namespace) -> int:
     for who, colours in (("query", explanation.query_colours), ("result", explanation.result_colours)):
         say(f"  {who + ' colours':<16} " + "  ".join(f"{c.hex} {c.share:.0%}" for c in colours))
     return 0
-
-
-def _filters(pairs: list[str], engine: Engine) -> dict[str, list[str]] | None:
-    """``["colour=red", "colour=blue"]`` -> ``{"colour": ["red", "blue"]}``, columns checked against
-    labels.csv; a filter that no shirt passes is said on stderr (the list is then empty)."""
-    if not pairs:
-        return None
-    labels = engine.labels
-    columns = labels.columns if labels else []
-    out: dict[str, list[str]] = {}
-    for pair in pairs:
-        column, sep, value = pair.partition("=")
-        if not sep:
-            raise ShirtsimError(f"--filter {pair[:60]!r}: write COLUMN=VALUE.")
-        if column not in columns:
-            raise ShirtsimError(
-                f"--filter: no label column {column[:60]!r}"
-                + (f"; labels.csv has {_listed(columns)}." if columns else " (the catalog has no labels.csv).")
-            )
-        out.setdefault(column, []).append(value)
-    for column, values in out.items():
-        if labels is not None and not set(values) & set(labels.values(column)):
-            shown = " or ".join(repr(v[:60]) for v in values)
-            say(f"note: --filter: no shirt has {column[:60]!r} = {shown}: the list is empty.", err=True)
-    return out
-
-
-def _listed(names: list[str], most: int = 12) -> str:
-    """Column names for a message: the first ``most``, then how many more."""
-    shown = ", ".join(repr(n[:40]) for n in names[:most])
-    return shown + (f" and {len(names) - most:,} more" if len(names) > most else "")

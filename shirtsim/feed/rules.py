@@ -49,9 +49,15 @@ class Rules:
     def check(self, labels: Labels | None) -> None:
         """:class:`RulesError` for a column the catalog's labels.csv does not have."""
         known = set(labels.columns) if labels is not None else set()
-        for column in sorted(self.columns - known):
-            where = f"labels.csv has {_listed(labels.columns)}" if known else "the catalog has no labels.csv"
-            raise RulesError(f"No label column {column[:60]!r}: {where}.")
+        has = f"; labels.csv has {_listed(labels.columns)}." if known else " (the catalog has no labels.csv)."
+        flags = {"--filter": self.filters, "--same": self.same, "--one-per": self.one_per, "--near": self.near}
+        for flag, columns in flags.items():
+            for column in columns:
+                if column not in known:
+                    has = (
+                        f"; labels.csv has {_listed(labels.columns)}." if known else " (the catalog has no labels.csv)."
+                    )
+                    raise RulesError(f"{flag}: no label column {column[:60]!r}{has}")
 
     @staticmethod
     def with_filters(rules: Rules | None, filters: Mapping[str, Iterable[str]] | None) -> Rules | None:
