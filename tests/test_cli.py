@@ -116,9 +116,9 @@ def test_unknown_mode_and_missing_catalog_are_one_line_errors_with_status_2(tmp_
         ),
         (
             ["frobnicate"],
-            "argument COMMAND: invalid choice: 'frobnicate' (choose from 'index', 'similar', 'explain', 'export', 'evaluate', "
-            "'duplicates', 'fit-texture-basis', 'fit-colour-directions', 'fit-projection', 'make-demo-catalog', "
-            "'download-seed-shirts', 'app', 'bench')",
+            "argument COMMAND: invalid choice: 'frobnicate' (choose from 'index', 'similar', 'explain', 'export', "
+            "'evaluate', 'duplicates', 'fit-texture-basis', 'fit-colour-directions', 'fit-projection', "
+            "'make-demo-catalog', 'download-seed-shirts', 'app', 'bench')",
         ),
     ],
 )
