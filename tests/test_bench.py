@@ -11,7 +11,14 @@ import pytest
 from helpers import ROOT
 from test_cli import run
 
-from shirtsim.cli.bench_memory import MODEL_BYTES, check_memory, cold_start_peak_bytes, query_peak_bytes, usable_memory
+from shirtsim.cli.bench_memory import (
+    MODEL_BYTES,
+    check_memory,
+    cold_start_peak_bytes,
+    export_peak_bytes,
+    query_peak_bytes,
+    usable_memory,
+)
 from shirtsim.cli.bench_query import SEED_DIM, bench_seed_nxn, seed_nxn_limit
 from shirtsim.describe.descriptors import STYLE_KIND
 from shirtsim.errors import ShirtsimError
@@ -25,7 +32,18 @@ WITHOUT_MODEL = (
 
 @pytest.mark.slow
 def test_bench_json_has_every_figure_the_readme_quotes():
-    out = run("bench", "--images", "4", "--sizes", "1000,2000", "--cold-start-items", "3000", "--json")
+    out = run(
+        "bench",
+        "--images",
+        "4",
+        "--sizes",
+        "1000,2000",
+        "--cold-start-items",
+        "3000",
+        "--export-items",
+        "3000",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
     e = r["embed"]
@@ -46,6 +64,9 @@ def test_bench_json_has_every_figure_the_readme_quotes():
     assert r["upload"]["phone"]["p50_ms"] > 0 and r["upload"]["phone"]["bytes"] > 2_000_000
     assert r["upload"]["phone_box"]["bytes"] == r["upload"]["phone"]["bytes"] and r["upload"]["phone_box"]["p50_ms"] > 0
     assert r["cold_start"]["items"] == 3000 and r["cold_start"]["seconds"] > 0
+    x = r["export"]
+    assert (x["items"], x["k"], x["method"]) == (3000, 10, "all-pairs") and x["seconds"] > 0
+    assert 0 < x["peak_above_index_mb"] < 200 and x["output_mb"] > 1
 
 
 def test_seed_nxn_limit_is_where_features_plus_matrix_reach_the_budget(monkeypatch):
@@ -180,6 +201,9 @@ except OSError:
 idle = status_kb("VmRSS")
 if what == "query":
     bench_query(n, queries=20)
+elif what == "export":
+    from shirtsim.cli.bench_export import bench_export
+    bench_export(n)
 else:
     bench_cold_start(weights, n)
 print(json.dumps({"growth": (status_kb("VmHWM") - idle) * 1024}))
@@ -190,6 +214,7 @@ print(json.dumps({"growth": (status_kb("VmHWM") - idle) * 1024}))
     "what, n, estimate",
     [
         ("query", 20_000, query_peak_bytes),
+        ("export", 20_000, export_peak_bytes),
         pytest.param("cold_start", 20_000, cold_start_peak_bytes, marks=pytest.mark.slow),
     ],
 )

@@ -89,7 +89,7 @@ def test_an_export_never_replaces_a_file_without_force_and_diffs_an_old_one(fake
     out.write_text("yesterday's\n")
     code, _, err = cli("export", "--out", out)
     assert (code, out.read_text()) == (2, "yesterday's\n")
-    assert err == f"shirtsim: --out {out}: the file exists; pass --force to replace it.\n"
+    assert err == f"shirtsim: {out} exists: pass --force to replace it.\n"
     code, _, err = cli("export", "--diff", out)
     assert code == 2 and "line 1: neither an export's JSON line nor its CSV." in err
     assert cli("export", "-k", "4", "--out", out, "--force")[0] == 0

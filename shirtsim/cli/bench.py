@@ -6,6 +6,8 @@
 - query: top-10 latency over synthetic vectors of the default mode's width at each size, and
   the memory each stored item takes; the seed's N x N float64 similarity matrix where it fits.
 - upload: decode + embed + search for one photo.
+- export: every product's top-10 list written as JSON lines (``shirtsim export``'s way), with the
+  memory it takes above the index.
 - cold_start: opening a catalog whose cache is warm (discovery, file memo, memory-mapped pack,
   index preparation), with the model load reported apart.
 
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from shirtsim.catalog.folder import discover
 from shirtsim.cli.args import int_between
+from shirtsim.cli.bench_export import bench_export
 from shirtsim.cli.bench_memory import check_memory
 from shirtsim.cli.bench_model import bench_cold_start, bench_embed, bench_upload
 from shirtsim.cli.bench_query import RECALL_MODES, bench_query, bench_seed_nxn, seed_nxn_limit
@@ -54,6 +57,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="memory (default), or milvus:<uri> to time queries on Milvus next to memory (query figures only)",
     )
     sp.add_argument("--cold-start-items", type=int_between(1, 10_000_000), default=100_000)
+    sp.add_argument(
+        "--export-items",
+        type=int_between(0, 10_000_000),
+        default=100_000,
+        help="products in the export figure (default 100000; 0 leaves it out)",
+    )
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(run=run)
 
@@ -71,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     milvus_uri = parse_backend(args.index)
     sizes = args.sizes or ([1000, 10000] if milvus_uri else [1000, 10000, 100000, 1000000])
     # Before the model or any vector: a size that cannot fit is one line, not a killed process.
-    check_memory(sizes, None if milvus_uri else args.cold_start_items, with_model=not milvus_uri)
+    export_items = None if milvus_uri or not args.export_items else args.export_items
+    check_memory(sizes, None if milvus_uri else args.cold_start_items, not milvus_uri, export_items)
     if milvus_uri:
         return run_backend_queries(milvus_uri, sizes, args.json)
     weights = resolve_weights(args.weights)
@@ -91,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         result["query"][str(n)] = bench_query(n)
         result["seed_nxn"][str(n)] = bench_seed_nxn(n)
     result["upload"] = bench_upload(embedder, paths[0])
+    if export_items:
+        result["export"] = bench_export(export_items)
     result["cold_start"] = bench_cold_start(weights, args.cold_start_items)
     print(to_json(result) if args.json else format_table(result))
     return 0
@@ -166,7 +178,17 @@ def format_table(r: dict) -> str:
         f"p50 {r['upload']['photo']['p50_ms']} ms for a catalog photo, "
         f"{r['upload']['phone']['p50_ms']} ms for a 12-megapixel phone JPEG (4000x3000), "
         f"{r['upload']['phone_box']['p50_ms']} ms for it with --auto-box",
+        _export_line(r.get("export")),
         f"cold start with a warm cache, {r['cold_start']['items']:,} items: {r['cold_start']['seconds']} s "
         f"(model load excluded)",
     ]
-    return "\n".join(lines)
+    return "\n".join(line for line in lines if line is not None)
+
+
+def _export_line(x: dict | None) -> str | None:
+    if x is None:
+        return None
+    return (
+        f"export of every product's top-{x['k']} ({x['method']}), {x['items']:,} products: {x['seconds']} s "
+        f"({x['products_per_s']:,}/s), {x['peak_above_index_mb']:,} MB above the index"
+    )

@@ -26,6 +26,9 @@ COLD_START_BYTES_PER_ITEM = 2048
 COLD_START_FIXED_BYTES = 64 << 20  # the modules a cold start imports, and the allocator's keep (~40 MB measured)
 
 
+EXPORT_HEAP_BYTES_PER_ITEM = 64 * 12  # a row's heap of candidates: float32 scores and int64 rows
+
+
 ITEM_BYTES_MAX = 4096  # a projected vector's bytes at most (shirtsim.describe.projection refuses more)
 
 
@@ -60,6 +63,14 @@ def cold_start_peak_bytes(n: int) -> int:
     return COLD_START_FIXED_BYTES + n * (STYLE_KIND.dim * 4 + 3 * ITEM_BYTES_MAX + COLD_START_BYTES_PER_ITEM)
 
 
+def export_peak_bytes(n: int) -> int:
+    """The most memory :func:`~shirtsim.cli.bench_export.bench_export` holds for ``n`` items: the
+    index's making (as :func:`query_peak_bytes`), then during the export the index, its copy
+    weighted for the all-pairs scan, and every row's heap (:mod:`shirtsim.feed.scan`)."""
+    row = STYLE_KIND.dim * 4
+    return max(query_peak_bytes(n), 2 * n * row + n * (EXPORT_HEAP_BYTES_PER_ITEM + PYTHON_BYTES_PER_ITEM))
+
+
 def usable_memory() -> tuple[int, str]:
     """What this process may still allocate, and which limit that is: the smaller of the memory
     the system has available (MemAvailable) and the address-space limit (``ulimit -v``) less
@@ -81,15 +92,19 @@ def usable_memory() -> tuple[int, str]:
     return min(limits) if limits else (_total_memory(), "total memory")
 
 
-def check_memory(sizes: list[int], cold_start_items: int | None, with_model: bool = True) -> None:
-    """ShirtsimError naming the first size (``--sizes``, then ``--cold-start-items``) whose peak,
-    with the model (loaded first and kept), is more than this process may use."""
+def check_memory(
+    sizes: list[int], cold_start_items: int | None, with_model: bool = True, export_items: int | None = None
+) -> None:
+    """ShirtsimError naming the first size (``--sizes``, ``--cold-start-items``, ``--export-items``)
+    whose peak, with the model (loaded first and kept), is more than this process may use."""
     usable, limit = usable_memory()
     reserve = MODEL_BYTES if with_model else 0
     asked = [("--sizes", n, query_peak_bytes(n), "Use smaller sizes") for n in sizes]
     if cold_start_items is not None:
         n = cold_start_items
         asked.append(("--cold-start-items", n, cold_start_peak_bytes(n), "Use fewer items"))
+    if export_items is not None:
+        asked.append(("--export-items", export_items, export_peak_bytes(export_items), "Use fewer items"))
     for option, n, peak, advice in asked:
         if reserve + peak > usable:
             raise ShirtsimError(

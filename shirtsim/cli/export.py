@@ -10,6 +10,7 @@ from shirtsim.cli.output import ProgressBar, say
 from shirtsim.cli.rules import curation_from, rule_opts, rules_from
 from shirtsim.engine import MAX_K
 from shirtsim.errors import ShirtsimError
+from shirtsim.outputs import refuse_to_replace
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -31,10 +32,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     mode = get_mode(args.mode)
     out = Path(args.out) if args.out else None
-    if out is not None and out.exists() and not args.force:
-        raise ShirtsimError(f"--out {args.out}: the file exists; pass --force to replace it.")
-    if out is not None and out.is_dir():
-        raise ShirtsimError(f"--out {args.out}: a folder, not a file.")
+    if out is not None:
+        if out.is_dir():
+            raise ShirtsimError(f"--out {args.out}: a folder, not a file.")
+        refuse_to_replace(out, args.force)
     fmt = args.format or ("csv" if out is not None and out.suffix.lower() == ".csv" else "jsonl")
     old = read_export(Path(args.diff)) if args.diff else None
     engine = engine_for(args)

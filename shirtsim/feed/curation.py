@@ -21,12 +21,12 @@ import csv
 import fcntl
 import io
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shirtsim.errors import ShirtsimError
+from shirtsim.outputs import write_atomically
 from shirtsim.settings import CURATION
 from shirtsim.store import catalog_key
 from shirtsim.text import printable
@@ -222,14 +222,7 @@ def write_rows(path: Path, rows: list[list[str]]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     writer.writerows(rows)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(out.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, out.getvalue().encode("utf-8"))
 
 
 def pin(path: Path, query_id: str, target_id: str, position: int) -> None:

@@ -1,0 +1,54 @@
+"""Who may edit: the editor password (``$SHIRTSIM_EDITOR_PASSWORD``), checked so that it cannot be
+guessed quickly or timed.
+
+- compared in constant time (:func:`hmac.compare_digest` on digests of equal length);
+- one check at a time in the whole server, and each wrong one holds the next back: a second, then
+  doubling up to :data:`MAX_DELAY`, over every session at once (a guesser who opens many tabs gains
+  nothing); a right one resets the count;
+- the page reads it only from its password field, never from the URL (docs/feed.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections.abc import Callable
+
+from shirtsim.settings import EDITOR_PASSWORD
+
+FIRST_DELAY = 1.0  # seconds a wrong password costs, doubling with each further one
+MAX_DELAY = 16.0
+
+
+class PasswordGate:
+    """Checks passwords against one secret (:data:`EDITOR_PASSWORD` by default)."""
+
+    def __init__(self, secret: str | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._secret = EDITOR_PASSWORD.get() if secret is None else secret
+        self._lock = threading.Lock()
+        self._wrong = 0  # wrong tries since the last right one, over every session
+        self._sleep = sleep
+
+    @property
+    def required(self) -> bool:
+        """False when no password is set: anyone may edit (a laptop demo)."""
+        return bool(self._secret)
+
+    def check(self, attempt: str) -> bool:
+        """Whether ``attempt`` is the password; a wrong one returns only after its delay."""
+        if not self.required:
+            return True
+        with self._lock:  # one at a time: the delays add up over every guesser
+            right = hmac.compare_digest(_digest(attempt), _digest(self._secret))
+            if right:
+                self._wrong = 0
+                return True
+            self._wrong += 1
+            self._sleep(min(MAX_DELAY, FIRST_DELAY * 2 ** (self._wrong - 1)))
+            return False
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()

@@ -1,0 +1,36 @@
+"""shirtsim.feed.workspace: a catalog's curation and default rules, re-read when their files change."""
+
+from __future__ import annotations
+
+import os
+
+from shirtsim.feed.rules import parse_rules
+from shirtsim.feed.workspace import Workspace
+
+
+def test_curation_and_rules_are_read_again_only_when_their_files_change(tmp_path):
+    space = Workspace(tmp_path / "shop", {"a", "b", "c"}, tmp_path / "data" / "c.csv")
+    assert space.curation().pins == {} and space.default_rules() == (parse_rules(), None)
+    assert space.curation_csv() == b"query_id,action,target_id,position\n"
+    space.pin("a", "b", 1)
+    first = space.curation()
+    assert first.pins == {"a": [(1, "b")]} and space.curation() is first  # unchanged file: no re-read
+    space.block("*", "c")
+    assert space.curation().blocks == {"*": {"c"}}
+    rules = parse_rules(["colour=red"], ["group"], ["model"], ["price=10"])
+    space.save_default_rules(rules)
+    assert space.default_rules() == (rules, None)
+    assert space.rules_path == tmp_path / "data" / "c.rules.json"
+
+
+def test_a_broken_rules_file_is_reported_and_ignored(tmp_path):
+    space = Workspace(tmp_path, set(), tmp_path / "c.csv")
+    space.rules_path.write_text('{"same": 3}')
+    rules, problem = space.default_rules()
+    assert not rules and problem.startswith("c.rules.json: not a rules file (")
+    space.rules_path.write_text("x" * 70_000)
+    os.utime(space.rules_path, ns=(1, 1))
+    assert space.default_rules() == (
+        parse_rules(),
+        "c.rules.json: larger than a rules file can be; the default rules are not used.",
+    )
