@@ -164,7 +164,7 @@ def test_hostile_names_and_labels_are_shown_as_written(hostile_catalog):
     picks = {b.key.removeprefix("pick-"): b.label for b in at.button if (b.key or "").startswith("pick-")}
     assert picks == {name: plain(name) for name in [*HOSTILE, "caf%E9"]}
     assert plain("[sale](https:evil.example)") == "\\[sale\\]\\(https\\:evil\\.example\\)"
-    assert [m.label for m in at.multiselect] == [plain("**Colour**"), plain("[col](https:evil.example)")]
+    assert [m.label for m in at.main.multiselect] == [plain("**Colour**"), plain("[col](https:evil.example)")]
     at.button(key="pick-[sale](https:evil.example)").click().run()
     assert at.query_params["shirt"] == "[sale](https:evil.example)"
     assert plain("Most similar to [sale](https:evil.example)") in [s.value for s in at.subheader]
@@ -659,7 +659,7 @@ def test_a_2000_column_product_feed_keeps_every_page_quick_and_readable(fake_mod
             titles = [json.loads(c.proto.spec)["title"] for c in charts]
             assert sorted(titles) == sorted(["style", "pattern", "colour"] + [f"flag_{n}" for n in range(9)])
     assert max(seconds.values()) < 5, seconds
-    filters = [m.label for m in at.multiselect]
+    filters = [m.label for m in at.main.multiselect]
     assert filters[0] == "Filter by" and filters[1:] == ["style", "pattern", "colour", plain("flag_0")]
     (labels_text,) = [t.value for t in at.text if t.value.startswith("style:")]
     assert labels_text.splitlines()[-1] == "… and 1,987 more labels" and len(labels_text.splitlines()) == 13

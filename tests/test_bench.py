@@ -214,7 +214,7 @@ print(json.dumps({"growth": (status_kb("VmHWM") - idle) * 1024}))
     "what, n, estimate",
     [
         ("query", 20_000, query_peak_bytes),
-        ("export", 20_000, export_peak_bytes),
+        pytest.param("export", 20_000, export_peak_bytes, marks=pytest.mark.slow),
         pytest.param("cold_start", 20_000, cold_start_peak_bytes, marks=pytest.mark.slow),
     ],
 )

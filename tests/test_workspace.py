@@ -8,15 +8,23 @@ from shirtsim.feed.rules import parse_rules
 from shirtsim.feed.workspace import Workspace
 
 
+class Catalog:
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = ids
+
+
+CATALOG = Catalog(["a", "b", "c"])
+
+
 def test_curation_and_rules_are_read_again_only_when_their_files_change(tmp_path):
-    space = Workspace(tmp_path / "shop", {"a", "b", "c"}, tmp_path / "data" / "c.csv")
-    assert space.curation().pins == {} and space.default_rules() == (parse_rules(), None)
+    space = Workspace(tmp_path / "shop", tmp_path / "data" / "c.csv")
+    assert space.curation(CATALOG).pins == {} and space.default_rules() == (parse_rules(), None)
     assert space.curation_csv() == b"query_id,action,target_id,position\n"
     space.pin("a", "b", 1)
-    first = space.curation()
-    assert first.pins == {"a": [(1, "b")]} and space.curation() is first  # unchanged file: no re-read
+    first = space.curation(CATALOG)
+    assert first.pins == {"a": [(1, "b")]} and space.curation(CATALOG) is first  # unchanged file: no re-read
     space.block("*", "c")
-    assert space.curation().blocks == {"*": {"c"}}
+    assert space.curation(CATALOG).blocks == {"*": {"c"}}
     rules = parse_rules(["colour=red"], ["group"], ["model"], ["price=10"])
     space.save_default_rules(rules)
     assert space.default_rules() == (rules, None)
@@ -24,7 +32,7 @@ def test_curation_and_rules_are_read_again_only_when_their_files_change(tmp_path
 
 
 def test_a_broken_rules_file_is_reported_and_ignored(tmp_path):
-    space = Workspace(tmp_path, set(), tmp_path / "c.csv")
+    space = Workspace(tmp_path, tmp_path / "c.csv")
     space.rules_path.write_text('{"same": 3}')
     rules, problem = space.default_rules()
     assert not rules and problem.startswith("c.rules.json: not a rules file (")
@@ -34,3 +42,10 @@ def test_a_broken_rules_file_is_reported_and_ignored(tmp_path):
         parse_rules(),
         "c.rules.json: larger than a rules file can be; the default rules are not used.",
     )
+
+
+def test_a_new_catalog_checks_the_curation_again(tmp_path):
+    space = Workspace(tmp_path, tmp_path / "c.csv")
+    space.pin("a", "new", 1)
+    assert space.curation(CATALOG).pins == {} and space.curation(CATALOG).problems
+    assert space.curation(Catalog(["a", "new"])).pins == {"a": [(1, "new")]}  # re-indexed: the shirt arrived

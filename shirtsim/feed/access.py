@@ -25,11 +25,11 @@ MAX_DELAY = 16.0
 class PasswordGate:
     """Checks passwords against one secret (:data:`EDITOR_PASSWORD` by default)."""
 
-    def __init__(self, secret: str | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, secret: str | None = None, sleep: Callable[[float], None] | None = None) -> None:
         self._secret = EDITOR_PASSWORD.get() if secret is None else secret
         self._lock = threading.Lock()
         self._wrong = 0  # wrong tries since the last right one, over every session
-        self._sleep = sleep
+        self._sleep = sleep or (lambda seconds: time.sleep(seconds))  # looked up at each wait (tests shorten it)
 
     @property
     def required(self) -> bool:

@@ -21,7 +21,7 @@ import csv
 import fcntl
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +73,11 @@ class Curation:
             return []
         blocked = self.blocked(query_id)
         return [(p, t) for p, t in self.pins.get(query_id, []) if t not in blocked]
+
+    def pinning_only(self, known: Container[str]) -> Curation:
+        """This curation with only the pins of shirts in ``known`` (an index that lacks some)."""
+        pins = {q: [(p, t) for p, t in found if t in known] for q, found in self.pins.items()}
+        return Curation(pins, self.blocks, self.problems, self.rows)
 
     def apply(self, query_id: str | None, ranked: list[Entry], k: int, score_of: Callable[[str], float]) -> list[Entry]:
         """``ranked`` (the rules' list, best first, without blocked or pinned shirts) with the pins

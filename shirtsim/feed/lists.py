@@ -79,7 +79,7 @@ class ListMaker:
     ) -> None:
         self.index, self.mode, self.k = index, mode, k
         self.rules = rules or Rules()
-        self.curation = curation or Curation()
+        self.curation = (curation or Curation()).pinning_only(index)  # a pin of a shirt not indexed: none
         self.labels = labels
         self.columns = RuleColumns(self.rules, labels, index.ids)
         self._row = index.rows

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -114,6 +115,23 @@ def number(text: str) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def numeric_columns(labels: Labels, sample: int = 50) -> list[str]:
+    """The columns ``near`` can use: most of their values in the first ``sample`` rows are numbers
+    (worked out once per labels: a wide feed has thousands of columns)."""
+    if labels not in _NUMERIC:
+        rows = [labels.row(i) for i in labels.ids[:sample]]  # each record parsed once
+        found = []
+        for column in labels.columns:
+            values = [v for row in rows if (v := row.get(column))]
+            if values and sum(number(v) is not None for v in values) >= 0.8 * len(values):
+                found.append(column)
+        _NUMERIC[labels] = found
+    return _NUMERIC[labels]
+
+
+_NUMERIC: weakref.WeakKeyDictionary[Labels, list[str]] = weakref.WeakKeyDictionary()
 
 
 class RuleColumns:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Protocol
 
 from shirtsim.feed import curation as curation_file
 from shirtsim.feed.curation import Curation, CurationError, default_curation_path
@@ -16,21 +17,29 @@ from shirtsim.feed.rules import Rules
 from shirtsim.outputs import write_atomically
 from shirtsim.text import printable
 
+
+class HasIds(Protocol):
+    """A catalog, for its ids."""
+
+    ids: list[str]
+
+
 MAX_RULES_BYTES = 64 * 1024  # a rules file is a few lines: anything larger is not ours
 
 
 class Workspace:
     """The curation and the rules' defaults of the catalog at ``root``."""
 
-    def __init__(self, root: Path, known_ids: set[str], curation_path: Path | None = None) -> None:
+    def __init__(self, root: Path, curation_path: Path | None = None) -> None:
         self.curation_path = Path(curation_path) if curation_path else default_curation_path(root)
         self.rules_path = self.curation_path.with_suffix(".rules.json")
-        self.known_ids = known_ids
-        self._read: dict[Path, tuple[tuple[int, int], object]] = {}
+        self._read: dict[Path, tuple[tuple, object]] = {}
 
-    def curation(self) -> Curation:
-        """The curation as its file is now (an empty one before the first edit)."""
-        return self._cached(self.curation_path, lambda: curation_file.load_curation(self.curation_path, self.known_ids))
+    def curation(self, catalog: HasIds) -> Curation:
+        """The curation as its file is now (an empty one before the first edit), checked against
+        ``catalog``'s ids (read again for another catalog object: a re-index makes a new one)."""
+        load = lambda: curation_file.load_curation(self.curation_path, set(catalog.ids))  # noqa: E731
+        return self._cached(self.curation_path, load, id(catalog))
 
     def default_rules(self) -> tuple[Rules, str | None]:
         """The rules every list follows unless a visitor changes them, and a problem with the
@@ -55,8 +64,8 @@ class Workspace:
     def remove(self, query_id: str, action: str, target_id: str) -> None:
         curation_file.remove(self.curation_path, query_id, action, target_id)
 
-    def replace(self, text: str) -> Curation:
-        return curation_file.replace_all(self.curation_path, text, self.known_ids)
+    def replace(self, text: str, catalog: HasIds) -> Curation:
+        return curation_file.replace_all(self.curation_path, text, set(catalog.ids))
 
     def curation_csv(self) -> bytes:
         """The curation file's bytes as they are (its header alone before the first edit)."""
@@ -83,12 +92,12 @@ class Workspace:
             return Rules(), f"{name}: not a rules file ({printable(str(e))[:200]}); the default rules are not used."
         return rules, None
 
-    def _cached(self, path: Path, load):  # noqa: ANN001, ANN202 (either file's reader and result)
+    def _cached(self, path: Path, load, *also: object):  # noqa: ANN001, ANN202 (either file's reader and result)
         try:
             stat = path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
+            stamp = (stat.st_mtime_ns, stat.st_size, *also)
         except FileNotFoundError:
-            stamp = (0, -1)
+            stamp = (0, -1, *also)
         except OSError as e:
             raise CurationError(f"{printable(path.name)}: cannot read it ({e}).") from None
         found = self._read.get(path)

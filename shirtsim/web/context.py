@@ -11,12 +11,17 @@ from shirtsim import settings
 from shirtsim.describe.descriptors import DEFAULT_MODE, MODES, Mode
 from shirtsim.engine import Engine, default_catalog_dir
 from shirtsim.errors import RemovalRefused, ShirtsimError
+from shirtsim.feed.curation import Curation, CurationError
+from shirtsim.feed.rules import Rules, RulesError
+from shirtsim.feed.workspace import Workspace
 from shirtsim.index.build import IndexReport
 from shirtsim.index.search import VectorIndex
 from shirtsim.model.weights import resolve_weights
 from shirtsim.store import default_cache_dir
 from shirtsim.text import markdown_literal as plain
 from shirtsim.text import printable
+from shirtsim.web.editing import catalog_workspace, editor_sidebar
+from shirtsim.web.rules_panel import rule_controls
 from shirtsim.web.widgets import MODE_LABELS, PageProgress
 
 KEY = "page-context"
@@ -32,6 +37,10 @@ class PageContext:
     report: IndexReport
     mode: Mode
     k: int
+    editor: bool  # this session may edit (:mod:`shirtsim.web.editing`)
+    rules: Rules  # this session's rules (the sidebar's, from the store's defaults)
+    curation: Curation
+    workspace: Workspace
 
 
 @st.cache_resource(show_spinner="Opening the catalog…")
@@ -60,7 +69,8 @@ def open_catalog() -> PageContext | None:
     except ShirtsimError as e:
         st.error(plain(e))
         st.stop()
-    mode, k, reindex = sidebar_settings()
+    space = catalog_workspace(engine)
+    mode, k, reindex, editor, rules = sidebar_settings(engine, space)
     engine.warm_up_in_background(mode.kind)  # from the first page on: the first upload does not wait for the model
     confirmed = st.session_state.pop("confirm-removals", False)
     index, report = load_index(engine, mode, rebuild=reindex, allow_removals=confirmed)
@@ -70,7 +80,8 @@ def open_catalog() -> PageContext | None:
     if len(index) == 0:
         st.warning(plain(f"The catalog {engine.catalog.root} has no readable images. Add some and press Re-index."))
         return None
-    context = PageContext(engine, index, report, mode, k)
+    curation = store_curation(space, engine, editor)
+    context = PageContext(engine, index, report, mode, k, editor, rules, curation, space)
     st.session_state[KEY] = context
     return context
 
@@ -80,7 +91,9 @@ def page_context() -> PageContext:
     return st.session_state[KEY]
 
 
-def sidebar_settings() -> tuple[Mode, int, bool]:
+def sidebar_settings(engine: Engine, space: Workspace) -> tuple[Mode, int, bool, bool, Rules]:
+    """The sidebar's controls: mode, comparison, tools, k, the rules, and the editor's section
+    (Re-index is an editor's)."""
     with st.sidebar:
         st.header("Settings")
         names = list(MODES)
@@ -105,8 +118,32 @@ def sidebar_settings() -> tuple[Mode, int, bool]:
             help="Under each result: more like it, less like it, and why it matched. Off: a lighter, faster grid.",
         )
         k = st.slider("Number of results", 1, 30, 10, key="k")
-        reindex = st.button("Re-index catalog", help="Re-read the folder and embed new or changed images.")
-    return MODES[mode_name], k, reindex
+        defaults, problem = space.default_rules()
+        with st.expander("Rules", expanded=bool(defaults)):
+            if problem:
+                st.warning(plain(problem))
+            rules = rule_controls(engine.labels, defaults, "rule")
+            try:
+                rules.check(engine.labels)
+            except RulesError as e:  # the defaults name a column labels.csv no longer has
+                st.warning(plain(f"{e} The rules are not applied."))
+                rules = Rules()
+        editor = editor_sidebar()
+        reindex = editor and st.button("Re-index catalog", help="Re-read the folder and embed new or changed images.")
+    return MODES[mode_name], k, reindex, editor, rules
+
+
+def store_curation(space: Workspace, engine: Engine, editor: bool) -> Curation:
+    """The curation every list follows; its file's problems are shown to editors."""
+    try:
+        curation = space.curation(engine.catalog)
+    except CurationError as e:
+        st.sidebar.warning(plain(f"{e} Pins and blocks are not applied."))
+        return Curation()
+    if editor and curation.problems:
+        with st.sidebar.expander(f"⚠️ The curation file has {len(curation.problems)} kind(s) of problem"):
+            st.text("\n".join(curation.problems))
+    return curation
 
 
 def sidebar_status(engine: Engine, report: IndexReport) -> None:

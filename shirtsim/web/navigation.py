@@ -1,7 +1,7 @@
 """The pages, one file each in ``pages/``, and the way from an overview tile to a shirt's results.
 
-Each page has its own URL (``/``, ``/map``, ``/duplicates``, ``/quality``); ``/?shirt=ID`` opens a
-shirt's results on the Search page.
+Each page has its own URL (``/``, ``/map``, ``/duplicates``, ``/quality``, and for editors
+``/curation``); ``/?shirt=ID`` opens a shirt's results on the Search page.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from shirtsim.web.editing import may_edit
 from shirtsim.web.state import search_state
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -20,6 +21,7 @@ PAGES = (
     ("duplicates.py", "Near-duplicates", "duplicates"),
     ("quality.py", "Quality", "quality"),
 )
+EDITORS_PAGES = (("curation.py", "Curation", "curation"),)  # listed only for a session that may edit
 SEARCH = PAGES_DIR / "search.py"
 OPEN_SEARCH = "open-search"  # session key: the shirt an overview tile asked to search for
 
@@ -28,9 +30,10 @@ def navigation() -> st.navigation:
     """Streamlit's page router over the page files, in the sidebar; then, if a tile on an overview
     page asked for it, the Search page with that tile's shirt (switching pages is not allowed inside
     a callback, so the callback leaves a note and this run follows it)."""
+    shown = PAGES + (EDITORS_PAGES if may_edit() else ())
     pages = [
         st.Page(PAGES_DIR / file, title=title, url_path=path, default=(file == "search.py"))
-        for file, title, path in PAGES
+        for file, title, path in shown
     ]
     router = st.navigation(pages, position="sidebar")
     shirt_id = st.session_state.pop(OPEN_SEARCH, None)

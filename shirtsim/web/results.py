@@ -15,10 +15,13 @@ from shirtsim.describe.explain import side_contributions
 from shirtsim.describe.steer import FAR_COLOUR
 from shirtsim.engine import Engine
 from shirtsim.errors import ShirtsimError
-from shirtsim.index.search import Match
+from shirtsim.feed.curation import Entry
+from shirtsim.feed.lists import Request
+from shirtsim.feed.workspace import Workspace
 from shirtsim.query import Query
 from shirtsim.text import markdown_literal as plain
-from shirtsim.web.context import NO_COMPARISON
+from shirtsim.web.context import NO_COMPARISON, page_context
+from shirtsim.web.editing import edit
 from shirtsim.web.state import search_state, select
 from shirtsim.web.upload_box import box_editor
 from shirtsim.web.why import why_dialog
@@ -102,7 +105,12 @@ def steered_grid(engine: Engine, query: Query, mode: Mode, k: int, key_prefix: s
     except ShirtsimError as e:
         st.error(plain(e))
         return
-    matches = engine.search_prepared(vector, weights, k, steering.marked())
+    context = page_context()
+    query_id = query if isinstance(query, str) else None  # a photo has no list of its own to curate
+    request = Request(vector, query_id, frozenset(steering.marked()))
+    matches = engine.lists([request], weights, k, context.rules, context.curation)[0].entries
+    if not matches:
+        st.info("No shirt passes the rules in the sidebar (or the blocks).")
     results_grid(engine, matches, key_prefix, query, vector, weights)
 
 
@@ -111,10 +119,12 @@ def mark(shirt_id: str, liked: bool) -> None:
 
 
 def results_grid(
-    engine: Engine, matches: list[Match], key_prefix: str, query: Query, vector: np.ndarray, mode: Mode
+    engine: Engine, matches: list[Entry], key_prefix: str, query: Query, vector: np.ndarray, mode: Mode
 ) -> None:
     """Result tiles: the shirt, its score, what the score is made of (texture and colour sides),
-    more like / less like this, and "Why?"."""
+    more like / less like this, and "Why?"; for an editor, pin and block."""
+    context = page_context()
+    curating = context.editor and isinstance(query, str)
     cols = st.columns(COLUMNS)
     for n, m in enumerate(matches):
         with cols[n % COLUMNS]:
@@ -127,6 +137,8 @@ def results_grid(
                 help="Find shirts like this one",
                 width="stretch",
             )
+            if m.pinned:
+                st.caption(":material/push_pin: pinned")
             if not st.session_state.get("tools"):
                 continue  # what follows makes a click slower (docs/performance.md): shown when asked for
             sides = side_contributions(engine.explain_prepared(vector, None, m.id, mode, colours=False).parts)
@@ -149,3 +161,39 @@ def results_grid(
                 "", icon=":material/help:", key=f"why-{key_prefix}-{m.id}", help="Why this match?", width="stretch"
             ):
                 why_dialog(engine, query, vector, m.id, mode)
+            if curating:
+                curation_buttons(context.workspace, query, m, n + 1, key_prefix)
+
+
+def curation_buttons(space: Workspace, query: str, entry: Entry, position: int, key_prefix: str) -> None:
+    """An editor's pin (at this place) or unpin, and block, for this query's list."""
+    pin, block = st.columns(2, gap="xxsmall")
+    if entry.pinned:
+        pin.button(
+            "",
+            icon=":material/keep_off:",
+            key=f"unpin-{key_prefix}-{entry.id}",
+            on_click=edit,
+            args=(space.remove, query, "pin", entry.id),
+            help=plain(f"Unpin it from {query}'s list"),
+            width="stretch",
+        )
+    else:
+        pin.button(
+            "",
+            icon=":material/push_pin:",
+            key=f"pin-{key_prefix}-{entry.id}",
+            on_click=edit,
+            args=(space.pin, query, entry.id, position),
+            help=plain(f"Pin it at place {position} in {query}'s list, whatever the rules say"),
+            width="stretch",
+        )
+    block.button(
+        "",
+        icon=":material/block:",
+        key=f"block-{key_prefix}-{entry.id}",
+        on_click=edit,
+        args=(space.block, query, entry.id),
+        help=plain(f"Never show it in {query}'s list"),
+        width="stretch",
+    )

@@ -13,6 +13,7 @@ from shirtsim.index.search import VectorIndex
 from shirtsim.text import markdown_literal as plain
 from shirtsim.web.browse import browse
 from shirtsim.web.context import page_context
+from shirtsim.web.editing import show_edit_problem
 from shirtsim.web.results import show_results
 from shirtsim.web.state import search_state
 from shirtsim.web.upload_box import UPLOAD_TYPES, uploaded_photo
@@ -26,6 +27,7 @@ def search(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
 
 def query_and_browse(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
     state = search_state()
+    show_edit_problem()
     file = st.file_uploader("Upload a photo of a shirt (JPEG, PNG or WebP)", type=UPLOAD_TYPES)
     if file is None and state.source == "upload":
         state.source = "shirt"  # the upload was removed (or left behind on another page)
