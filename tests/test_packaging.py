@@ -32,6 +32,17 @@ def test_requirements_dev_includes_the_runtime_list():
     assert (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()[0] == "-r requirements.txt"
 
 
+def test_every_code_folder_is_a_listed_package():
+    # the package list is explicit (assets/ is mapped in), so a new subpackage must be added by hand
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    folders = {
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for path in (ROOT / "shirtsim").rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert folders - listed == set()
+
+
 def test_the_console_script_is_the_cli():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["scripts"] == {"shirtsim": "shirtsim.cli.main:main"}
