@@ -1,13 +1,14 @@
 """The README's screenshots of the app (assets/screenshots/), taken in chromium on the demo catalog.
 
-    python tools/screenshots.py [--only search|overview]
+    python tools/screenshots.py [--only search|overview|feed]
 
 Starts ``streamlit run app.py`` with the packaged weights and the default cache, then takes:
 the results of a shirt, its "Why?" dialog, the same pattern in another colour, two modes
 side by side, and an upload of a shirt in a scene with its proposed box (``search``); the
 catalog map with a drag across it, the near-duplicates of the demo catalog with three copies
-added (a temporary copy of it), and the quality page (``overview``). Needs Debian's chromium
-(``apt-get install chromium``).
+added (a temporary copy of it), and the quality page (``overview``); the editor's tiles, the
+visitor's list after a reload and the Curation page, from the browser test that checks them
+(``feed``: tests/test_browser_feed.py). Needs Debian's chromium (``apt-get install chromium``).
 """
 
 import argparse
@@ -63,13 +64,26 @@ def make_scene(path: Path) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("search", "overview"))
+    parser.add_argument("--only", choices=("search", "overview", "feed"))
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    if args.only != "overview":
+    if args.only in (None, "search"):
         search_pages()
-    if args.only != "search":
+    if args.only in (None, "overview"):
         overview_pages()
+    if args.only in (None, "feed"):
+        feed_pages()
+
+
+def feed_pages():
+    """The browser test of the merchandiser's feed takes these itself, once its assertions hold."""
+    import subprocess
+
+    test = [sys.executable, "-m", "pytest", "-n0", "-q", "tests/test_browser_feed.py"]
+    subprocess.run(test, cwd=ROOT, check=True)
+    for name in ("feed-editor", "feed-visitor", "feed-curation"):
+        Image.open(ROOT / "test-artifacts" / f"{name}.png").convert("RGB").save(OUT / f"{name}.jpg", quality=80)
+        print(f"wrote {OUT / name}.jpg")
 
 
 def overview_pages():
