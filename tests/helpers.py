@@ -59,6 +59,12 @@ def make_hostile_catalog(cat: Path) -> Path:
     return cat
 
 
+def need_real_photos() -> None:
+    """Skip when the project's shared real product photos are not beside the checkout."""
+    if not (REAL_SHIRTS / "labels.csv").is_file():
+        pytest.skip(f"real product photos not found at {REAL_SHIRTS} (the project's shared data)")
+
+
 def need_browser() -> None:
     """Skip (locally) or fail (in CI) when Debian's chromium or playwright is missing."""
     missing = not os.path.exists(CHROMIUM) or shutil.which("streamlit") is None

@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from helpers import DEMO, REAL_SHIRTS
+from helpers import DEMO, REAL_SHIRTS, need_real_photos
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 from support.duplicate_copies import copy_of, measure
 
@@ -151,8 +151,7 @@ def test_injected_copies_of_real_photos_are_found_with_almost_no_false_pairs():
     """The issue's goal on real-shirts-dev with 120 injected copies (30 of each way; another seed
     than the ones benchmarks/duplicates.py chose and reported the threshold on): >= 95% of the
     injected pairs found, <= 1 false pair per 1,000 images."""
-    if not (REAL_SHIRTS / "labels.csv").is_file():
-        pytest.skip(f"real product photos not found at {REAL_SHIRTS} (the project's shared data)")
+    need_real_photos()
     result = measure(REAL_SHIRTS, copies=120, seed=3)
     assert result["copies"] == 120 and result["images"] == 1691 + 120
     assert result["found"] >= 0.95, result

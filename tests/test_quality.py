@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import DEMO, REAL_SHIRTS, ROOT
+from helpers import DEMO, REAL_SHIRTS, ROOT, need_real_photos
 
 from shirtsim.catalog.labels import Labels
 from shirtsim.describe.descriptors import MODES, SEED_KIND
@@ -55,11 +55,6 @@ def test_a_sample_of_queries_is_ranked_against_every_shirt_and_a_column_called_m
     assert q.per_query == {"a": 0.5, "e": 0.75}
     with pytest.raises(ValueError, match="a label column named 'mean' cannot be measured"):
         evaluate(index, labels, MODES["seed"], ["colour", "mean"])
-
-
-def need_real_photos():
-    if not (REAL_SHIRTS / "labels.csv").is_file():
-        pytest.skip(f"real product photos not found at {REAL_SHIRTS} (the project's shared data)")
 
 
 @pytest.mark.slow
