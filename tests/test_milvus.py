@@ -5,6 +5,7 @@ and labels of any text, collections of an older layout repaired, the mass-remova
 file that is not a Milvus Lite database. Tests on the server are ``slow`` (it starts in ~8 s)."""
 
 import csv
+import json
 import os
 import shutil
 import socket
@@ -623,3 +624,33 @@ def test_connect_refuses_what_milvus_lite_would_break_or_scribble_in(tmp_path):
     empty.mkdir()  # an empty folder becomes a database, and is one from then on
     assert milvus.connect(str(empty)).list_collections() == []
     assert milvus.LITE_FILES <= set(os.listdir(empty))
+
+
+def test_the_export_on_milvus_equals_the_export_in_memory(tmp_path, weights, backend):
+    """Every product's list under rules and curation: the same ids, order, pins and scores."""
+    from shirtsim.feed.curation import parse_curation
+    from shirtsim.feed.export import export
+    from shirtsim.feed.rules import parse_rules
+
+    rules = parse_rules(same=["style"], one_per=["colour"])
+    curation = parse_curation(
+        "query_id,action,target_id,position\n1001,pin,1002,2\n1001,block,1120,\n*,block,1184,\n", "curation.csv"
+    )
+    written = {}
+    for name, where in (("memory", "memory"), ("milvus", backend)):
+        engine = fake_engine(DEMO, weights, tmp_path / "c", where)
+        engine.index(MODES["balanced"].kind)
+        out = tmp_path / f"{name}.jsonl"
+        summary = export(engine.list_maker(MODES["balanced"], 8, rules, curation), "jsonl", out)
+        assert summary.products == 200
+        written[name] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [row["id"] for row in written["milvus"]] == [row["id"] for row in written["memory"]]
+    for remote, local in zip(written["milvus"], written["memory"]):
+        assert [e["id"] for e in remote["similar"]] == [e["id"] for e in local["similar"]], local["id"]
+        assert [e["pinned"] for e in remote["similar"]] == [e["pinned"] for e in local["similar"]]
+        assert [e["score"] for e in remote["similar"]] == pytest.approx(
+            [e["score"] for e in local["similar"]], abs=1e-5
+        )
+    first = written["milvus"][0]
+    assert first["id"] == "1001" and first["similar"][1] == {**first["similar"][1], "id": "1002", "pinned": True}
+    assert all(e["id"] != "1184" for row in written["milvus"] for e in row["similar"])
