@@ -65,7 +65,23 @@ def test_an_unknown_column_names_the_known_ones():
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("19.99", 19.99), ("19,99", 19.99), ("EUR 19.99", 19.99), ("-3", -3.0), ("1e3", 1e3), ("", None), ("n/a", None)],
+    [
+        ("19.99", 19.99),
+        ("19,99", 19.99),
+        ("EUR 19.99", 19.99),
+        ("-3", -3.0),
+        ("1e3", 1e3),
+        ("", None),
+        ("n/a", None),
+        ("1,299.00 USD", 1299.0),  # thousands grouped, as feeds write them
+        ("1.299,00 €", 1299.0),
+        ("1,299", 1299.0),
+        ("1,299,000", 1299000.0),
+        ("1.299", 1.299),  # a lone dot is a decimal point
+        ("0,5", 0.5),
+        (".5", 0.5),
+        ("12.", 12.0),
+    ],
 )
 def test_number_reads_prices_as_stores_write_them(text, value):
     assert number(text) == value

@@ -26,7 +26,7 @@ import numpy as np
 from shirtsim.catalog.labels import Labels
 from shirtsim.errors import ShirtsimError
 
-_NUMBER = re.compile(r"[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?")
+_NUMBER = re.compile(r"([-+]?)(\d[\d.,]*\d|\d|[.,]\d+)([eE][-+]?\d+)?")
 
 
 class RulesError(ShirtsimError):
@@ -106,15 +106,32 @@ def parse_rules(
 
 
 def number(text: str) -> float | None:
-    """The number a label holds (``19.99``, ``19,99``, ``EUR 19.99``), or None."""
+    """The number a label holds (``19.99``, ``19,99``, ``EUR 19.99``, ``1,299.00``, ``1.299,00``),
+    or None. Of ``,`` and ``.`` the last is the decimal mark, unless it groups thousands: it comes
+    more than once, or it is the only comma and three digits follow (``1,299`` is 1299; a lone dot,
+    ``1.299``, is a decimal point)."""
     found = _NUMBER.search(text or "")
     if found is None:
         return None
+    sign, digits, exponent = found.group(1), found.group(2), found.group(3) or ""
     try:
-        value = float(found.group(0).replace(",", "."))
+        value = float(sign + _plain_digits(digits) + exponent)
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def _plain_digits(digits: str) -> str:
+    """``digits`` with its thousands separators dropped and a ``.`` for its decimal mark."""
+    last = max(digits.rfind(","), digits.rfind("."))
+    if last < 0:
+        return digits
+    mark = digits[last]
+    grouping = digits.count(mark) > 1 or (mark == "," and "." not in digits and len(digits) - last == 4)
+    whole = digits.replace(",", "").replace(".", "")
+    if grouping:
+        return whole
+    return digits[:last].replace(",", "").replace(".", "") + "." + digits[last + 1 :]
 
 
 def numeric_columns(labels: Labels, sample: int = 50) -> list[str]:
