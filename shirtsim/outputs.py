@@ -8,9 +8,14 @@ file under the real name.
 
 from __future__ import annotations
 
+import functools
 import os
+import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from shirtsim.errors import ShirtsimError
 from shirtsim.text import printable
@@ -38,12 +43,36 @@ def refuse_to_fill(folder: Path, force: bool) -> None:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder, renamed into place."""
+    with atomic_file(path, "wb") as f:
+        f.write(data)
+
+
+@contextmanager
+def atomic_file(path: Path, mode: str = "wb", **open_args: str) -> Iterator[IO]:
+    """A file to write ``path``'s new content to: a temporary file beside it, renamed onto it when
+    the block ends, removed if it fails. It keeps the permissions of the file it replaces, or gets
+    what any new file gets (0666 less the umask): mkstemp's private 0600 would lock out a web
+    server or an app run by another user."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        permissions = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        permissions = 0o666 & ~_umask()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".part")
+    try:
+        with os.fdopen(fd, mode, **open_args) as f:
+            os.fchmod(f.fileno(), permissions)
+            yield f
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@functools.lru_cache(maxsize=1)
+def _umask() -> int:
+    """This process's umask (read once: ``os.umask`` can only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

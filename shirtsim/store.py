@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import functools
 import hashlib
 import json
 import logging
 import os
 import struct
-import tempfile
 import threading
 import zlib
 from collections.abc import Iterator
@@ -39,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from shirtsim.errors import CatalogError, os_error_reason
+from shirtsim.outputs import write_atomically
 from shirtsim.settings import CACHE_DIR
 from shirtsim.text import printable
 
@@ -197,29 +196,13 @@ def read_blob(path: Path) -> bytes:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    """:func:`~shirtsim.outputs.write_atomically`, its error naming the file (a failed write does not)."""
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            # mkstemp makes the file private (0600); a cache built by one user must serve an app run
-            # by another, so it gets what any new file gets: 0666 less the umask.
-            os.fchmod(f.fileno(), 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(e, OSError) and not e.filename:  # a failed write names no file: say which one
+        write_atomically(path, data)
+    except OSError as e:
+        if not e.filename:
             raise OSError(e.errno, e.strerror, str(path)) from None
         raise
-
-
-@functools.lru_cache(maxsize=1)
-def _umask() -> int:
-    """This process's umask (read once: ``os.umask`` can only be read by setting it)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 class VectorStore:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from shirtsim.feed.access import MAX_DELAY, PasswordGate
+import pytest
+
+from shirtsim.feed.access import MAX_DELAY, MAX_WAITING, PasswordGate, SignInBusy
 
 
 def test_no_password_set_lets_everyone_edit():
@@ -33,6 +35,22 @@ def test_guesses_from_many_sessions_wait_one_after_another():
     for t in threads:
         t.join()
     assert order == ["sleep"] * 4 and gate._wrong == 4
+
+
+def test_a_flood_of_guesses_turns_the_extra_ones_away_unchecked_and_the_editor_gets_in_after():
+    release = threading.Event()
+    gate = PasswordGate("s3cret", sleep=lambda s: release.wait(5))
+    threads = [threading.Thread(target=gate.check, args=("wrong",)) for _ in range(MAX_WAITING)]
+    for t in threads:
+        t.start()
+    while gate._queue._value:  # every slot taken: one checking, the rest waiting
+        threading.Event().wait(0.01)
+    with pytest.raises(SignInBusy, match=r"^Too many sign-in attempts at once: try again in a minute\.$"):
+        gate.check("s3cret")  # not checked at all: right or wrong, the flood learns nothing
+    release.set()
+    for t in threads:
+        t.join()
+    assert gate._wrong == MAX_WAITING and gate.check("s3cret") and gate._wrong == 0
 
 
 def test_the_setting_is_the_default_secret(monkeypatch):

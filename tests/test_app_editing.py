@@ -13,6 +13,7 @@ from shirtsim.engine import get_mode
 from shirtsim.feed.curation import parse_curation
 from shirtsim.feed.rules import parse_rules
 from shirtsim.text import markdown_literal as plain
+from shirtsim.web.editing import pair_key
 
 CURATION_PAGE = "shirtsim/web/pages/curation.py"
 LABELS = {row["id"]: row for row in csv.DictReader((DEMO / "labels.csv").open(encoding="utf-8"))}
@@ -111,7 +112,7 @@ def test_the_curation_page_lists_removes_and_sets_the_default_rules(page):
     at.switch_page(CURATION_PAGE).run()
     assert not at.exception and [h.value for h in at.subheader][:2] == ["Pins (1)", "Blocks (1)"]
     assert plain("curation.csv: an id that is not in the catalog on line 4; ignored") == at.warning[0].value
-    at.button(key="remove-block-*-1120").click().run()
+    at.button(key=f"remove-block-{pair_key('*', '1120')}").click().run()
     assert "*,block,1120" not in page.read_text()
     at.multiselect(key="defaults-same").set_value(["style"]).run()
     at.button(key="save-defaults").click().run()
@@ -135,3 +136,7 @@ def test_the_curation_page_exports_what_the_cli_would(page, cli, tmp_path):
     assert code == 0
     made = at.session_state["curation-export"]
     assert made[0] == (tmp_path / "cli.jsonl").read_bytes() and made[2] == 200
+
+
+def test_remove_buttons_of_ids_with_hyphens_never_share_a_key():
+    assert pair_key("a-b", "c") != pair_key("a", "b-c") and pair_key("*", "x") == pair_key("*", "x")

@@ -126,6 +126,53 @@ def test_an_upload_with_a_wrong_header_changes_nothing(tmp_path):
     assert path.read_text() == "query_id,action,target_id,position\nq,block,b,\nq,pin,zz,1\n"
 
 
+def test_an_upload_with_a_line_that_is_not_csv_changes_nothing(tmp_path):
+    path = tmp_path / "c.csv"
+    cur.block(path, "q", "a")
+    before = path.read_bytes()
+    broken = "query_id,action,target_id,position\nq,block,b,\nq,block," + "x" * 200_000 + ",\nq,block,d,\n"
+    with pytest.raises(
+        CurationError, match=r"^the uploaded file: not valid CSV; the rest of the file was ignored on line 3$"
+    ):
+        cur.replace_all(path, broken, KNOWN)
+    assert path.read_bytes() == before
+
+
+def test_a_lone_carriage_return_ends_a_line_and_loses_nothing():
+    c = curation("q,block,b\rq,block,c,\r\nq,pin,a,1\n")
+    assert c.blocks == {"q": {"b", "c"}} and c.pins == {"q": [(1, "a")]} and c.problems == []
+
+
+@pytest.mark.parametrize("position", ["\u00b2", "\u0661", "1" * 5000, "-1", "0", "1.5", " "])
+def test_a_position_that_is_not_plain_digits_is_a_problem_not_a_crash(position):
+    c = curation(f"q,pin,a,{position}\nq,pin,b,2\n")
+    assert c.pins == {"q": [(2, "b")]}
+    assert c.problems == ["curation.csv: a pin without a position of 1 or more on line 2; ignored"]
+
+
+def test_ids_are_as_written_when_the_catalog_has_them_so_else_trimmed(tmp_path):
+    known = {"q", "a\u00a0", " b"}
+    c = parse_curation("query_id,action,target_id,position\nq,pin,a\u00a0,1\n q , block , b ,\n", "c.csv", known)
+    assert c.pins == {"q": [(1, "a\u00a0")]} and c.problems == [
+        "c.csv: an id that is not in the catalog on line 3; ignored"
+    ]
+    path = tmp_path / "c.csv"
+    cur.pin(path, "q", "a\u00a0", 1)
+    cur.block(path, "q", "a\u00a0")  # replaces the pin of that same id
+    assert cur.load_curation(path, known).blocks == {"q": {"a\u00a0"}} and cur.load_curation(path, known).pins == {}
+    cur.remove(path, "q", "block", "a\u00a0")
+    assert cur.load_curation(path, known).blocks == {}
+
+
+def test_thousands_of_pins_for_one_query_are_read_in_linear_time():
+    import time
+
+    lines = "".join(f"q,pin,t{n},{n + 1}\n" for n in range(20_000))
+    start = time.perf_counter()
+    c = parse_curation("query_id,action,target_id,position\n" + lines, "c.csv")
+    assert len(c.pins["q"]) == 20_000 and time.perf_counter() - start < 2  # quadratic took 14 s
+
+
 def test_the_default_file_is_in_the_data_folder_never_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     found = cur.default_curation_path(tmp_path / "My shop")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 
 import pytest
 from test_lists import LABELS, circle
@@ -76,3 +77,12 @@ def test_a_file_that_is_no_export_is_refused_with_its_line(tmp_path):
         read_export(bad)
     with pytest.raises(ShirtsimError, match=r"^--format 'xml': use jsonl or csv\.$"):
         export(maker(), "xml", tmp_path / "x")
+
+
+def test_an_export_keeps_the_permissions_of_the_file_it_replaces(tmp_path):
+    """A feed another user (a web server) reads stays readable: mkstemp alone would make it 0600."""
+    out = tmp_path / "feed.jsonl"
+    out.write_text("old\n")
+    out.chmod(0o644)
+    export(maker(), "jsonl", out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644 and out.read_text() != "old\n"

@@ -173,3 +173,20 @@ def test_best_pairs_finds_each_rows_best_without_the_whole_matrix(monkeypatch):
     chosen = np.take_along_axis(vectors @ vectors.T, rows, axis=1)
     assert np.allclose(chosen, vals, atol=1e-5)
     assert (rows >= 0).all()
+
+
+def test_an_approximate_index_falls_back_to_the_exact_scan_past_its_candidate_limit(monkeypatch):
+    """A rule so rare that the approximate index's widest answer holds too few: the exact scan."""
+    from shirtsim.index.approx import build_ivf
+
+    monkeypatch.setattr("shirtsim.feed.lists.MAX_REMOTE", 40)
+    index, _ = clustered(1500)
+    rare = {f"s{i}" for i in range(0, 1500, 97)}  # 16 shirts, scattered
+    labels = Labels(["colour"], {i: {"colour": "rare" if i in rare else "common"} for i in index.ids})
+    exact = ListMaker(index, labels, MODES["balanced"], 10, parse_rules(["colour=rare"]))
+    want = exact.make([Request(index.stored("s1"), "s1")])[0]
+    index.approx = build_ivf(index.matrix)
+    got = ListMaker(index, labels, MODES["balanced"], 10, parse_rules(["colour=rare"])).make(
+        [Request(index.stored("s1"), "s1")]
+    )[0]
+    assert ids(got) == ids(want) and len(ids(got)) == 10 and set(ids(got)) <= rare

@@ -79,26 +79,26 @@ def test_pack_blobs_follow_their_pack_and_go_with_it(tmp_path):
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
 def test_cache_files_get_ordinary_permissions_from_the_umask(tmp_path, umask, mode):
     """A cache built by one user must be readable by an app run by another (mkstemp alone gives 0600)."""
-    import shirtsim.store
+    import shirtsim.outputs
 
     old = os.umask(umask)
-    shirtsim.store._umask.cache_clear()
+    shirtsim.outputs._umask.cache_clear()
     try:
         write_matrix(tmp_path / "m.vec", np.ones((1, 3), np.float32))
     finally:
         os.umask(old)
-        shirtsim.store._umask.cache_clear()
+        shirtsim.outputs._umask.cache_clear()
     assert stat.S_IMODE((tmp_path / "m.vec").stat().st_mode) == mode
 
 
 def read_only(monkeypatch, code=errno.EROFS):
     """Every new file in any cache fails as on a read-only mount (as root, chmod cannot do it)."""
-    import shirtsim.store
+    import shirtsim.outputs
 
     def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(shirtsim.store.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(shirtsim.outputs.tempfile, "mkstemp", refuse)
 
 
 def test_a_cache_that_cannot_be_written_is_remembered_once_and_the_caller_goes_on(tmp_path, monkeypatch):

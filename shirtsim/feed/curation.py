@@ -21,6 +21,7 @@ import csv
 import fcntl
 import io
 import os
+import re
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,8 @@ from shirtsim.text import printable
 
 HEADER = ["query_id", "action", "target_id", "position"]
 EVERY = "*"  # a block for every list
+NOT_CSV = "not valid CSV; the rest of the file was ignored"
+POSITION = re.compile(r"[0-9]{1,9}")  # ASCII digits only ("²".isdigit() is true), and not 4,300 of them
 MAX_LINES_SHOWN = 5
 
 
@@ -60,6 +63,7 @@ class Curation:
     blocks: dict[str, set[str]] = field(default_factory=dict)  # query (or EVERY) -> targets
     problems: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)  # the file's data lines as they are, for edits
+    broken: bool = False  # a line was not CSV: what follows it was not read
 
     def blocked(self, query_id: str | None) -> set[str]:
         """The shirts never shown in ``query_id``'s list (its own blocks and everyone's)."""
@@ -77,7 +81,7 @@ class Curation:
     def pinning_only(self, known: Container[str]) -> Curation:
         """This curation with only the pins of shirts in ``known`` (an index that lacks some)."""
         pins = {q: [(p, t) for p, t in found if t in known] for q, found in self.pins.items()}
-        return Curation(pins, self.blocks, self.problems, self.rows)
+        return Curation(pins, self.blocks, self.problems, self.rows, self.broken)
 
     def apply(self, query_id: str | None, ranked: list[Entry], k: int, score_of: Callable[[str], float]) -> list[Entry]:
         """``ranked`` (the rules' list, best first, without blocked or pinned shirts) with the pins
@@ -125,7 +129,7 @@ def load_curation(path: Path, known_ids: set[str] | None = None) -> Curation:
 
 def parse_curation(text: str, name: str, known_ids: set[str] | None = None) -> Curation:
     """Pins and blocks from CSV text; each kind of problem is reported once, with its lines."""
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))  # a lone \r inside a line is the csv module's to judge
     try:
         header = [h.strip().lower() for h in next(reader, [])]
     except csv.Error as e:
@@ -140,7 +144,8 @@ def parse_curation(text: str, name: str, known_ids: set[str] | None = None) -> C
         try:
             row = next(reader, None)
         except csv.Error:
-            problems.setdefault("not valid CSV; the rest of the file was ignored", []).append(reader.line_num)
+            problems.setdefault(NOT_CSV, []).append(reader.line_num)
+            found.broken = True
             break
         line = reader.line_num
         if row is None:
@@ -148,7 +153,7 @@ def parse_curation(text: str, name: str, known_ids: set[str] | None = None) -> C
         if not any(v.strip() for v in row):
             continue
         found.rows.append(row)
-        why = _add(found, [v.strip() for v in row], known_ids, positions)
+        why = _add(found, row, known_ids, positions)
         if why:
             problems.setdefault(why, []).append(line)
     for pins in found.pins.values():
@@ -162,7 +167,8 @@ def _add(found: Curation, row: list[str], known_ids: set[str] | None, positions:
     if len(row) < 3 or len(row) > 4:
         return "a line without the four fields"
     query, action, target, position = (row + [""])[:4]
-    action = action.lower()
+    query, target = _id(query, known_ids), _id(target, known_ids)
+    action, position = action.strip().lower(), position.strip()
     if action not in ("pin", "block"):
         return "an action that is neither pin nor block"
     if known_ids is not None and ((query != EVERY and query not in known_ids) or (target not in known_ids)):
@@ -176,14 +182,20 @@ def _add(found: Curation, row: list[str], known_ids: set[str] | None, positions:
         return ""
     if query == EVERY:
         return "a pin for every list (pins are per query)"
-    if not position.isdigit() or int(position) < 1:
+    if not POSITION.fullmatch(position) or int(position) < 1:
         return "a pin without a position of 1 or more"
-    place = (query, int(position))
-    if place in positions or any(t == target for _, t in found.pins.get(query, [])):
+    place, pair = (query, int(position)), (query, "pinned", target)
+    if place in positions or pair in positions:
         return "two pins at one position (or one shirt pinned twice)"
-    positions[place] = target
+    positions[place] = positions[pair] = target
     found.pins.setdefault(query, []).append((int(position), target))
     return ""
+
+
+def _id(text: str, known_ids: set[str] | None) -> str:
+    """An id field: as written when the catalog has it so (an id may end in a space), else trimmed
+    (a hand-written file's ``1001, pin, 1002, 3``)."""
+    return text if known_ids is not None and text in known_ids else text.strip()
 
 
 def _lines(numbers: list[int]) -> str:
@@ -214,7 +226,7 @@ def edit(path: Path, change: Callable[[list[list[str]]], list[list[str]]]) -> No
     path = Path(path)
     with _locked(path):
         try:
-            rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))[1:]
+            rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline="")))[1:]
         except FileNotFoundError:
             rows = []
         except (OSError, UnicodeDecodeError, csv.Error) as e:  # left as it is: it may be someone's work
@@ -256,20 +268,28 @@ def remove(path: Path, query_id: str, action: str, target_id: str) -> None:
 
 
 def replace_all(path: Path, text: str, known_ids: set[str] | None = None) -> Curation:
-    """Replace the file with an uploaded CSV (checked first: a wrong header changes nothing).
-    Lines with problems are reported and kept: an unknown id may be a shirt that comes back."""
+    """Replace the file with an uploaded CSV (checked first: a wrong header or a line that is not
+    CSV changes nothing). Lines with other problems are reported and kept: an unknown id may be a
+    shirt that comes back."""
     parsed = parse_curation(text, "the uploaded file", known_ids)
+    if parsed.broken:
+        raise CurationError(next(p for p in parsed.problems if NOT_CSV in p).replace("; ignored", ""))
     with _locked(Path(path)):
         write_rows(Path(path), parsed.rows)
     return parsed
 
 
 def _same(row: list[str], query_id: str, target_id: str) -> bool:
-    return len(row) >= 3 and row[0].strip() == query_id and row[2].strip() == target_id
+    return len(row) >= 3 and _is(row[0], query_id) and _is(row[2], target_id)
 
 
 def _at(row: list[str], query_id: str, position: int) -> bool:
-    return len(row) >= 4 and row[0].strip() == query_id and _action(row) == "pin" and row[3].strip() == str(position)
+    return len(row) >= 4 and _is(row[0], query_id) and _action(row) == "pin" and row[3].strip() == str(position)
+
+
+def _is(field: str, shirt_id: str) -> bool:
+    """Whether a line's id field names ``shirt_id`` (as written, or trimmed: see :func:`_id`)."""
+    return field == shirt_id or field.strip() == shirt_id
 
 
 def _action(row: list[str]) -> str:

@@ -14,9 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from typing import TextIO
 from shirtsim.errors import ShirtsimError
 from shirtsim.feed.curation import Entry
 from shirtsim.feed.lists import ListMaker
+from shirtsim.outputs import atomic_file
 from shirtsim.progress import ProgressFn
 from shirtsim.text import printable
 
@@ -102,15 +101,8 @@ def _output(out: Path | None) -> Iterator[TextIO]:
         yield sys.stdout
         sys.stdout.flush()
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
-            yield stream
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(out, "w", encoding="utf-8", newline="") as stream:
+        yield stream
 
 
 def read_export(path: Path) -> dict[str, list[str]]:

@@ -34,7 +34,10 @@ from shirtsim.progress import ProgressFn
 EPSILON = 1e-4  # float32 score error allowed for, far above what it is (module docstring)
 EXTRA = 16  # candidates beyond what a list needs, fetched at first
 BLOCK = 256  # queries scanned together (a 256 x N float32 block: 100 MB at 100,000 shirts)
-MAX_REMOTE = 16_384  # the most candidates an approximate index or Milvus is asked for
+# The most candidates an approximate index or Milvus is asked for: Milvus' largest top-k is 16,384,
+# and its search asks for one more (the query itself). Past it, the local approximate index falls
+# back to the exact scan; Milvus lists stop there (docs/feed.md).
+MAX_REMOTE = 16_383
 
 
 @dataclass(frozen=True)
@@ -157,8 +160,11 @@ class ListMaker:
         """Candidates for each todo (widening those whose set may be incomplete), then its list."""
         if self._local is not None and self._local.approx is None:
             found = self._exact(todos)
-        else:
-            found = [self._remote(t) for t in todos]
+        else:  # an approximate index that had to look past MAX_REMOTE: the exact scan
+            found = [
+                self._exact([t])[0] if self._local is not None and t.fetch > MAX_REMOTE else self._remote(t)
+                for t in todos
+            ]
         for todo, (rows, floor, complete) in zip(todos, found):
             self._finish(todo, rows, floor, complete)
 
@@ -202,7 +208,7 @@ class ListMaker:
             keep &= todo.allowed[rows]
         if len(todo.excluded):
             keep &= _not_in(rows, todo.excluded)
-        complete = limit >= min(len(self.index), MAX_REMOTE)
+        complete = limit >= (len(self.index) if self._local is not None else min(len(self.index), MAX_REMOTE))
         return rows[keep], -np.inf, complete  # approximate: no float32 floor to check against
 
     def _finish(self, todo: _Todo, rows: np.ndarray, floor: float, complete: bool) -> None:

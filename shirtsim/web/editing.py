@@ -9,10 +9,13 @@ default rules applied, and no tools.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import streamlit as st
 
 from shirtsim.engine import Engine
-from shirtsim.feed.access import PasswordGate
+from shirtsim.feed.access import PasswordGate, SignInBusy
 from shirtsim.feed.curation import CurationError
 from shirtsim.feed.workspace import Workspace
 from shirtsim.settings import CURATION, EDITOR_PASSWORD
@@ -65,11 +68,22 @@ def editor_sidebar() -> bool:
         attempt = st.text_input("Editor password", type="password", key="editor-password")
         signed_in = st.form_submit_button("Sign in as an editor")
     if signed_in:
-        if gate.check(attempt):  # a wrong one returns late: guesses are slow
+        try:
+            right = gate.check(attempt)  # a wrong one returns late: guesses are slow
+        except SignInBusy as e:
+            st.warning(str(e))
+            return False
+        if right:
             st.session_state[EDITOR] = True
             st.rerun()
         st.error("That is not the editor password.")
     return False
+
+
+def pair_key(query: str, target: str) -> str:
+    """A widget key for one (query, target) pair: ids may hold hyphens (``a-b``, ``c`` and ``a``,
+    ``b-c`` must not share a key), so the pair is hashed as a list."""
+    return hashlib.sha1(json.dumps([query, target]).encode()).hexdigest()[:16]
 
 
 def edit(change, *args: object) -> None:  # noqa: ANN001 (a Workspace method)

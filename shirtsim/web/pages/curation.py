@@ -18,7 +18,7 @@ from shirtsim.feed.workspace import Workspace
 from shirtsim.text import markdown_literal as plain
 from shirtsim.text import printable
 from shirtsim.web.context import PageContext, page_context
-from shirtsim.web.editing import edit, show_edit_problem
+from shirtsim.web.editing import edit, pair_key, show_edit_problem
 from shirtsim.web.rules_panel import reset, rule_controls
 from shirtsim.web.widgets import PageProgress, shielded
 
@@ -62,7 +62,7 @@ def pair_row(engine: Engine, space: Workspace, query: str, target: str, action: 
     text.text(printable(f"{action} {target} {where}"))
     button.button(
         "Remove",
-        key=f"remove-{action}-{query}-{target}",
+        key=f"remove-{action}-{pair_key(query, target)}",
         on_click=edit,
         args=(space.remove, query, action, target),
         width="stretch",
