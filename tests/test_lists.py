@@ -190,3 +190,16 @@ def test_an_approximate_index_falls_back_to_the_exact_scan_past_its_candidate_li
         [Request(index.stored("s1"), "s1")]
     )[0]
     assert ids(got) == ids(want) and len(ids(got)) == 10 and set(ids(got)) <= rare
+
+
+def test_many_shirts_blocked_everywhere_are_masked_out_not_fetched():
+    index, labels = clustered(1500)
+    blocked = {f"s{i}" for i in range(1, 1500, 3)}  # 500 of them
+    text = "query_id,action,target_id,position\n" + "".join(f"*,block,{b},\n" for b in sorted(blocked))
+    maker = ListMaker(index, labels, MODES["balanced"], 10, None, parse_curation(text, "c", set(index.ids)))
+    assert maker._todo(Request(index.stored("s0"), "s0")).fetch < 50  # not 500 more candidates per query
+    whole = {i: r for chunk, lists in maker.catalog(700) for i, r in zip(chunk, lists)}
+    for q in ("s0", "s1", "s2", "s1499"):
+        scores = index.matrix.astype(np.float64) @ maker._weigh(index.stored(q))
+        truth = [index.ids[i] for i in np.lexsort((np.arange(len(scores)), -scores)) if index.ids[i] not in blocked]
+        assert ids(whole[q]) == [i for i in truth if i != q][:10], q

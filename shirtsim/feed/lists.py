@@ -94,6 +94,13 @@ class ListMaker:
         # rest, and every other rule, are applied here to what it returns.
         stored = set(labels.usable_columns(exclude=())) if labels is not None else set()
         self._remote_filters = {c: v for c, v in self.rules.filters.items() if c in stored} or None
+        # Shirts blocked from every list are left out of every scan (a mask), not fetched and then
+        # dropped: thousands of them would otherwise widen every query's candidates.
+        everywhere = [self._row[i] for i in self.curation.blocked(None) if i in self._row]
+        self._everywhere: np.ndarray | None = None
+        if everywhere:
+            self._everywhere = np.zeros(len(index), bool)
+            self._everywhere[everywhere] = True
 
     def make(self, requests: Sequence[Request]) -> list[ResultList]:
         """The list of each request, in order."""
@@ -129,10 +136,13 @@ class ListMaker:
         rules = self.rules
         if self._local is None or self._local.approx is not None or rules.filters or rules.same or rules.near:
             return None
+        if self._everywhere is not None and self._everywhere.sum() > EXTRA:  # masked batches are cheaper
+            return None
         rooted = _rooted(self.index.layout, self._local.matrix, self.mode)
         if rooted is None:
             return None
-        fetch = self.k + 1 + EXTRA + (3 * self.k if rules.one_per else 0) + len(self.curation.blocked(None))
+        blocked = 0 if self._everywhere is None else int(self._everywhere.sum())
+        fetch = self.k + 1 + EXTRA + (3 * self.k if rules.one_per else 0) + blocked
         return best_pairs(rooted, min(fetch, len(rooted)), progress)
 
     def _from_pairs(
@@ -142,16 +152,21 @@ class ListMaker:
         found = rows >= 0
         complete = len(rows) >= len(self.index)
         keep = found & _not_in(rows, todo.excluded)
+        if todo.allowed is not None:  # the shirts blocked everywhere
+            keep &= todo.allowed[np.where(found, rows, 0)]
         return rows[keep], (-np.inf if complete else float(vals[found].min())), complete
 
     def _todo(self, request: Request) -> _Todo:
         query = self.columns.query_values(self.labels, request.query_id)
         pins = self.curation.pinned(request.query_id)
-        never = set(request.exclude) | self.curation.blocked(request.query_id) | {t for _, t in pins}
+        own_blocks = self.curation.blocked(request.query_id) - self.curation.blocked(None)  # the rest: a mask
+        never = set(request.exclude) | own_blocks | {t for _, t in pins}
         if request.query_id is not None:
             never.add(request.query_id)
         excluded = np.array(sorted(self._row[i] for i in never if i in self._row), np.int64)
         allowed = self.columns.mask(query)
+        if self._everywhere is not None:
+            allowed = ~self._everywhere if allowed is None else allowed & ~self._everywhere
         want = self.k  # pins take places, but a blocked or short list may need every candidate
         fetch = want + len(excluded) + EXTRA + (3 * want if self.rules.one_per else 0)
         return _Todo(request, query, allowed, excluded, self._weigh(request.vector), want, fetch)
@@ -175,6 +190,8 @@ class ListMaker:
         queries = np.stack([t.weighted for t in todos])
         masks = [t.allowed for t in todos]
         union = None if any(m is None for m in masks) else np.flatnonzero(np.logical_or.reduce(masks))
+        if union is not None and len(union) > len(matrix) // 2:  # masking the whole scan beats copying rows
+            union = None
         rows_of = np.arange(len(matrix)) if union is None else union
         scores = queries @ (matrix.T if union is None else matrix[union].T)
         for q, todo in enumerate(todos):
