@@ -636,9 +636,12 @@ def test_the_export_on_milvus_equals_the_export_in_memory(tmp_path, weights, bac
     curation = parse_curation(
         "query_id,action,target_id,position\n1001,pin,1002,2\n1001,block,1120,\n*,block,1184,\n", "curation.csv"
     )
+    # A copy of the demo: its own collection, never one a real-model test left on the shared server
+    # (the fake model's vectors carry the real weights' fingerprint).
+    catalog = shutil.copytree(DEMO, tmp_path / "demo")
     written = {}
     for name, where in (("memory", "memory"), ("milvus", backend)):
-        engine = fake_engine(DEMO, weights, tmp_path / "c", where)
+        engine = fake_engine(catalog, weights, tmp_path / "c", where)
         engine.index(MODES["balanced"].kind)
         out = tmp_path / f"{name}.jsonl"
         summary = export(engine.list_maker(MODES["balanced"], 8, rules, curation), "jsonl", out)
