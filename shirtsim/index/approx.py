@@ -52,8 +52,7 @@ def build_ivf(matrix: np.ndarray, seed: int = 0) -> faiss.Index:
     sample = np.random.default_rng(seed).choice(n, size=min(n, lists * TRAIN_POINTS_PER_LIST), replace=False)
     ivf.train(matrix[np.sort(sample)])
     ivf.add(matrix)
-    ivf.nprobe = probes_for(lists)
-    return ivf
+    return _tuned(ivf)
 
 
 def to_bytes(ivf: faiss.Index) -> bytes:
@@ -66,8 +65,15 @@ def from_bytes(data: bytes) -> faiss.Index:
     """The index written by :func:`to_bytes` (the caller has checked the file's checksum)."""
     import faiss  # noqa: PLC0415
 
-    ivf = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+    return _tuned(faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8)))
+
+
+def _tuned(ivf: faiss.Index) -> faiss.Index:
+    """Search settings, which faiss does not store: the probes, and one query's lists shared among
+    the cores (``parallel_mode`` 1; faiss' default splits a batch of queries, and a page asks one
+    at a time: docs/performance.md has the figures)."""
     ivf.nprobe = probes_for(ivf.nlist)
+    ivf.parallel_mode = 1
     return ivf
 
 
