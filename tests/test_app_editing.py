@@ -140,3 +140,18 @@ def test_the_curation_page_exports_what_the_cli_would(page, cli, tmp_path):
 
 def test_remove_buttons_of_ids_with_hyphens_never_share_a_key():
     assert pair_key("a-b", "c") != pair_key("a", "b-c") and pair_key("*", "x") == pair_key("*", "x")
+
+
+def test_default_rules_the_controls_cannot_show_still_apply_and_say_so(page, fake_demo_engine):
+    """Two filter columns in the defaults (the sidebar shows one): a visitor's list is still
+    what `similar` gives with both."""
+    rules = parse_rules(["style=polo", "colour=black", "colour=white", "colour=olive"])
+    page.with_suffix(".rules.json").write_text(
+        '{"filter": {"style": ["polo"], "colour": ["black", "white", "olive"]}, "same": [], "one_per": [], "near": {}}'
+    )
+    at = opened(tools=False)
+    want = [e.id for e in fake_demo_engine.similar_to_id("1001", get_mode("balanced"), 10, rules=rules)]
+    assert results(at) == want and all(LABELS[i]["style"] == "polo" for i in want)
+    assert "Also applied (the store's defaults): --filter colour=black --filter colour=white --filter colour=olive" in [
+        c.value.replace("\\", "") for c in at.sidebar.caption
+    ]

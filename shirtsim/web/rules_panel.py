@@ -7,9 +7,11 @@ import streamlit as st
 
 from shirtsim.catalog.labels import Labels
 from shirtsim.feed.rules import Rules, numeric_columns
+from shirtsim.text import markdown_literal as plain
 
 ANY = "(any)"
 NEAR_DEFAULT_PCT = 20
+MAX_PCT = 200.0
 
 
 def rule_controls(labels: Labels | None, initial: Rules, prefix: str) -> Rules:
@@ -39,8 +41,13 @@ def rule_controls(labels: Labels | None, initial: Rules, prefix: str) -> Rules:
     if filter_column != ANY:
         values = st.multiselect("is one of", labels.values(filter_column), key=keys["filter-values"])
     near_column = st.selectbox("Near in price", [ANY, *numeric_columns(labels)], key=keys["near"])
-    percent = st.slider("within ± percent", 1, 100, key=keys["pct"]) if near_column != ANY else None
-    filters = {c: v for c, v in initial.filters.items() if c != filter_column and c not in labels.usable_columns()}
+    percent = st.slider("within ± percent", 0.5, MAX_PCT, step=0.5, key=keys["pct"]) if near_column != ANY else None
+    # The defaults' filters that no control shows (one filter column is shown) stay applied: a
+    # visitor's list is the store's, as `similar` with the same flags gives it.
+    shown = _shown_filter(labels, initial)
+    filters = {c: v for c, v in initial.filters.items() if c != shown and c != filter_column}
+    if filters:
+        st.caption(plain("Also applied (the store's defaults): " + Rules(filters).describe()))
     if filter_column != ANY and values:
         filters[filter_column] = tuple(values)
     return Rules(filters, tuple(same), tuple(one_per), {near_column: float(percent)} if percent else {})
@@ -49,15 +56,20 @@ def rule_controls(labels: Labels | None, initial: Rules, prefix: str) -> Rules:
 def reset(labels: Labels, rules: Rules, prefix: str) -> None:
     """Put ``rules`` in the controls (before they are drawn, or from a button's callback)."""
     columns = set(labels.columns)
-    offered = [c for c in rules.filters if c in labels.usable_columns()]
+    shown = _shown_filter(labels, rules)
     near = next(iter(rules.near.items()), (ANY, NEAR_DEFAULT_PCT))
     st.session_state.update(
         {
             f"{prefix}-same": [c for c in rules.same if c in columns],
             f"{prefix}-one-per": [c for c in rules.one_per if c in columns],
-            f"{prefix}-filter-column": offered[0] if offered else ANY,
-            f"{prefix}-filter-values": list(rules.filters[offered[0]]) if offered else [],
+            f"{prefix}-filter-column": shown or ANY,
+            f"{prefix}-filter-values": list(rules.filters[shown]) if shown else [],
             f"{prefix}-near": near[0] if near[0] in columns else ANY,
-            f"{prefix}-pct": int(min(100, max(1, near[1]))),
+            f"{prefix}-pct": float(min(MAX_PCT, max(0.5, round(near[1] * 2) / 2))),
         }
     )
+
+
+def _shown_filter(labels: Labels, rules: Rules) -> str | None:
+    """The one filter column of ``rules`` the controls show (the first the selectbox offers)."""
+    return next((c for c in rules.filters if c in labels.usable_columns()), None)
