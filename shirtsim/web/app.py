@@ -1,6 +1,7 @@
 """The web page's router: ``streamlit run app.py`` in a checkout, ``shirtsim app`` once installed
-(which runs this file). Page config, the server log, the one private hook, then the page the URL
-names, over the catalog the sidebar's settings open (:mod:`shirtsim.web.context`)."""
+(which runs this file). Page config, the server log, the one private hook, replies without
+Nagle's delay (:mod:`shirtsim.web.tcp`), then the page the URL names, over the catalog the
+sidebar's settings open (:mod:`shirtsim.web.context`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 
 import streamlit as st
 
-from shirtsim.web import hooks
+from shirtsim.web import hooks, tcp
 from shirtsim.web.context import open_catalog
 from shirtsim.web.navigation import navigation
 from shirtsim.web.widgets import shielded
@@ -31,6 +32,7 @@ def main() -> None:
     st.set_page_config(page_title="shirtsim: similar shirts", page_icon="👕", layout="wide")
     log_to_the_server()
     hooks.install()
+    tcp.once_per_process()
     page = navigation()
     st.title(TITLE)
     st.caption("Pick a shirt or upload a photo: the most visually similar shirts in the catalog, best first.")
