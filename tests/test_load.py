@@ -95,9 +95,8 @@ def server(catalog, session_cache):
     stop()
 
 
-async def one_session(browser, url, folder, n, expected_click, expected_upload, latencies, errors):
+async def one_session(context, url, folder, n, expected_click, expected_upload, latencies, errors):
     rng = random.Random(n)
-    context = await browser.new_context(viewport={"width": 1400, "height": 1800})
     page = await context.new_page()
     page.set_default_timeout(180_000)
     try:
@@ -122,7 +121,7 @@ async def one_session(browser, url, folder, n, expected_click, expected_upload, 
         if await page.locator("[data-testid='stException'], [data-testid='stAlert']").count():
             errors.append(f"session {n}: an error or warning was shown")
     finally:
-        await context.close()
+        await page.close()
 
 
 async def labels(page) -> list[str]:
@@ -139,10 +138,13 @@ async def run_sessions(url, folder, expected_click, expected_upload):
     latencies, errors = [], []
     async with async_playwright() as p:
         browser = await launch_chromium(p)
+        # One browser profile, a tab per session (each tab is a session of its own on the server, as
+        # a shopper's tabs are): the tabs share the browser's cache of Streamlit's scripts.
+        context = await browser.new_context(viewport={"width": 1400, "height": 1800})
         try:
             await asyncio.gather(
                 *(
-                    one_session(browser, url, folder, n, expected_click, expected_upload, latencies, errors)
+                    one_session(context, url, folder, n, expected_click, expected_upload, latencies, errors)
                     for n in range(SESSIONS)
                 )
             )
