@@ -15,7 +15,7 @@ from shirtsim.engine import Engine, get_mode
 from shirtsim.feed.curation import Curation, Entry, load_curation
 from shirtsim.feed.rules import number, parse_rules
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("real-photos")]  # see REAL_PHOTOS in test_quality.py
 K = 10
 NEAR = 25.0
 FLAGS = ["--filter", "stock=in", "--same", "articleType", "--one-per", "group", "--near", f"price={NEAR:g}"]

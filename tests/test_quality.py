@@ -14,6 +14,11 @@ from shirtsim.describe.descriptors import MODES, SEED_KIND
 from shirtsim.index.search import SearchIndex
 from shirtsim.overview.evaluate import evaluate
 
+# Tests that embed real-shirts-dev into the session's cache run in one worker, one after the other:
+# the first embeds the 1,691 photos and the others read them (two workers embedding them at once,
+# each not yet seeing the other's files, cost about two minutes of a full run).
+REAL_PHOTOS = pytest.mark.xdist_group("real-photos")
+
 
 def tiny_labelled_set():
     # a, b, c point one way; d, e the other. Top-2 of a: b, c; of d: e and then one of a/b/c.
@@ -115,6 +120,7 @@ def test_the_demo_catalogs_own_figures_do_not_fall(demo_engine):
 
 
 @pytest.mark.slow
+@REAL_PHOTOS
 def test_the_packaged_projection_is_what_fit_projection_makes_of_real_shirts_dev(weights, embedder, session_cache):
     """Shipped = refitted from the photos with the chosen settings (nothing hand-edited)."""
     need_real_photos()
@@ -138,6 +144,7 @@ def test_the_packaged_projection_is_what_fit_projection_makes_of_real_shirts_dev
 
 
 @pytest.mark.slow
+@REAL_PHOTOS
 def test_approximate_index_keeps_the_exact_top_10_on_real_photos(weights, embedder, session_cache):
     """Large catalogs are searched with IVF (shirtsim.index.approx); its recall is checked on real
     descriptors here, with the index sized for this catalog as it would be for any other."""
@@ -163,6 +170,7 @@ def test_approximate_index_keeps_the_exact_top_10_on_real_photos(weights, embedd
 
 
 @pytest.mark.slow
+@REAL_PHOTOS
 def test_the_auto_box_keeps_most_of_a_clean_photos_precision_on_scenes(weights, embedder, session_cache):
     """Issue: a shirt pasted into a noisy coloured scene, uploaded with the proposed box, keeps
     >= 85% of the precision its clean photo gets (benchmarks/crop.py; the README runs all 1,691
@@ -182,6 +190,7 @@ def test_the_auto_box_keeps_most_of_a_clean_photos_precision_on_scenes(weights, 
 
 
 @pytest.mark.slow
+@REAL_PHOTOS
 def test_int8_descriptors_keep_the_quality_of_the_default_path(weights, embedder, session_cache, monkeypatch):
     """CPUs without native bfloat16 run int8 (shirtsim/int8.py). Its descriptors of every
     real-shirts-dev photo, evaluated like the default path's: within 0.005 in every mode
