@@ -107,6 +107,19 @@ def test_uploaded_png_shows_ten_results_with_its_twin_first(warm):
     assert results[0].label.startswith("1077 · 1.000")
 
 
+def test_a_shirt_clicked_after_an_upload_empties_the_uploader_and_the_next_upload_is_searched(warm):
+    """Replacing a file still in the uploader costs the browser a run of its own (the removal):
+    a click on a shirt lets the photo go, so the next upload is one run (docs/performance.md)."""
+    at = app()
+    at.file_uploader[0].upload("first.png", png_bytes(Image.open(DEMO / "1077.jpg")), "image/png").run()
+    assert result_buttons(at, "up")[0].label.startswith("1077 · 1.000")
+    at.button(key="up-1077").click().run()
+    assert [f.value for f in at.file_uploader] == [None] and at.query_params["shirt"] == "1077"
+    assert len(result_buttons(at, "res")) == 10 and not result_buttons(at, "up")
+    at.file_uploader[0].upload("second.png", png_bytes(Image.open(DEMO / "1120.jpg")), "image/png").run()
+    assert result_buttons(at, "up")[0].label.startswith("1120 · 1.000") and not at.error
+
+
 def test_corrupt_upload_shows_an_error_and_the_app_keeps_working(warm):
     at = app()
     at.file_uploader[0].upload("broken.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF garbage", "image/jpeg").run()

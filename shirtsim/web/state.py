@@ -48,6 +48,7 @@ class SearchState:
     photo: Photo | None = None
     marks: Marks = field(default_factory=Marks)
     colour: str | None = None  # "this pattern in another colour", when asked for
+    uploader: int = 0  # the uploader's generation: a new one is empty
 
     def query(self, index: VectorIndex) -> Query | None:
         """The current query: the upload (when it is the source and was read for this index's
@@ -90,7 +91,13 @@ def search_state() -> SearchState:
 
 
 def select(shirt_id: str) -> None:
-    """A tile's callback: that catalog shirt becomes the query (and the URL says so)."""
+    """A tile's callback: that catalog shirt becomes the query (and the URL says so). An uploaded
+    photo is let go, and the uploader emptied: the photo is no longer what is searched, and the
+    next upload is then one run, not two (replacing a file that is still in the uploader first
+    removes it, a run of its own: docs/performance.md)."""
     st.query_params["shirt"] = shirt_id
     state = search_state()
     state.source, state.shirt = "shirt", shirt_id
+    if state.photo is not None:
+        state.photo = None
+        state.uploader += 1

@@ -28,7 +28,9 @@ def search(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
 def query_and_browse(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
     state = search_state()
     show_edit_problem()
-    file = st.file_uploader("Upload a photo of a shirt (JPEG, PNG or WebP)", type=UPLOAD_TYPES)
+    file = st.file_uploader(
+        "Upload a photo of a shirt (JPEG, PNG or WebP)", type=UPLOAD_TYPES, key=f"upload-{state.uploader}"
+    )
     if file is None and state.source == "upload":
         state.source = "shirt"  # the upload was removed (or left behind on another page)
     if file is not None and (state.photo is None or state.photo.file_id != file.file_id or state.source == "upload"):
