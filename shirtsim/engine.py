@@ -265,7 +265,13 @@ class Engine:
         index = self.index(mode.kind)
         self.check_id(shirt_id, index)
         request = Request(index.stored(shirt_id), shirt_id)
-        return self.lists([request], mode, k, Rules.with_filters(rules, filters), curation)[0].entries
+        return self.one_list(request, mode, k, Rules.with_filters(rules, filters), curation)
+
+    def one_list(
+        self, request: Request, mode: Mode, k: int, rules: Rules | None, curation: Curation | None = None
+    ) -> list[Entry]:
+        """One request's entries from :meth:`lists`."""
+        return self.lists([request], mode, k, rules, curation)[0].entries
 
     def lists(
         self,
@@ -311,8 +317,7 @@ class Engine:
         """The ``k`` catalog shirts most like a raw descriptor from :meth:`read_upload` (a photo has
         no labels: only the rules on the results' own labels apply, and only blocks of every list)."""
         index = self.index(mode.kind)
-        rules = Rules.with_filters(rules, filters)
-        return self.lists([Request(index.prepare(raw))], mode, k, rules, curation)[0].entries
+        return self.one_list(Request(index.prepare(raw)), mode, k, Rules.with_filters(rules, filters), curation)
 
     def prepared(self, query: Query, index: VectorIndex) -> np.ndarray:
         """A query as ``index`` stores vectors: a catalog shirt's own, or an upload prepared like them."""
@@ -360,7 +365,7 @@ class Engine:
         query, weights = self.steered_query(mode, steering)
         first = steering.like[0] if steering.like and isinstance(steering.like[0], str) else None
         request = Request(query, first, frozenset(steering.marked()))
-        return self.lists([request], weights, k, Rules.with_filters(rules, filters), curation)[0].entries
+        return self.one_list(request, weights, k, Rules.with_filters(rules, filters), curation)
 
     def search_prepared(
         self,
@@ -371,8 +376,7 @@ class Engine:
         filters: dict[str, list[str]] | None = None,
     ) -> list[Entry]:
         """The ``k`` best matches for a prepared query vector, ``exclude``'d shirts left out."""
-        request = Request(query, None, frozenset(exclude))
-        return self.lists([request], mode, k, Rules.with_filters(None, filters))[0].entries
+        return self.one_list(Request(query, None, frozenset(exclude)), mode, k, Rules.with_filters(None, filters))
 
     def explain(self, query: Query, result_id: str, mode: Mode) -> Explanation:
         """Why ``result_id`` is a match for ``query`` under ``mode`` (no model needed)."""

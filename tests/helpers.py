@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import shutil
 import socket
@@ -10,12 +11,17 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from support.chromium import CHROMIUM, launch_chromium  # noqa: F401 (the benchmarks' launcher too)
+
+from shirtsim.catalog.labels import Labels
+from shirtsim.describe.descriptors import SEED_KIND
+from shirtsim.index.search import SearchIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "assets" / "demo-catalog"
@@ -145,3 +151,66 @@ class FakeEmbedder:
             else:
                 out[layer] = np.broadcast_to(base[:, None, None, :], (len(batch), 28, 28, 512)).copy()
         return out
+
+
+def run(*args, timeout=600):
+    """``python -m shirtsim ARGS`` in a subprocess, from the checkout."""
+    return subprocess.run(
+        [sys.executable, "-m", "shirtsim", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout
+    )
+
+
+def serve(cache_dir, **env):
+    """``streamlit run app.py`` for a module's tests; afterwards its log must hold no traceback."""
+    proc, url = start_streamlit(cache_dir, **env)
+    yield url
+    proc.terminate()
+    log = proc.communicate(timeout=30)[0].decode()
+    assert "Traceback" not in log, log[-3000:]
+
+
+@contextmanager
+def open_page(url):
+    """Chromium at ``url``, once the app has run."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.set_default_timeout(120_000)
+        page.goto(url)
+        page.wait_for_selector(READY)
+        yield page
+        browser.close()
+
+
+def result_labels(page) -> list[str]:
+    """Result button labels ("id · score") in page order; Streamlit nests a tooltip copy of each
+    button that has help text, so each label is counted once."""
+    texts = [
+        b.inner_text().strip() for b in page.locator("[data-testid='stButton'] button").filter(has_text=" · ").all()
+    ]
+    return list(dict.fromkeys(texts))
+
+
+# Shirts on a circle: the score of two is the cosine of the angle between them, so every list is known.
+ANGLES = {"q": 0, "a": 5, "b": 10, "c": 15, "d": 20, "e": 25, "f": 30, "g": 35}
+LABELS = Labels(
+    ["colour", "group", "price"],
+    {
+        "q": {"colour": "red", "group": "g1", "price": "20"},
+        "a": {"colour": "red", "group": "g1", "price": "20"},
+        "b": {"colour": "blue", "group": "g2", "price": "21"},
+        "c": {"colour": "red", "group": "g2", "price": "40"},
+        "d": {"colour": "red", "group": "g3", "price": ""},
+        "e": {"colour": "blue", "group": "", "price": "19"},
+        "f": {"colour": "red", "group": "", "price": "18"},
+        "g": {"colour": "red", "group": "g1", "price": "23"},
+    },
+)
+
+
+def circle() -> SearchIndex:
+    ids = list(ANGLES)
+    vectors = np.array([[math.cos(math.radians(a)), math.sin(math.radians(a))] for a in ANGLES.values()], np.float32)
+    return SearchIndex.build(SEED_KIND, ids, vectors)

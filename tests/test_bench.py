@@ -8,8 +8,7 @@ import sys
 import time
 
 import pytest
-from helpers import ROOT
-from test_cli import run
+from helpers import ROOT, run
 
 from shirtsim.cli.bench_memory import (
     MODEL_BYTES,

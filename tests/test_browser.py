@@ -1,7 +1,6 @@
 """A real browser (Debian's chromium, driven by Playwright) against ``streamlit run app.py``."""
 
 import re
-from contextlib import contextmanager
 
 import pytest
 from helpers import (
@@ -9,10 +8,11 @@ from helpers import (
     DEMO,
     HOSTILE,
     READY,
-    launch_chromium,
     make_hostile_catalog,
     need_browser,
-    start_streamlit,
+    open_page,
+    result_labels,
+    serve,
 )
 
 from shirtsim.engine import Steering, get_mode
@@ -30,43 +30,10 @@ def server(demo_engine, session_cache):
     yield from serve(session_cache)
 
 
-def serve(cache_dir, **env):
-    """``streamlit run app.py`` for a module's tests; afterwards its log must hold no traceback."""
-    proc, url = start_streamlit(cache_dir, **env)
-    yield url
-    proc.terminate()
-    log = proc.communicate(timeout=30)[0].decode()
-    assert "Traceback" not in log, log[-3000:]
-
-
-@contextmanager
-def open_page(url):
-    """Chromium at ``url``, once the app has run."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_page(viewport={"width": 1400, "height": 1800})
-        page.set_default_timeout(120_000)
-        page.goto(url)
-        page.wait_for_selector(READY)
-        yield page
-        browser.close()
-
-
 @pytest.fixture
 def page(server):
     with open_page(server) as page:
         yield page
-
-
-def result_labels(page) -> list[str]:
-    """Result button labels ("id · score") in page order; Streamlit nests a tooltip copy of each
-    button that has help text, so each label is counted once."""
-    texts = [
-        b.inner_text().strip() for b in page.locator("[data-testid='stButton'] button").filter(has_text=" · ").all()
-    ]
-    return list(dict.fromkeys(texts))
 
 
 def test_click_a_shirt_then_upload_a_photo(page, demo_engine):

@@ -4,8 +4,7 @@ lists after a reload (a new visitor's session), and the Curation page (screensho
 from __future__ import annotations
 
 import pytest
-from helpers import ARTIFACTS, READY
-from test_browser import open_page, result_labels, serve
+from helpers import ARTIFACTS, READY, open_page, result_labels, serve
 
 from shirtsim.engine import get_mode
 from shirtsim.feed.curation import load_curation

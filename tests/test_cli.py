@@ -9,22 +9,14 @@ import errno
 import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
-from helpers import DEMO, HOSTILE, ROOT, make_hostile_catalog
+from helpers import DEMO, HOSTILE, make_hostile_catalog, run
 from PIL import Image
 
 from shirtsim.describe.projection import load_projection
 from shirtsim.engine import Steering, get_mode
 from shirtsim.store import catalog_key
-
-
-def run(*args, timeout=600):
-    return subprocess.run(
-        [sys.executable, "-m", "shirtsim", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout
-    )
 
 
 @pytest.fixture

@@ -212,8 +212,7 @@ def test_a_recoloured_query_has_a_colour_blind_texture_part():
 
 @pytest.mark.slow
 def test_the_fit_command_writes_directions_for_its_weights_and_refuses_in_one_line(tmp_path, embedder):
-    from helpers import DEMO
-    from test_cli import run
+    from helpers import DEMO, run
 
     out = tmp_path / "directions.npz"
     done = run("fit-colour-directions", "--every", "40", "--drawings", "2", "--out", str(out))

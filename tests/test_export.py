@@ -6,7 +6,7 @@ import json
 import stat
 
 import pytest
-from test_lists import LABELS, circle
+from helpers import LABELS, circle
 
 from shirtsim.describe.descriptors import MODES
 from shirtsim.errors import ShirtsimError

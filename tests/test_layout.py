@@ -102,3 +102,14 @@ def test_init_files_are_thin():
         if path.name == "__init__.py" and len(path.read_text().splitlines()) > 15
     }
     assert fat == {}
+
+
+def test_no_test_module_imports_another():
+    """What tests share lives in helpers.py, conftest.py or tests/support/, not in a test module."""
+    offenders = []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offenders += [f"{path.name} imports {n}" for n in names if n.split(".")[0].startswith("test_")]
+    assert offenders == []

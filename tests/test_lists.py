@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import ANGLES, LABELS, circle
 
 from shirtsim.catalog.labels import Labels
 from shirtsim.describe.descriptors import MODES, SEED_KIND, STYLE_KIND
@@ -14,28 +15,6 @@ from shirtsim.feed.lists import ListMaker, Request
 from shirtsim.feed.rules import Rules, parse_rules
 from shirtsim.feed.scan import best_pairs
 from shirtsim.index.search import SearchIndex
-
-# Shirts on a circle: the score of two is the cosine of the angle between them, so every list is known.
-ANGLES = {"q": 0, "a": 5, "b": 10, "c": 15, "d": 20, "e": 25, "f": 30, "g": 35}
-LABELS = Labels(
-    ["colour", "group", "price"],
-    {
-        "q": {"colour": "red", "group": "g1", "price": "20"},
-        "a": {"colour": "red", "group": "g1", "price": "20"},
-        "b": {"colour": "blue", "group": "g2", "price": "21"},
-        "c": {"colour": "red", "group": "g2", "price": "40"},
-        "d": {"colour": "red", "group": "g3", "price": ""},
-        "e": {"colour": "blue", "group": "", "price": "19"},
-        "f": {"colour": "red", "group": "", "price": "18"},
-        "g": {"colour": "red", "group": "g1", "price": "23"},
-    },
-)
-
-
-def circle() -> SearchIndex:
-    ids = list(ANGLES)
-    vectors = np.array([[math.cos(math.radians(a)), math.sin(math.radians(a))] for a in ANGLES.values()], np.float32)
-    return SearchIndex.build(SEED_KIND, ids, vectors)
 
 
 def made(k: int = 3, rules: Rules | None = None, curation: str = "", query: str = "q"):

@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import DEMO
-from test_cli import run
+from helpers import DEMO, run
 
 from shirtsim.describe.descriptors import STYLE_KIND, TEXTURE_CHANNELS
 from shirtsim.describe.texture import SHIPPED_BASIS_FILE, basis_for, basis_id, load_basis
