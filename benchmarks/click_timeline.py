@@ -10,7 +10,9 @@ appears anew), and records, in the page's own clock from the tile's click event 
 uploader's change event (the test driver's own time before that left out): the photo's upload
 request, the websocket messages (count, bytes, first and last), the heading and the ten result
 labels drawn, the run's end, the picture requests (count, first start, last end) and every
-picture decoded. Printed: the p50 of each over the clicks after the first two, and the uploads.
+picture decoded; and, in the driver's clock, from Playwright's click or file choice until it has
+the marks (what ``latency.py`` times, give or take its polling). Printed: the p50 of each over the
+clicks after the first two, and the uploads.
 
 First, the same server answers ten requests on one kept-alive connection before the page has run
 once and ten after: Streamlit binds its socket so that Nagle's algorithm stays on, and every reply
@@ -29,7 +31,14 @@ from pathlib import Path
 from common import DEMO, launch_chromium, streamlit_server
 from playwright.sync_api import sync_playwright
 
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+GRID = 20  # shirts on a page of the browse grid
+# The first page is there: its run is over and the browse grid's pictures are decoded.
+GRID_PAINTED = """(n) => {
+  const app = document.querySelector("[data-testid='stApp']");
+  const images = [...document.images];
+  return app?.getAttribute("data-test-script-state") === "notRunning" && images.length >= n
+    && images.every((i) => i.complete && i.naturalWidth > 0);
+}"""
 # Counts the websocket messages the page receives (Streamlit sends one per element, or "delta").
 WATCH_WEBSOCKET = """
 window.__messages = [];
@@ -100,6 +109,7 @@ ROWS = [  # (key, what it is)
     ("pictures_start", "first picture requested"),
     ("pictures_end", "last picture received"),
     ("painted", "painted: every picture decoded"),
+    ("driver", "the test driver: its action until it sees painted"),
 ]
 COUNTS = [
     ("messages", "websocket messages"),
@@ -125,8 +135,10 @@ def kept_alive_ms(url: str, requests: int = 10) -> float:
 def timeline(page, heading: str, event: str, action) -> dict:
     """The marks of one action, from ``event`` until painted under ``heading``."""
     page.evaluate(ARM, [heading, event])
+    start = time.perf_counter()
     action()
-    return page.evaluate("window.__timeline")
+    marks = page.evaluate("window.__timeline")
+    return {**marks, "driver": (time.perf_counter() - start) * 1000}
 
 
 def p50(rows: list[dict], key: str) -> str:
@@ -153,7 +165,7 @@ def main() -> None:
             page = browser.new_context(viewport={"width": 1400, "height": 1800}).new_page()
             page.add_init_script(WATCH_WEBSOCKET)
             page.goto(url)
-            page.wait_for_selector(READY)
+            page.wait_for_function(GRID_PAINTED, arg=min(GRID, len(ids)), timeout=120_000)
             after = kept_alive_ms(url)
             time.sleep(args.settle)
             shown = {t.strip() for t in page.locator("[data-testid='stButton'] button").all_inner_texts()}
