@@ -34,6 +34,7 @@ from shirtsim.describe.projection import Projection, ProjectionChoice, resolve_p
 from shirtsim.describe.texture import basis_for
 from shirtsim.errors import ShirtsimError, UnknownShirtError
 from shirtsim.feed.curation import Curation, Entry
+from shirtsim.feed.exports import Exports
 from shirtsim.feed.lists import ListMaker, Request, ResultList
 from shirtsim.feed.rules import Rules
 from shirtsim.index.build import IndexReport, build_index, fingerprint
@@ -110,6 +111,7 @@ class Engine:
         self._install_lock = threading.Lock()  # held only to swap in a finished build's results
         self._builds = Jobs("index")  # one build per kind at a time; nobody else waits (shirtsim.jobs)
         self.overviews = Overviews()
+        self.exports = Exports(self.cache_dir / "exports")  # the Curation page's (shirtsim.feed.exports)
         self._model_lock = threading.Lock()  # held while the model loads: only uploads need it
         self._warm_up: threading.Thread | None = None
         self._warm_up_lock = threading.Lock()

@@ -134,8 +134,14 @@ def test_the_curation_page_exports_what_the_cli_would(page, cli, tmp_path):
     assert [c.value for c in at.caption if c.value.startswith("200 lists, ")] != []
     code, out, _ = cli("export", "--curation", page, "--out", tmp_path / "cli.jsonl")
     assert code == 0
-    made = at.session_state["curation-export"]
-    assert made[0] == (tmp_path / "cli.jsonl").read_bytes() and made[2] == 200
+    made = at.session_state["curation-export"]  # the file on disk: the session keeps no bytes
+    assert made.read() == (tmp_path / "cli.jsonl").read_bytes() and made.products == 200
+    assert [b.label for b in at.get("download_button")] == ["Download the CSV", "Download similar.jsonl"]
+    made.path.unlink()  # the cache cleared meanwhile
+    at.run()
+    assert [w.value for w in at.warning] == [
+        "The export's file is no longer there (the cache was cleared?): make it again."
+    ]
 
 
 def test_remove_buttons_of_ids_with_hyphens_never_share_a_key():

@@ -4,15 +4,11 @@ product's list (docs/feed.md)."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import streamlit as st
 
 from shirtsim.catalog.thumbnails import placeholder
 from shirtsim.engine import Engine
 from shirtsim.feed.curation import EVERY, Curation, CurationError
-from shirtsim.feed.export import export
 from shirtsim.feed.rules import RulesError
 from shirtsim.feed.workspace import Workspace
 from shirtsim.text import markdown_literal as plain
@@ -24,7 +20,7 @@ from shirtsim.web.widgets import PageProgress, shielded
 
 SHOWN = 50  # pins and blocks listed at once (the file holds them all)
 MAX_UPLOAD_BYTES = 20 << 20  # a curation file of ~500,000 lines
-EXPORT = "curation-export"  # session key: the last export made here (its bytes, name and summary)
+EXPORT = "curation-export"  # session key: the last export made here (an ExportFile: its path and summary)
 
 
 def curation_page(context: PageContext) -> None:
@@ -124,18 +120,20 @@ def export_lists(context: PageContext) -> None:
     fmt = st.radio("Format", ["jsonl", "csv"], horizontal=True, key="export-format")
     if st.button("Make the export", key="make-export"):
         maker = context.engine.list_maker(context.mode, context.k, context.rules, context.curation)
+        settings = repr((context.mode.name, context.k, context.rules, context.curation.rows))
         progress = PageProgress()
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / f"similar.{fmt}"
-            summary = export(maker, fmt, out, progress)
-            data = out.read_bytes()
+        st.session_state[EXPORT] = context.engine.exports.make(maker, fmt, settings, progress)
         progress.clear()
-        st.session_state[EXPORT] = (data, f"similar.{fmt}", summary.products, summary.short)
-    if EXPORT in st.session_state:
-        data, name, products, short = st.session_state[EXPORT]
-        note = f"; {short:,} shorter than asked (the rules or blocks)" if short else ""
-        st.caption(f"{products:,} lists, {len(data) / 1e6:.1f} MB{note}.")
-        st.download_button(f"Download {name}", data, name, key="download-export")
+    made = st.session_state.get(EXPORT)
+    if made is not None:
+        if not made.path.is_file():
+            st.warning("The export's file is no longer there (the cache was cleared?): make it again.")
+            return
+        note = f"; {made.short:,} shorter than asked (the rules or blocks)" if made.short else ""
+        st.caption(f"{made.products:,} lists, {made.path.stat().st_size / 1e6:.1f} MB{note}.")
+        # The file's bytes are read when the button is pressed, not kept in the session.
+        name = f"similar{made.path.suffix}"
+        st.download_button(f"Download {name}", made.read, name, key="download-export")
 
 
 shielded(curation_page, page_context())
