@@ -1,12 +1,14 @@
 """Where a click's or an upload's time goes: the wire and the browser, seen from the page.
 
-    python benchmarks/click_timeline.py [--catalog DIR] [--cache DIR] [--clicks 15] [--uploads 5] [--settle 20]
+    python benchmarks/click_timeline.py [--catalog DIR] [--cache DIR] [--clicks 15] [--on browse|results]
+                                        [--uploads 5] [--settle 20]
 
 The catalog must be indexed in that cache first (``shirtsim index --catalog DIR``), as a served
 catalog is; the default is the demo. It starts ``streamlit run app.py``, opens Debian's chromium,
 waits ``--settle`` seconds (the model's warm-up, which a served page has long finished), then
-clicks browse tiles, then uploads the catalog's last photos (each after a click, so the heading
-appears anew), and records, in the page's own clock from the tile's click event or the
+clicks browse tiles (or, ``--on results``, a tile of the results shown each time, as a shopper
+follows similar shirts), then uploads the catalog's last photos (each after a click, so the
+heading appears anew), and records, in the page's own clock from the tile's click event or the
 uploader's change event (the test driver's own time before that left out): the photo's upload
 request, the websocket messages (count, bytes, first and last), the heading and the ten result
 labels drawn, the run's end, the picture requests (count, first start, last end) and every
@@ -151,6 +153,7 @@ def main() -> None:
     parser.add_argument("--catalog", default=str(DEMO))
     parser.add_argument("--cache", help="the cache folder the catalog was indexed in (default: the user's)")
     parser.add_argument("--clicks", type=int, default=15)
+    parser.add_argument("--on", choices=["browse", "results"], default="browse", help="the tiles clicked")
     parser.add_argument("--uploads", type=int, default=5, help="of the catalog's last photos, each after a click")
     parser.add_argument("--settle", type=float, default=20.0)
     args = parser.parse_args()
@@ -175,8 +178,16 @@ def main() -> None:
                 tile = page.get_by_role("button", name=shirt, exact=True)
                 return timeline(page, f"Most similar to {shirt}", "click", tile.click)
 
-            for shirt in grid[: args.clicks]:
-                clicks.append(click(shirt))
+            if args.on == "results":
+                click(grid[0])  # results to start from
+            for n in range(args.clicks):
+                if args.on == "browse":
+                    clicks.append(click(grid[n % len(grid)]))
+                else:  # the n-th result of the shown list: a shopper following similar shirts
+                    labels = page.locator("[data-testid='stButton'] button:visible").filter(has_text=" · ")
+                    label = labels.nth(n % 10).inner_text().strip()
+                    tile = page.get_by_role("button", name=label, exact=True)
+                    clicks.append(timeline(page, f"Most similar to {label.split(' · ')[0]}", "click", tile.click))
                 time.sleep(0.5)
             files = page.locator("input[type=file]")
             for n, photo in enumerate(ids[-args.uploads :] if args.uploads else []):

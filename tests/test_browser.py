@@ -53,7 +53,23 @@ def test_click_a_shirt_then_upload_a_photo(page, demo_engine):
     page.wait_for_selector(READY)
     labels = result_labels(page)
     assert len(labels) == 10 and labels[0] == "1150 · 1.000"
+    assert page.locator("[data-testid='stFileChip']").count() == 1  # the photo, in the uploader
     page.screenshot(path=str(ARTIFACTS / "browser-upload.png"), full_page=False)
+
+    # A result tile reruns the results alone; after an upload it lets the photo go and the
+    # uploader is emptied, the browse grid still there; the next upload is searched.
+    second = labels[1].split(" · ")[0]
+    page.get_by_role("button", name=labels[1], exact=True).click()
+    page.get_by_text(f"Most similar to {second}").wait_for()
+    page.wait_for_selector(READY)
+    expected = demo_engine.similar_to_id(second, get_mode("balanced"), 10)
+    assert sorted(result_labels(page)) == sorted(f"{m.id} · {m.score:.3f}" for m in expected)
+    assert page.locator("[data-testid='stFileChip']").count() == 0 and f"shirt={second}" in page.url
+    assert page.get_by_role("heading", name="Browse the catalog").is_visible()
+    page.locator("input[type=file]").set_input_files(str(DEMO / "1120.jpg"))
+    page.get_by_text("Most similar to your photo").wait_for()
+    page.wait_for_selector(READY)
+    assert result_labels(page)[0] == "1120 · 1.000"
 
 
 @pytest.fixture(scope="module")

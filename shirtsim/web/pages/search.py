@@ -1,6 +1,7 @@
 """The Search page: a catalog shirt (``?shirt=``) or an uploaded photo, its most similar shirts,
 and the catalog to browse. A click or an upload reruns this part alone (a fragment): the
-sidebar, the index and the model are not touched again."""
+sidebar, the index and the model are not touched again; a click on a result reruns the results
+alone (a fragment inside it)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,27 @@ def search(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
 
 
 def query_and_browse(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
+    """The uploader, the query's results (a fragment of their own) and the browse grid. A tile of
+    the browse grid reruns all three; a result tile, a mark, a box or a pin reruns the results
+    alone, so the browse grid (about half of the page's elements) is not sent again."""
+    st.file_uploader("Upload a photo of a shirt (JPEG, PNG or WebP)", type=UPLOAD_TYPES, key=uploader_key())
+    results(engine, index, mode, k)
+    browse(engine, index)
+    rerun_if_stale(engine)
+
+
+@st.fragment
+def results(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
+    shielded(query_and_results, engine, index, mode, k)
+
+
+def query_and_results(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
     state = search_state()
+    key = uploader_key()
+    if key not in st.session_state:  # a result tile let the upload go (state.select): a new, empty uploader
+        st.rerun()
     show_edit_problem()
-    file = st.file_uploader(
-        "Upload a photo of a shirt (JPEG, PNG or WebP)", type=UPLOAD_TYPES, key=f"upload-{state.uploader}"
-    )
+    file = st.session_state[key]
     if file is None and state.source == "upload":
         state.source = "shirt"  # the upload was removed (or left behind on another page)
     if file is not None and (state.photo is None or state.photo.file_id != file.file_id or state.source == "upload"):
@@ -41,7 +58,14 @@ def query_and_browse(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> 
         shirt = selected_shirt(engine, index)
         if shirt is not None:
             show_results(engine, shirt, mode, k)
-    browse(engine, index)
+    rerun_if_stale(engine)
+
+
+def uploader_key() -> str:
+    return f"upload-{search_state().uploader}"
+
+
+def rerun_if_stale(engine: Engine) -> None:
     if len(engine.stale) > st.session_state.get("stale_shown", 0):
         st.rerun()  # a file vanished or changed while pictures were drawn: let the sidebar say so
 
