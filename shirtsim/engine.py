@@ -53,7 +53,7 @@ from shirtsim.pictures import Pictures
 from shirtsim.progress import ProgressFn
 from shirtsim.query import Explanation, Query, Steering
 from shirtsim.settings import CATALOG, PROJECTION
-from shirtsim.store import VectorStore, cache_warning, check_outside_catalog, default_cache_dir
+from shirtsim.store import VectorStore, cache_warning, catalog_key, check_outside_catalog, default_cache_dir
 from shirtsim.upload import Upload, read_photo
 
 MAX_K = 100  # the most results one query returns (the CLI refuses more)
@@ -111,7 +111,7 @@ class Engine:
         self._install_lock = threading.Lock()  # held only to swap in a finished build's results
         self._builds = Jobs("index")  # one build per kind at a time; nobody else waits (shirtsim.jobs)
         self.overviews = Overviews()
-        self.exports = Exports(self.cache_dir / "exports")  # the Curation page's (shirtsim.feed.exports)
+        self.exports = Exports(self.cache_dir / "exports" / catalog_key(self.catalog.root))  # one folder per catalog
         self._model_lock = threading.Lock()  # held while the model loads: only uploads need it
         self._warm_up: threading.Thread | None = None
         self._warm_up_lock = threading.Lock()

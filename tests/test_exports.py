@@ -68,3 +68,13 @@ def test_an_unwritable_folder_is_said_in_one_line(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(ShirtsimError, match=r"^Cannot write the export in .*a-file/exports: "):
         Exports(blocker / "exports").make(maker(), "csv", "any")
+
+
+def test_two_catalogs_sharing_a_cache_write_their_exports_apart(tmp_path, small_catalog):
+    from helpers import DEMO
+
+    from shirtsim.engine import Engine
+
+    cache = tmp_path / "cache"
+    folders = {Engine(root, cache_dir=cache, index_backend="memory").exports.folder for root in (DEMO, small_catalog)}
+    assert len(folders) == 2 and all(f.parent == cache / "exports" for f in folders)

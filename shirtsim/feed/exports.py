@@ -38,7 +38,8 @@ class ExportFile:
 
 
 class Exports:
-    """The exports of one catalog's engine, written to ``folder``."""
+    """The exports of one catalog's engine, written to ``folder`` (the engine's is the catalog's own
+    under the cache: two catalogs sharing a cache never write each other's files)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
@@ -57,9 +58,8 @@ class Exports:
                 self._remove_old()
                 summary = export(maker, fmt, path, report)
             except OSError as e:
-                raise ShirtsimError(
-                    f"Cannot write the export in {printable(str(self.folder))}: {e.strerror}."
-                ) from None
+                where = printable(str(self.folder))
+                raise ShirtsimError(f"Cannot write the export in {where}: {e.strerror or e}.") from None
             return ExportFile(path, summary.products, summary.short)
 
         return self._jobs.run((name, id(maker.index)), work, progress)
