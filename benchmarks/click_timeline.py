@@ -171,7 +171,7 @@ def main() -> None:
             page.wait_for_function(GRID_PAINTED, arg=min(GRID, len(ids)), timeout=120_000)
             after = kept_alive_ms(url)
             time.sleep(args.settle)
-            shown = {t.strip() for t in page.locator("[data-testid='stButton'] button").all_inner_texts()}
+            shown = {t.strip() for t in page.get_by_role("button").all_inner_texts()}
             grid = [i for i in ids if i in shown]
 
             def click(shirt):

@@ -67,7 +67,7 @@ def measure(catalog: Path, workdir: Path, clicks: int) -> dict:
             visitor, _ = new_page(browser)
             load_first_page(visitor, url, grid_size)
             wait_for_model(workdir / "server.log")  # the first page warms the model up: not idle yet
-            texts = {t.strip() for t in visitor.locator("[data-testid='stButton'] button").all_inner_texts()}
+            texts = {t.strip() for t in visitor.get_by_role("button").all_inner_texts()}
             grid = [i for i in ids if i in texts]
             click_shirt(visitor, grid[0], grid_size)  # the first click warms the page
             idle = [click_shirt(visitor, shirt, grid_size) for shirt in grid[1 : 1 + clicks]]

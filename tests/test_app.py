@@ -10,16 +10,19 @@ import shutil
 
 import numpy as np
 import pytest
-from helpers import DEMO, HOSTILE, ROOT, make_hostile_catalog, png_bytes
+from helpers import DEMO, HOSTILE, ROOT, browse_picture, browse_tiles, make_hostile_catalog, pick, png_bytes
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from shirtsim.catalog.thumbnails import placeholder
 from shirtsim.describe.descriptors import STYLE_KIND
 from shirtsim.describe.projection import descriptor_id
 from shirtsim.describe.projection_fit import fit_projection
 from shirtsim.engine import Steering, get_mode
 from shirtsim.overview.evaluate import evaluate
 from shirtsim.text import markdown_literal as plain
+from shirtsim.text import unlinked
+from shirtsim.web.tile_grid import picture_key
 
 APP = str(ROOT / "app.py")
 
@@ -52,17 +55,13 @@ def result_buttons(at, prefix):
 def test_opening_shows_the_catalog_and_no_errors(warm):
     at = app()
     assert not at.exception and not at.error
-    assert [b.key for b in at.button if (b.key or "").startswith("pick-")][:3] == [
-        "pick-1001",
-        "pick-1006",
-        "pick-1011",
-    ]
+    assert list(browse_tiles(at))[:3] == ["1001", "1002", "1003"]
     assert "200 images" in [m.value for m in at.sidebar.markdown]
 
 
 def test_clicking_a_shirt_shows_its_ten_most_similar(warm):
     at = app()
-    at.button(key="pick-1009").click().run()
+    pick(at, "1009")
     assert at.query_params["shirt"] == "1009"
     results = result_buttons(at, "res")
     expected = warm.similar_to_id("1009", get_mode("balanced"), 10)
@@ -74,7 +73,8 @@ def test_clicking_a_shirt_shows_its_ten_most_similar(warm):
 def test_a_link_with_shirt_opens_that_shirt_and_a_result_becomes_the_query(warm):
     at = app(shirt="1050")
     assert at.image[0].captions == [plain("Selected: 1050")] == ["Selected\\: 1050"]
-    assert len(at.image) == 1 + 10 + 20  # the selection, its results, one page of the catalog
+    assert len(at.image) == 1 + 10  # the selection, its results
+    assert len(browse_tiles(at)) == 20  # one page of the catalog
     first = result_buttons(at, "res")[0]
     next_id = first.key.removeprefix("res-")
     first.click().run()
@@ -94,7 +94,7 @@ def test_switching_to_pattern_mode_changes_ranking_without_errors(warm):
 def test_unknown_or_malicious_shirt_id_shows_an_error_and_the_page_works(warm):
     at = app(shirt="../../etc/passwd<script>")
     assert [e.value for e in at.error] == [plain("No shirt with id '../../etc/passwd<script>' in this catalog.")]
-    at.button(key="pick-1001").click().run()
+    pick(at, "1001")
     assert not at.error and len(result_buttons(at, "res")) == 10
 
 
@@ -127,7 +127,7 @@ def test_corrupt_upload_shows_an_error_and_the_app_keeps_working(warm):
         plain("broken.jpg: the image data is truncated or corrupt (Truncated File Read).")
     ]
     assert not at.exception
-    at.button(key="pick-1002").click().run()
+    pick(at, "1002")
     assert len(result_buttons(at, "res")) == 10
 
 
@@ -141,7 +141,7 @@ def test_number_of_results_follows_the_slider(warm):
 def test_label_filters_narrow_the_browse_grid(warm):
     at = app()
     at.multiselect(key="filter-pattern").set_value(["dots"]).run()
-    shown = [b.key.removeprefix("pick-") for b in at.button if (b.key or "").startswith("pick-")]
+    shown = list(browse_tiles(at))
     dots = [r.split(",")[0] for r in (DEMO / "labels.csv").read_text().splitlines()[1:] if r.split(",")[2] == "dots"]
     assert sorted(shown) == sorted(dots[:20]) and len(dots) == 28  # first page of the 28 dotted shirts
 
@@ -160,7 +160,7 @@ def test_reindex_picks_up_a_new_file_and_new_labels(warm, small_catalog, monkeyp
     assert "7 images" in [m.value for m in at.sidebar.markdown]
     assert not at.sidebar.warning
     assert at.multiselect(key="filter-pattern").options == ["dots", "solid"]
-    at.button(key="pick-1077").click().run()
+    pick(at, "1077")
     assert len(result_buttons(at, "res")) == 6  # every other shirt of the 7
 
 
@@ -174,11 +174,10 @@ def hostile_catalog(tmp_path, fake_model, monkeypatch):
 def test_hostile_names_and_labels_are_shown_as_written(hostile_catalog):
     at = app()
     assert not at.exception and not at.error
-    picks = {b.key.removeprefix("pick-"): b.label for b in at.button if (b.key or "").startswith("pick-")}
-    assert picks == {name: plain(name) for name in [*HOSTILE, "caf%E9"]}
+    assert browse_tiles(at) == {name: unlinked(name) for name in [*HOSTILE, "caf%E9"]}  # text, not markdown
     assert plain("[sale](https:evil.example)") == "\\[sale\\]\\(https\\:evil\\.example\\)"
     assert [m.label for m in at.main.multiselect] == [plain("**Colour**"), plain("[col](https:evil.example)")]
-    at.button(key="pick-[sale](https:evil.example)").click().run()
+    pick(at, "[sale](https:evil.example)")
     assert at.query_params["shirt"] == "[sale](https:evil.example)"
     assert plain("Most similar to [sale](https:evil.example)") in [s.value for s in at.subheader]
     assert [t.value for t in at.main.text] == [
@@ -209,30 +208,31 @@ def test_files_deleted_while_the_app_runs_show_their_picture_or_a_placeholder(tm
         shutil.copy(DEMO / f"{n}.jpg", cat / f"{n}.jpg")
     monkeypatch.setenv("SHIRTSIM_CATALOG", str(cat))
     at = app()
-    assert len(at.image) == 20 and not at.sidebar.warning
+    assert len(browse_tiles(at)) == 20 and not at.image and not at.sidebar.warning
     (cat / "1003.jpg").unlink()  # shown on page 1, its pictures made while indexing: still shown
     (cat / "1024.jpg").unlink()  # on page 2, never shown, and no picture left at all: a placeholder
     shutil.rmtree(own_cache / "v1" / "thumbs")
-    at.button(key="pick-1003").click().run()
+    pick(at, "1003")
     assert not at.exception and not at.error
     assert [w.value for w in at.main.warning] == [
         plain("The file of shirt 1003 is no longer in the catalog folder; results come from the index.")
         + " Press **Re-index catalog** to update it."
     ]
-    assert len(result_buttons(at, "res")) == 10 and len(at.image) == 1 + 10 + 20
+    assert len(result_buttons(at, "res")) == 10 and len(at.image) == 1 + 10 and len(browse_tiles(at)) == 20
     assert [w.value for w in at.sidebar.warning] == [
         plain("1 shirt(s) changed on disk since the index was built (1003: its file is missing or unreadable).")
         + " Press **Re-index catalog** to update."
     ]
     at.number_input(key="page").set_value(2).run()
-    assert len(at.image) == 1 + 10 + 5 and not at.error  # 1024's tile is the placeholder
+    assert len(at.image) == 1 + 10 and list(browse_tiles(at)) == ["1021", "1022", "1023", "1024", "1025"]
+    assert browse_picture(at, "1024") == picture_key(placeholder()) and not at.error  # no file, no picture
     assert [w.value for w in at.sidebar.warning] == [
         plain("2 shirt(s) changed on disk since the index was built (1003: its file is missing or unreadable).")
         + " Press **Re-index catalog** to update."
     ]
     at.sidebar.button[0].click().run()  # re-index: both leave the catalog, and the warnings with them
     assert not at.warning and "23 images" in [m.value for m in at.sidebar.markdown]
-    assert [b.key for b in at.main.button] == ["pick-1022", "pick-1023", "pick-1025"]  # page 2 of 23
+    assert list(browse_tiles(at)) == ["1022", "1023", "1025"]  # page 2 of 23
     assert [e.value for e in at.error] == [plain("No shirt with id '1003' in this catalog.")]
 
 
@@ -273,7 +273,7 @@ def test_the_sidebar_says_which_projection_is_active(warm, tmp_path, monkeypatch
     mine.save(tmp_path / "mine.npz")
     monkeypatch.setenv("SHIRTSIM_PROJECTION", str(tmp_path / "mine.npz"))
     at = app()
-    assert not at.error and len(at.button) > 10
+    assert not at.error and len(browse_tiles(at)) == 20
     assert "Learned projection: " + plain("file mine.npz: my *tagged* shop") in [m.value for m in at.sidebar.markdown]
 
 
@@ -333,7 +333,7 @@ def test_this_pattern_in_another_colour_and_an_error_in_seed_mode(warm):
     assert [e.value for e in at.error] == [
         plain("Mode seed has no colour part to change: use balanced, pattern or colour.")
     ]
-    assert not at.exception and len([b for b in at.button if (b.key or "").startswith("pick-")]) == 20
+    assert not at.exception and len(browse_tiles(at)) == 20
 
 
 def test_two_modes_side_by_side(warm):

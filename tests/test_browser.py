@@ -90,7 +90,11 @@ def dom_made_from_outside_text(page) -> dict:
                 .filter(a => !a.closest("[data-testid='stSidebarNav']"))  // the page's own links to its pages
                 .map(a => a.getAttribute('href'))
                 .filter(h => h && !h.startsWith('#')),
-            images: [...document.querySelectorAll('img')].map(i => new URL(i.getAttribute('src'), location.href))
+            images: [...document.querySelectorAll('img')]
+                // the page's own pictures (st.image, the browse grid) arrive as JPEG data (widgets.inline_jpeg)
+                .filter(i => !(i.closest(".shirtsim-grid, [data-testid='stImage']")
+                               && i.getAttribute('src').startsWith('data:image/jpeg;base64,')))
+                .map(i => new URL(i.getAttribute('src'), location.href))
                 .filter(u => u.origin !== location.origin || !u.pathname.startsWith('/media/'))
                 .map(u => u.href),
             bold: [...document.querySelectorAll('strong, b')].map(e => e.textContent),

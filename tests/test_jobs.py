@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from helpers import DEMO, ROOT, FakeEmbedder
+from helpers import DEMO, ROOT, FakeEmbedder, pick
 from streamlit.testing.v1 import AppTest
 
 from shirtsim.describe.descriptors import SEED_KIND, STYLE_KIND
@@ -124,11 +124,24 @@ def test_two_visitors_one_picks_seed_the_other_keeps_clicking(fake_model, small_
             return add_magic(*args, **kwargs)
 
     monkeypatch.setattr(magic, "add_magic", one_at_a_time)
+    # And each AppTest run installs its own Runtime, then clears it when it ends: the other's run,
+    # still going, would find none when it draws the browse grid (a component, which asks the
+    # Runtime for its registry). A served page has one Runtime for all its sessions.
+    from streamlit.runtime import Runtime
+
+    seen = []
+
+    def instance(cls):
+        if cls._instance is not None:
+            seen[:] = [cls._instance]
+        return cls._instance or seen[0]
+
+    monkeypatch.setattr(Runtime, "instance", classmethod(instance))
     builder, visitor = (AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run() for _ in range(2))
-    visitor.button(key="pick-1002").click().run()
-    builder.button(key="pick-1005").click().run()
+    pick(visitor, "1002")
+    pick(builder, "1005")
     started = time.perf_counter()
-    visitor.button(key="pick-1003").click().run()
+    pick(visitor, "1003")
     idle = time.perf_counter() - started
 
     def pick_seed():
@@ -139,7 +152,7 @@ def test_two_visitors_one_picks_seed_the_other_keeps_clicking(fake_model, small_
     time.sleep(0.4)
     assert building.is_alive()
     started = time.perf_counter()
-    visitor.button(key="pick-1004").click().run()
+    pick(visitor, "1004")
     busy = time.perf_counter() - started
     assert building.is_alive(), "the seed build ended before the visitor's click was timed"
     assert not visitor.error and len([b for b in visitor.button if (b.key or "").startswith("res-")]) == 5

@@ -17,7 +17,7 @@ import uuid
 
 import numpy as np
 import pytest
-from helpers import DEMO, ROOT, FakeEmbedder, free_port
+from helpers import DEMO, ROOT, FakeEmbedder, free_port, pick
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -201,7 +201,7 @@ def test_app_works_unchanged_on_milvus_and_says_so(fake_model, fake_demo_engine,
         and c.value.endswith(plain("200 upserted, 0 deleted, 0 unchanged"))
         for c in at.sidebar.caption
     )
-    at.button(key="pick-1009").click().run()
+    pick(at, "1009")
     expected = fake_demo_engine.similar_to_id("1009", MODES["balanced"], 10)
     labels = sorted(
         (b.label for b in at.button if (b.key or "").startswith("res-")),

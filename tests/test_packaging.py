@@ -138,6 +138,10 @@ def test_shirtsim_app_serves_the_page_from_an_installed_wheel(installed):
             tiles.nth(9).wait_for(timeout=120_000)  # the heading is drawn before the tiles' pictures are made
             page.wait_for_selector(READY, timeout=120_000)
             assert tiles.count() == 10
+            # the browse grid is a component whose script and style are package data
+            page.locator(".shirtsim-grid button").nth(19).wait_for(timeout=120_000)
+            page.get_by_role("button", name="1002", exact=True).click()
+            page.get_by_text("Most similar to 1002").wait_for(timeout=120_000)
             page.goto(url + "/map", timeout=120_000)
             page.wait_for_selector(READY, timeout=120_000)
             page.get_by_text("Catalog map", exact=True).first.wait_for(timeout=120_000)

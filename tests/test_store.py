@@ -4,6 +4,7 @@ import stat
 
 import numpy as np
 import pytest
+from helpers import browse_tiles, pick
 
 from shirtsim.store import HEADER, CorruptFile, VectorStore, read_matrix, write_matrix
 
@@ -136,9 +137,8 @@ def test_a_read_only_cache_serves_the_page_and_embeds_the_rest_in_memory(
     (warning,) = [w.value for w in at.sidebar.warning]
     assert "cannot be written \\(the file system is read\\-only\\)" in warning
     assert "Point SHIRTSIM\\_CACHE\\_DIR at a writable folder\\." in warning
-    picks = sorted(b.key for b in at.button if (b.key or "").startswith("pick-"))
-    assert picks == ["pick-1001", "pick-1002", "pick-1003", "pick-1004", "pick-1005", "pick-1006", "pick-new"]
-    at.button(key="pick-new").click().run()
+    assert sorted(browse_tiles(at)) == ["1001", "1002", "1003", "1004", "1005", "1006", "new"]
+    pick(at, "new")
     assert not at.error and len([b for b in at.button if (b.key or "").startswith("res-")]) == 6
     assert not list((tmp_path / "ahead").rglob("*new*"))
 

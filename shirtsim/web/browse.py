@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from shirtsim.catalog.thumbnails import placeholder
 from shirtsim.engine import Engine
 from shirtsim.index.search import VectorIndex
 from shirtsim.text import markdown_literal as plain
 from shirtsim.text import printable
 from shirtsim.web.columns import SHOWN_COLUMNS, label_columns
 from shirtsim.web.state import select
-from shirtsim.web.widgets import shirt_grid
+from shirtsim.web.tile_grid import tile_grid
 
 PAGE_SIZE = 20
 FILTER_COLUMNS = 4  # label columns offered as filters above the browse grid at first
@@ -42,8 +43,8 @@ def browse(engine: Engine, index: VectorIndex) -> None:
     pages = (len(ids) + PAGE_SIZE - 1) // PAGE_SIZE
     page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="page") if pages > 1 else 1
     start = (int(page) - 1) * PAGE_SIZE
-    tiles = [(i, plain(i)) for i in ids[start : start + PAGE_SIZE]]
-    shirt_grid(engine, tiles, "pick", "Find similar shirts", on_click=select)
+    tiles = [(i, engine.picture(i) or placeholder()) for i in ids[start : start + PAGE_SIZE]]
+    tile_grid(tiles, "browse-grid", "Find similar shirts", on_pick=select)
 
 
 def filtered_ids(engine: Engine, index: VectorIndex, chosen: dict[str, list[str]]) -> list[str]:

@@ -25,7 +25,7 @@ from shirtsim.web.editing import edit
 from shirtsim.web.state import search_state, select
 from shirtsim.web.upload_box import box_editor
 from shirtsim.web.why import why_dialog
-from shirtsim.web.widgets import COLUMNS, MODE_LABELS
+from shirtsim.web.widgets import COLUMNS, MODE_LABELS, inline_jpeg
 
 DEFAULT_COLOUR = "#1f2a54"  # navy, a shirt colour every catalog has (the picker opens on it)
 LABELS_SHOWN = 12  # a shirt's labels listed under it; a wide feed's others are counted
@@ -53,7 +53,8 @@ def show_results(engine: Engine, query: Query, mode: Mode, k: int) -> None:
 
 
 def show_selected(engine: Engine, shirt: str) -> None:
-    st.image(engine.picture(shirt, PREVIEW) or placeholder(), caption=plain(f"Selected: {shirt}"), width="stretch")
+    picture = inline_jpeg(engine.picture(shirt, PREVIEW) or placeholder())
+    st.image(picture, caption=plain(f"Selected: {shirt}"), width="stretch")
     labels = engine.labels.row(shirt) if engine.labels else None
     if labels:  # a wide feed's row is long: its first lines, then how many more
         lines = [f"{c}: {v}" for c, v in labels.items() if v]
@@ -128,7 +129,7 @@ def results_grid(
     cols = st.columns(COLUMNS)
     for n, m in enumerate(matches):
         with cols[n % COLUMNS]:
-            st.image(engine.picture(m.id) or placeholder(), width="stretch")
+            st.image(inline_jpeg(engine.picture(m.id) or placeholder()), width="stretch")
             st.button(
                 f"{plain(m.id)} · {m.score:.3f}",
                 key=f"{key_prefix}-{m.id}",

@@ -9,6 +9,7 @@ engine's cached thumbnails (bytes), never catalog files.
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable
 
@@ -23,6 +24,13 @@ from shirtsim.text import markdown_literal as plain
 COLUMNS = 5
 MODE_LABELS = {"balanced": "overall", "pattern": "pattern", "colour": "colour", "seed": "seed (notebook)"}
 log = logging.getLogger("shirtsim.web")
+
+
+def inline_jpeg(jpeg: bytes) -> str:
+    """A JPEG as a data URI: the picture travels with the element that shows it. A click's pictures
+    then need no requests of their own after the run (each took a round trip to a server still
+    busy with the run: docs/performance.md)."""
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
 def shielded(draw: Callable[..., None], *args: object) -> None:

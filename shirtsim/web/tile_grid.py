@@ -1,0 +1,65 @@
+"""A grid of shirt tiles drawn as one element (an ``st.components.v2`` component): the browse
+grid. As Streamlit elements each tile was a picture and a button in a column, and the search
+fragment's every rerun sent and drew them all again (about half of a click's elements:
+docs/performance.md). Here a rerun that draws the same page of the grid sends one element of ids
+and labels; each picture crosses the wire once per session, and the page keeps it.
+
+The buttons are real ``<button>``s named by their label; labels are put in as text, never markup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from importlib.resources import files
+
+import streamlit as st
+
+from shirtsim.text import printable, unlinked
+from shirtsim.web.widgets import inline_jpeg
+
+NAME = "shirtsim.tile_grid"
+KEPT = 500  # pictures a session remembers sending (the page keeps up to twice as many: tile_grid.js)
+_mount = st.components.v2.component(
+    NAME,
+    css=files(__package__).joinpath("tile_grid.css").read_text(encoding="utf-8"),
+    js=files(__package__).joinpath("tile_grid.js").read_text(encoding="utf-8"),
+    isolate_styles=False,  # a part of the page: its pictures are the document's, its buttons found by role
+)
+
+
+def tile_label(shirt_id: str) -> str:
+    """What a tile's button says: the id as every other part of the page displays it."""
+    return unlinked(printable(shirt_id))
+
+
+def picture_key(jpeg: bytes) -> str:
+    """A picture's name on the page: from its bytes, so a changed photo is a new picture."""
+    return hashlib.blake2b(jpeg, digest_size=12).hexdigest()
+
+
+def tile_grid(tiles: list[tuple[str, bytes]], key: str, help_text: str, on_pick: Callable[[str], None]) -> None:
+    """(id, picture) tiles in rows of five; a tile's button calls ``on_pick`` with its id."""
+    sent: set[str] = st.session_state.setdefault(f"{key}-sent", set())
+    if len(sent) > KEPT:  # memory per session stays bounded: this page's pictures are sent again
+        sent.clear()
+    data: dict[str, object] = {"tiles": [], "pictures": {}, "help": help_text}
+    for shirt_id, jpeg in tiles:
+        digest = picture_key(jpeg)
+        data["tiles"].append({"id": shirt_id, "label": tile_label(shirt_id), "picture": digest})
+        if digest not in sent:
+            data["pictures"][digest] = inline_jpeg(jpeg)
+            sent.add(digest)
+    _mount(
+        key=key,
+        data=data,
+        on_picked_change=lambda: picked(key, on_pick),
+        on_lost_change=sent.clear,  # the page lost its pictures (reloaded): the next run sends them all
+        width="stretch",
+    )
+
+
+def picked(key: str, on_pick: Callable[[str], None]) -> None:
+    shirt_id = st.session_state[key].picked
+    if isinstance(shirt_id, str):  # what the page sent: an id it was given, checked again where it is used
+        on_pick(shirt_id)
