@@ -1,7 +1,8 @@
 """Where the server's share of a click goes: the Search page's run after a click on a browse tile,
-timed part by part in-process (Streamlit's AppTest, the real engine), averaged over the clicks.
+timed part by part in-process (Streamlit's AppTest, the real engine), averaged over the clicks;
+then the same for uploads of the catalog's last photos, each after a click.
 
-    python benchmarks/click_profile.py [--catalog DIR] [--cache DIR] [--clicks 12]
+    python benchmarks/click_profile.py [--catalog DIR] [--cache DIR] [--clicks 12] [--uploads 5]
 
 The catalog must be indexed in that cache first (``shirtsim index --catalog DIR``), as a served
 catalog is; the default is the demo. It waits for the model's warm-up to finish, so the figures
@@ -14,8 +15,9 @@ import collections
 import functools
 import os
 import time
+from pathlib import Path
 
-from common import DEMO, ROOT
+from common import DEMO, ROOT, pick
 
 PARTS = [  # (module, class or None, attribute, what it is)
     ("shirtsim.web.results", None, "show_results", "the query and its result tiles"),
@@ -23,7 +25,12 @@ PARTS = [  # (module, class or None, attribute, what it is)
     ("shirtsim.engine", "Engine", "picture", "  pictures (thumbnail lookups), all tiles"),
     ("streamlit", None, "image", "  st.image (media registration), all tiles"),
     ("streamlit", None, "button", "  st.button, all tiles"),
-    ("shirtsim.web.browse", None, "shirt_grid", "the browse grid"),
+    ("shirtsim.web.browse", None, "tile_grid", "the browse grid"),
+    ("shirtsim.web.upload_box", None, "uploaded_photo", "uploads: the photo read (engine.read_upload)"),
+    ("shirtsim.upload", None, "decode_image", "  decoding"),
+    ("shirtsim.upload", None, "embed", "  the model and the descriptor (embed)"),
+    ("shirtsim.upload", None, "make_thumbnail", "  the 512 px preview"),
+    ("shirtsim.web.results", None, "box_editor", "uploads: the box editor"),
 ]
 
 
@@ -45,6 +52,7 @@ def main() -> None:
     parser.add_argument("--catalog", default=str(DEMO))
     parser.add_argument("--cache", help="the cache folder the catalog was indexed in (default: the user's)")
     parser.add_argument("--clicks", type=int, default=12)
+    parser.add_argument("--uploads", type=int, default=5)
     args = parser.parse_args()
     os.environ["SHIRTSIM_CATALOG"] = args.catalog
     if args.cache:
@@ -64,22 +72,51 @@ def main() -> None:
     at.run()
     time.sleep(15)  # the model's warm-up thread, which a served page has long finished
     for shirt in ids[1:4]:  # the first runs fill the caches a served page has warm
-        at.button(key=f"pick-{shirt}").click().run()
+        pick(at, shirt)
+    spent.clear()
+    counts.clear()
+    runs, totals = [], []
+    for shirt in ids[4 : 4 + args.clicks]:
+        start = time.perf_counter()
+        pick(at, shirt)
+        runs.append(time.perf_counter() - start)
+    report("clicks", args.catalog, runs, spent, counts)
     spent.clear()
     counts.clear()
     runs = []
-    for shirt in ids[4 : 4 + args.clicks]:
+    for n, photo in enumerate(ids[-args.uploads :] if args.uploads else []):
+        pick(at, ids[4 + n])  # back to a shirt: each upload is a new photo after a click, as on the page
+        data = (Path(args.catalog) / f"{photo}.jpg").read_bytes()
+        before = dict(spent), collections.Counter(counts)
         start = time.perf_counter()
-        at.button(key=f"pick-{shirt}").click().run()
+        at.file_uploader[0].upload(f"{photo}.jpg", data, "image/jpeg").run()
         runs.append(time.perf_counter() - start)
+        for label in list(spent):  # the click before it is not the upload's
+            spent[label] -= before[0].get(label, 0.0)
+            counts[label] -= before[1].get(label, 0)
+        spent_uploads = {k: v for k, v in spent.items()}
+        counted = collections.Counter(counts)
+        spent.clear()
+        counts.clear()
+        totals.append((spent_uploads, counted))
+    if runs:
+        spent = collections.defaultdict(float)
+        counts = collections.Counter()
+        for one, many in totals:
+            for label, value in one.items():
+                spent[label] += value
+            counts.update(many)
+        report("uploads", args.catalog, runs, spent, counts)
+
+
+def report(what, catalog, runs, spent, counts):
     n = len(runs)
-    runs.sort()
-    print(
-        f"{n} clicks on {args.catalog}: the page's run p50 {runs[n // 2] * 1000:.0f} ms (AppTest's own share included)"
-    )
-    print(f"{'part':<46}{'ms per click':>12}{'calls':>7}")
+    runs = sorted(runs)
+    print(f"{n} {what} on {catalog}: the page's run p50 {runs[n // 2] * 1000:.0f} ms (AppTest's own share included)")
+    print(f"{'part':<52}{'ms each':>9}{'calls':>7}")
     for *_, label in PARTS:
-        print(f"{label:<46}{spent[label] / n * 1000:>12.1f}{counts[label] / n:>7.0f}")
+        if counts[label]:
+            print(f"{label:<52}{spent[label] / n * 1000:>9.1f}{counts[label] / n:>7.0f}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.support.apptest import pick  # noqa: E402,F401 (for the benchmarks)
 from tests.support.catalogs import make_large_catalog  # noqa: E402,F401 (for the benchmarks)
 from tests.support.chromium import launch_chromium  # noqa: E402,F401 (for the benchmarks)
 
