@@ -70,7 +70,7 @@ ARM = """([heading, event]) => {
         const running = app.getAttribute("data-test-script-state") !== "notRunning";
         const shown = [...document.querySelectorAll("h1, h2, h3")]
           .some((h) => h.offsetParent !== null && h.innerText.trim() === heading);
-        const labels = new Set([...document.querySelectorAll("[data-testid='stButton'] button")]
+        const labels = new Set([...document.querySelectorAll("[data-testid='stButton'] button, .shirtsim-grid button")]
           .map((b) => b.innerText.trim()).filter((s) => s.includes(" · ")));
         if (shown && !marks.heading) marks.heading = t;
         if (shown && labels.size === 10 && !marks.labels) marks.labels = t;
@@ -184,7 +184,7 @@ def main() -> None:
                 if args.on == "browse":
                     clicks.append(click(grid[n % len(grid)]))
                 else:  # the n-th result of the shown list: a shopper following similar shirts
-                    labels = page.locator("[data-testid='stButton'] button:visible").filter(has_text=" · ")
+                    labels = page.locator(".shirtsim-grid button").filter(has_text=" · ")
                     label = labels.nth(n % 10).inner_text().strip()
                     tile = page.get_by_role("button", name=label, exact=True)
                     clicks.append(timeline(page, f"Most similar to {label.split(' · ')[0]}", "click", tile.click))

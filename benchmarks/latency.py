@@ -52,7 +52,7 @@ PAINTED = """([heading, results, minImages]) => {
   if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
   const headings = [...document.querySelectorAll("h1, h2, h3")];
   if (!headings.some((h) => h.offsetParent !== null && h.innerText.trim() === heading)) return false;
-  const labels = [...document.querySelectorAll("[data-testid='stButton'] button")]
+  const labels = [...document.querySelectorAll("[data-testid='stButton'] button, .shirtsim-grid button")]
     .map((b) => b.innerText.trim())
     .filter((t) => t.includes(" · "));
   if (new Set(labels).size !== results) return false;

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from support.apptest import browse_grid, browse_picture, browse_tiles, pick  # noqa: F401 (re-exported for the tests)
+from support.apptest import browse_picture, browse_tiles, grid_notes, grid_tiles, pick  # noqa: F401 (for the tests)
 from support.chromium import CHROMIUM, launch_chromium  # noqa: F401 (the benchmarks' launcher too)
 
 from shirtsim.catalog.labels import Labels
@@ -185,12 +185,14 @@ def open_page(url):
         browser.close()
 
 
+RESULT_BUTTONS = "[data-testid='stButton'] button, .shirtsim-grid button"  # tools on; tools off (a tile grid)
+
+
 def result_labels(page) -> list[str]:
-    """Result button labels ("id · score") in page order; Streamlit nests a tooltip copy of each
-    button that has help text, so each label is counted once."""
-    texts = [
-        b.inner_text().strip() for b in page.locator("[data-testid='stButton'] button").filter(has_text=" · ").all()
-    ]
+    """Result button labels ("id · score") in page order: rank order in a tile grid (the steering
+    tools off), column by column with the tools on; Streamlit nests a tooltip copy of each button
+    that has help text, so each label is counted once."""
+    texts = [b.inner_text().strip() for b in page.locator(RESULT_BUTTONS).filter(has_text=" · ").all()]
     return list(dict.fromkeys(texts))
 
 

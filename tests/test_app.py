@@ -7,10 +7,21 @@ page, not about VGG16, and take seconds. Expected results come from an engine wi
 import json
 import re
 import shutil
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from helpers import DEMO, HOSTILE, ROOT, browse_picture, browse_tiles, make_hostile_catalog, pick, png_bytes
+from helpers import (
+    DEMO,
+    HOSTILE,
+    ROOT,
+    browse_picture,
+    browse_tiles,
+    grid_tiles,
+    make_hostile_catalog,
+    pick,
+    png_bytes,
+)
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -41,12 +52,18 @@ def app(**params) -> AppTest:
 
 
 def result_buttons(at, prefix):
-    buttons = [b for b in at.button if (b.key or "").startswith(prefix + "-")]
-    # Columns are laid out one after another; rank order is row by row over 5 columns (column c
-    # holds ranks c, c + 5, ...). Not by the shown score: two scores can round to the same.
-    columns = min(5, len(buttons))
-    ranks = [r for c in range(columns) for r in range(c, len(buttons), 5)]
-    in_order = [b for _, b in sorted(zip(ranks, buttons), key=lambda pair: pair[0])]
+    """The result tiles (``key`` "<prefix>-<id>", ``label``), best first: the grid's while the
+    steering tools are off (one element, in rank order), the buttons while they are on."""
+    tiles = grid_tiles(at, f"{prefix}-grid")
+    if tiles:
+        in_order = [SimpleNamespace(key=f"{prefix}-{i}", label=label) for i, label in tiles.items()]
+    else:
+        buttons = [b for b in at.button if (b.key or "").startswith(prefix + "-")]
+        # Columns are laid out one after another; rank order is row by row over 5 columns (column c
+        # holds ranks c, c + 5, ...). Not by the shown score: two scores can round to the same.
+        columns = min(5, len(buttons))
+        ranks = [r for c in range(columns) for r in range(c, len(buttons), 5)]
+        in_order = [b for _, b in sorted(zip(ranks, buttons), key=lambda pair: pair[0])]
     shown = [float(b.label.split(" · ")[1]) for b in in_order]
     assert shown == sorted(shown, reverse=True), "results are not laid out row by row, best first"
     return in_order
@@ -73,11 +90,10 @@ def test_clicking_a_shirt_shows_its_ten_most_similar(warm):
 def test_a_link_with_shirt_opens_that_shirt_and_a_result_becomes_the_query(warm):
     at = app(shirt="1050")
     assert at.image[0].captions == [plain("Selected: 1050")] == ["Selected\\: 1050"]
-    assert len(at.image) == 1 + 10  # the selection, its results
+    assert len(at.image) == 1 and len(result_buttons(at, "res")) == 10  # the selection; its results, one element
     assert len(browse_tiles(at)) == 20  # one page of the catalog
-    first = result_buttons(at, "res")[0]
-    next_id = first.key.removeprefix("res-")
-    first.click().run()
+    next_id = result_buttons(at, "res")[0].key.removeprefix("res-")
+    pick(at, next_id, "res-grid")
     expected = warm.similar_to_id(next_id, get_mode("balanced"), 10)
     assert f"Most similar to {next_id}" in [s.value for s in at.subheader]
     assert result_buttons(at, "res")[0].key == f"res-{expected[0].id}"
@@ -113,7 +129,7 @@ def test_a_shirt_clicked_after_an_upload_empties_the_uploader_and_the_next_uploa
     at = app()
     at.file_uploader[0].upload("first.png", png_bytes(Image.open(DEMO / "1077.jpg")), "image/png").run()
     assert result_buttons(at, "up")[0].label.startswith("1077 · 1.000")
-    at.button(key="up-1077").click().run()
+    pick(at, "1077", "up-grid")
     assert [f.value for f in at.file_uploader] == [None] and at.query_params["shirt"] == "1077"
     assert len(result_buttons(at, "res")) == 10 and not result_buttons(at, "up")
     at.file_uploader[0].upload("second.png", png_bytes(Image.open(DEMO / "1120.jpg")), "image/png").run()
@@ -190,7 +206,7 @@ def test_a_name_that_is_not_utf8_works_by_its_printable_id(hostile_catalog):
     at = app(shirt="caf%E9")
     assert at.image[0].captions == [plain("Selected: caf%E9")] and not at.error
     assert len(result_buttons(at, "res")) == 7
-    at.button(key="res-**bold**").click().run()
+    pick(at, "**bold**", "res-grid")
     assert at.query_params["shirt"] == "**bold**"
 
 
@@ -218,13 +234,13 @@ def test_files_deleted_while_the_app_runs_show_their_picture_or_a_placeholder(tm
         plain("The file of shirt 1003 is no longer in the catalog folder; results come from the index.")
         + " Press **Re-index catalog** to update it."
     ]
-    assert len(result_buttons(at, "res")) == 10 and len(at.image) == 1 + 10 and len(browse_tiles(at)) == 20
+    assert len(result_buttons(at, "res")) == 10 and len(at.image) == 1 and len(browse_tiles(at)) == 20
     assert [w.value for w in at.sidebar.warning] == [
         plain("1 shirt(s) changed on disk since the index was built (1003: its file is missing or unreadable).")
         + " Press **Re-index catalog** to update."
     ]
     at.number_input(key="page").set_value(2).run()
-    assert len(at.image) == 1 + 10 and list(browse_tiles(at)) == ["1021", "1022", "1023", "1024", "1025"]
+    assert len(at.image) == 1 and list(browse_tiles(at)) == ["1021", "1022", "1023", "1024", "1025"]
     assert browse_picture(at, "1024") == picture_key(placeholder()) and not at.error  # no file, no picture
     assert [w.value for w in at.sidebar.warning] == [
         plain("2 shirt(s) changed on disk since the index was built (1003: its file is missing or unreadable).")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from helpers import DEMO, ROOT
+from helpers import DEMO, ROOT, grid_tiles
 from streamlit.testing.v1 import AppTest
 
 from shirtsim.engine import get_mode
@@ -40,7 +40,10 @@ def opened(shirt: str = "1001", tools: bool = True, **params: str) -> AppTest:
 
 
 def results(at: AppTest) -> list[str]:
-    """The result ids in rank order (tiles are laid out row by row over five columns)."""
+    """The result ids in rank order: the grid's (steering tools off), else the buttons' (laid out
+    row by row over five columns)."""
+    if tiles := grid_tiles(at, "res-grid"):
+        return list(tiles)
     keys = [b.key.removeprefix("res-") for b in at.button if (b.key or "").startswith("res-")]
     columns = min(5, len(keys))
     ranks = [r for c in range(columns) for r in range(c, len(keys), 5)]

@@ -42,9 +42,9 @@ def test_click_a_shirt_then_upload_a_photo(page, demo_engine):
     page.get_by_text("Most similar to 1009").wait_for()
     page.wait_for_selector(READY)
     expected = demo_engine.similar_to_id("1009", get_mode("balanced"), 10)
-    # The grid is 5 columns x 2 rows filled row by row; the page lists it column by column.
-    in_page_order = [expected[i] for col in range(5) for i in range(col, 10, 5)]
-    assert result_labels(page) == [f"{m.id} · {m.score:.3f}" for m in in_page_order]
+    # one tile grid, rows of five, best first: the page lists it in rank order
+    assert result_labels(page) == [f"{m.id} · {m.score:.3f}" for m in expected]
+    assert page.locator(".shirtsim-grid img").count() == 20 + 10  # the browse grid and the results
     assert "shirt=1009" in page.url
     page.screenshot(path=str(ARTIFACTS / "browser-selected.png"), full_page=False)
 

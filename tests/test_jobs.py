@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from helpers import DEMO, ROOT, FakeEmbedder, pick
+from helpers import DEMO, ROOT, FakeEmbedder, grid_tiles, pick
 from streamlit.testing.v1 import AppTest
 
 from shirtsim.describe.descriptors import SEED_KIND, STYLE_KIND
@@ -155,7 +155,7 @@ def test_two_visitors_one_picks_seed_the_other_keeps_clicking(fake_model, small_
     pick(visitor, "1004")
     busy = time.perf_counter() - started
     assert building.is_alive(), "the seed build ended before the visitor's click was timed"
-    assert not visitor.error and len([b for b in visitor.button if (b.key or "").startswith("res-")]) == 5
+    assert not visitor.error and len(grid_tiles(visitor, "res-grid")) == 5
     building.join(30)
-    assert not builder.error and len([b for b in builder.button if (b.key or "").startswith("res-")]) == 5
+    assert not builder.error and len(grid_tiles(builder, "res-grid")) == 5
     assert busy < max(2 * idle, 0.5), (idle, busy)

@@ -18,7 +18,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from helpers import DEMO, READY, REAL_SHIRTS, launch_chromium, need_browser, start_streamlit
+from helpers import DEMO, READY, REAL_SHIRTS, RESULT_BUTTONS, launch_chromium, need_browser, start_streamlit
 
 from shirtsim.engine import Engine, get_mode
 from shirtsim.settings import LOAD_SESSIONS
@@ -31,9 +31,8 @@ MAX_SERVER_RSS = 1536 * 1024**2  # one model (~850 MB with TF) and 20 sessions: 
 
 
 def page_order(matches) -> list[str]:
-    """Result labels as the page lists them: 5 columns of 2, column by column."""
-    labels = [f"{m.id} · {m.score:.3f}" for m in matches]
-    return [labels[i] for col in range(5) for i in range(col, len(labels), 5)]
+    """Result labels as the page lists them: a tile grid, in rank order."""
+    return [f"{m.id} · {m.score:.3f}" for m in matches]
 
 
 def rss_bytes(pid: int) -> int:
@@ -125,10 +124,7 @@ async def one_session(context, url, folder, n, expected_click, expected_upload, 
 
 
 async def labels(page) -> list[str]:
-    texts = [
-        (await b.inner_text()).strip()
-        for b in await page.locator("[data-testid='stButton'] button").filter(has_text=" · ").all()
-    ]
+    texts = [(await b.inner_text()).strip() for b in await page.locator(RESULT_BUTTONS).filter(has_text=" · ").all()]
     return list(dict.fromkeys(texts))
 
 

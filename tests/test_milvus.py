@@ -17,7 +17,7 @@ import uuid
 
 import numpy as np
 import pytest
-from helpers import DEMO, ROOT, FakeEmbedder, free_port, pick
+from helpers import DEMO, ROOT, FakeEmbedder, free_port, grid_tiles, pick
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -203,11 +203,7 @@ def test_app_works_unchanged_on_milvus_and_says_so(fake_model, fake_demo_engine,
     )
     pick(at, "1009")
     expected = fake_demo_engine.similar_to_id("1009", MODES["balanced"], 10)
-    labels = sorted(
-        (b.label for b in at.button if (b.key or "").startswith("res-")),
-        key=lambda label: -float(label.split(" · ")[1]),
-    )
-    assert labels == [f"{m.id} · {m.score:.3f}" for m in expected]
+    assert list(grid_tiles(at, "res-grid").values()) == [f"{m.id} · {m.score:.3f}" for m in expected]
 
 
 def test_app_with_an_unreachable_milvus_shows_one_error(fake_model, monkeypatch):

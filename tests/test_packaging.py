@@ -134,7 +134,7 @@ def test_shirtsim_app_serves_the_page_from_an_installed_wheel(installed):
             page.goto(url + "/?shirt=1001", timeout=120_000)
             page.wait_for_selector(READY, timeout=120_000)
             page.get_by_text("Most similar to 1001").wait_for(timeout=120_000)
-            tiles = page.locator("[data-testid='stButton'] button:visible").filter(has_text=" · ")
+            tiles = page.locator(".shirtsim-grid button").filter(has_text=" · ")
             tiles.nth(9).wait_for(timeout=120_000)  # the heading is drawn before the tiles' pictures are made
             page.wait_for_selector(READY, timeout=120_000)
             assert tiles.count() == 10

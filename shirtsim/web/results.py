@@ -23,11 +23,13 @@ from shirtsim.text import markdown_literal as plain
 from shirtsim.web.context import NO_COMPARISON, page_context
 from shirtsim.web.editing import edit
 from shirtsim.web.state import search_state, select
+from shirtsim.web.tile_grid import Tile, tile_grid, tile_label
 from shirtsim.web.upload_box import box_editor
 from shirtsim.web.why import why_dialog
 from shirtsim.web.widgets import COLUMNS, MODE_LABELS, inline_jpeg
 
 DEFAULT_COLOUR = "#1f2a54"  # navy, a shirt colour every catalog has (the picker opens on it)
+PINNED = "pinned"  # under a pinned result (no emoji: not every machine has the font)
 LABELS_SHOWN = 12  # a shirt's labels listed under it; a wide feed's others are counted
 
 
@@ -122,8 +124,16 @@ def mark(shirt_id: str, liked: bool) -> None:
 def results_grid(
     engine: Engine, matches: list[Entry], key_prefix: str, query: Query, vector: np.ndarray, mode: Mode
 ) -> None:
-    """Result tiles: the shirt, its score, what the score is made of (texture and colour sides),
-    more like / less like this, and "Why?"; for an editor, pin and block."""
+    """Result tiles: the shirt and its score (one element: :mod:`shirtsim.web.tile_grid`); with the
+    steering tools, as widgets, also what the score is made of (texture and colour sides), more
+    like / less like this, and "Why?"; for an editor, pin and block."""
+    if not st.session_state.get("tools"):  # what a shopper sees: a click draws 30 elements, not 55
+        tiles = [
+            Tile(m.id, engine.picture(m.id) or placeholder(), f"{tile_label(m.id)} · {m.score:.3f}", PINNED * m.pinned)
+            for m in matches
+        ]
+        tile_grid(tiles, f"{key_prefix}-grid", "Find shirts like this one", on_pick=select)
+        return
     context = page_context()
     curating = context.editor and isinstance(query, str)
     cols = st.columns(COLUMNS)
@@ -140,8 +150,6 @@ def results_grid(
             )
             if m.pinned:
                 st.caption(":material/push_pin: pinned")
-            if not st.session_state.get("tools"):
-                continue  # what follows makes a click slower (docs/performance.md): shown when asked for
             sides = side_contributions(engine.explain_prepared(vector, None, m.id, mode, colours=False).parts)
             st.caption(f"texture {sides['texture']:+.2f} · colour {sides['colour']:+.2f}")
             like, unlike, why = st.columns(3, gap="xxsmall")

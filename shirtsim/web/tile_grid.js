@@ -1,4 +1,4 @@
-// A grid of shirt tiles (a picture and a button each) drawn as one Streamlit element: see
+// A grid of shirt tiles (a picture, a button, a note) drawn as one Streamlit element: see
 // tile_grid.py. Pictures arrive once per session as data URIs and are kept here by content key,
 // so a rerun that draws the same grid again sends ids and keys, not pictures.
 const pictures = (window.__shirtsimPictures ??= new Map());
@@ -41,6 +41,11 @@ export default function ({ data, parentElement, setTriggerValue }) {
       button.title = help;
       button.textContent = tile.label; // text, never markup
       cell.append(img, button);
+      if (tile.note) {
+        const note = document.createElement("p");
+        note.textContent = tile.note;
+        cell.append(note);
+      }
       return cell;
     }),
   );

@@ -1,16 +1,18 @@
 """A grid of shirt tiles drawn as one element (an ``st.components.v2`` component): the browse
-grid. As Streamlit elements each tile was a picture and a button in a column, and the search
-fragment's every rerun sent and drew them all again (about half of a click's elements:
-docs/performance.md). Here a rerun that draws the same page of the grid sends one element of ids
-and labels; each picture crosses the wire once per session, and the page keeps it.
+grid, and the results when the steering tools are off. As Streamlit elements each tile was a
+picture and a button in a column, and every rerun sent and drew them all again, one by one (about
+half of a browse click's elements were the browse grid: docs/performance.md). Here a grid is one
+element of ids and labels; each picture crosses the wire once per session, and the page keeps it.
 
-The buttons are real ``<button>``s named by their label; labels are put in as text, never markup.
+The buttons are real ``<button>``s named by their label; labels and notes are put in as text,
+never markup.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.resources import files
 
 import streamlit as st
@@ -19,6 +21,7 @@ from shirtsim.text import printable, unlinked
 from shirtsim.web.widgets import inline_jpeg
 
 NAME = "shirtsim.tile_grid"
+SENT = "tile-grid-pictures"  # the session's record of the pictures its page was sent
 KEPT = 500  # pictures a session remembers sending (the page keeps up to twice as many: tile_grid.js)
 _mount = st.components.v2.component(
     NAME,
@@ -28,8 +31,18 @@ _mount = st.components.v2.component(
 )
 
 
+@dataclass(frozen=True)
+class Tile:
+    """One tile: a catalog shirt, its picture (JPEG), what its button says, a line under it."""
+
+    id: str
+    picture: bytes
+    label: str
+    note: str = ""
+
+
 def tile_label(shirt_id: str) -> str:
-    """What a tile's button says: the id as every other part of the page displays it."""
+    """A shirt's id as every other part of the page displays it."""
     return unlinked(printable(shirt_id))
 
 
@@ -38,23 +51,23 @@ def picture_key(jpeg: bytes) -> str:
     return hashlib.blake2b(jpeg, digest_size=12).hexdigest()
 
 
-def tile_grid(tiles: list[tuple[str, bytes]], key: str, help_text: str, on_pick: Callable[[str], None]) -> None:
-    """(id, picture) tiles in rows of five; a tile's button calls ``on_pick`` with its id."""
-    sent: set[str] = st.session_state.setdefault(f"{key}-sent", set())
-    if len(sent) > KEPT:  # memory per session stays bounded: this page's pictures are sent again
+def tile_grid(tiles: list[Tile], key: str, help_text: str, on_pick: Callable[[str], None]) -> None:
+    """Tiles in rows of five; a tile's button calls ``on_pick`` with its shirt's id."""
+    sent: set[str] = st.session_state.setdefault(SENT, set())
+    if len(sent) > KEPT:  # memory per session stays bounded: the pictures shown are sent again
         sent.clear()
     data: dict[str, object] = {"tiles": [], "pictures": {}, "help": help_text}
-    for shirt_id, jpeg in tiles:
-        digest = picture_key(jpeg)
-        data["tiles"].append({"id": shirt_id, "label": tile_label(shirt_id), "picture": digest})
+    for tile in tiles:
+        digest = picture_key(tile.picture)
+        data["tiles"].append({"id": tile.id, "label": tile.label, "note": tile.note, "picture": digest})
         if digest not in sent:
-            data["pictures"][digest] = inline_jpeg(jpeg)
+            data["pictures"][digest] = inline_jpeg(tile.picture)
             sent.add(digest)
     _mount(
         key=key,
         data=data,
         on_picked_change=lambda: picked(key, on_pick),
-        on_lost_change=sent.clear,  # the page lost its pictures (reloaded): the next run sends them all
+        on_lost_change=sent.clear,  # the page lost pictures (reloaded): the next run sends them all
         width="stretch",
     )
 

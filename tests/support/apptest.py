@@ -1,42 +1,59 @@
-"""The browse grid under Streamlit's AppTest, which renders a component but has no driver for
-one: what the grid was given, and a click on a tile sent the way the page sends it."""
+"""Tile grids under Streamlit's AppTest, which renders a component but has no driver for one:
+what a grid was given, and a click on a tile sent the way the page sends it. The browse grid's
+key is ``browse-grid``; the results' (steering tools off) ``res-grid``, ``up-grid`` (an upload's)
+and ``cmp-grid`` (the compared mode's)."""
 
 from __future__ import annotations
 
 import json
 
 GRID = "shirtsim.tile_grid"  # shirtsim.web.tile_grid.NAME
+BROWSE = "browse-grid"
 
 
-def browse_grid(at) -> dict | None:
-    """What the browse grid was given in AppTest's last run (tiles, pictures sent), or None."""
-    grids = [e for e in at.get("bidi_component") if e.proto.component_name == GRID]
-    if not grids:
-        return None
-    (grid,) = grids
-    return json.loads(grid.proto.json)
+def _grid(at, key: str):
+    grids = [e for e in at.get("bidi_component") if e.proto.component_name == GRID and e.key == key]
+    assert len(grids) <= 1, f"{len(grids)} grids with the key {key}"
+    return grids[0] if grids else None
+
+
+def grid_data(at, key: str = BROWSE) -> dict | None:
+    """What the grid ``key`` was given in AppTest's last run (tiles, pictures sent), or None."""
+    grid = _grid(at, key)
+    return json.loads(grid.proto.json) if grid else None
+
+
+def grid_tiles(at, key: str = BROWSE) -> dict[str, str]:
+    """The tiles of a grid: id -> the button's label, in the grid's order (row by row, best first)."""
+    data = grid_data(at, key)
+    return {t["id"]: t["label"] for t in data["tiles"]} if data else {}
 
 
 def browse_tiles(at) -> dict[str, str]:
-    """The browse grid's tiles under AppTest: id -> the button's label, in the grid's order."""
-    grid = browse_grid(at)
-    return {t["id"]: t["label"] for t in grid["tiles"]} if grid else {}
+    return grid_tiles(at, BROWSE)
+
+
+def grid_notes(at, key: str) -> dict[str, str]:
+    """id -> the line under its tile, for the tiles that have one."""
+    data = grid_data(at, key)
+    return {t["id"]: t["note"] for t in data["tiles"] if t["note"]} if data else {}
 
 
 def browse_picture(at, shirt_id: str) -> str:
     """The key of the picture the browse grid's tile of ``shirt_id`` shows."""
-    (key,) = [t["picture"] for t in browse_grid(at)["tiles"] if t["id"] == shirt_id]
+    (key,) = [t["picture"] for t in grid_data(at)["tiles"] if t["id"] == shirt_id]
     return key
 
 
-def pick(at, shirt_id: str):
-    """A click on a browse tile under AppTest, which has no driver for components: the event the
-    grid's script sends (setTriggerValue("picked", id)) put into the next run's widget states.
-    Streamlit's own trigger naming is used, so a change there fails here, loudly."""
+def pick(at, shirt_id: str, key: str = BROWSE):
+    """A click on a tile of the grid ``key`` under AppTest: the event the grid's script sends
+    (setTriggerValue("picked", id)) put into the next run's widget states. Streamlit's own trigger
+    naming is used, so a change there fails here, loudly."""
     from streamlit.components.v2.bidi_component.main import _make_trigger_id
 
-    (grid,) = [e for e in at.get("bidi_component") if e.proto.component_name == GRID]
-    assert shirt_id in browse_tiles(at), f"{shirt_id} is not on the browse grid"
+    grid = _grid(at, key)
+    assert grid is not None, f"no grid {key} on the page"
+    assert shirt_id in grid_tiles(at, key), f"{shirt_id} is not on the grid {key}"
     states = at._tree.get_widget_states()
     event = states.widgets.add()
     event.id = _make_trigger_id(grid.proto.id, "events")
