@@ -17,7 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from support.apptest import browse_picture, browse_tiles, grid_notes, grid_tiles, pick  # noqa: F401 (for the tests)
+from support.apptest import (  # noqa: F401 (for the tests)
+    browse_picture,
+    browse_tiles,
+    grid_data,
+    grid_notes,
+    grid_tiles,
+    pick,
+    send,
+)
 from support.chromium import CHROMIUM, launch_chromium  # noqa: F401 (the benchmarks' launcher too)
 
 from shirtsim.catalog.labels import Labels

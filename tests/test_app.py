@@ -17,10 +17,12 @@ from helpers import (
     ROOT,
     browse_picture,
     browse_tiles,
+    grid_data,
     grid_tiles,
     make_hostile_catalog,
     pick,
     png_bytes,
+    send,
 )
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -277,6 +279,23 @@ def test_streamlit_no_longer_resets_keras_after_every_run(warm):
         script_runner._clean_problem_modules = moved
 
 
+def test_each_picture_is_sent_once_and_again_when_the_page_lost_it(warm):
+    """A grid's pictures cross the wire once per session: a rerun sends ids and keys; when the
+    page says it lost some (a reload), the next run sends them all again."""
+    at = app()
+    first = grid_data(at)
+    assert len(first["tiles"]) == len(first["pictures"]) == 20
+    assert {t["picture"] for t in first["tiles"]} == set(first["pictures"])
+    at.number_input(key="page").set_value(2).run()
+    assert len(grid_data(at)["pictures"]) == 20  # new shirts, new pictures
+    at.number_input(key="page").set_value(1).run()
+    assert grid_data(at)["pictures"] == {} and len(grid_data(at)["tiles"]) == 20  # the page has them
+    send(at, "browse-grid", "lost", [first["tiles"][0]["picture"]])
+    assert grid_data(at)["pictures"] == first["pictures"]  # sent again, every one of the grid's
+    pick(at, "1009")
+    assert len(grid_data(at, "res-grid")["pictures"]) == 10  # the results' own grid has its own record
+
+
 def test_the_sidebar_says_which_projection_is_active(warm, tmp_path, monkeypatch):
     at = app()
     sidebar = [m.value for m in at.sidebar.markdown]
@@ -521,19 +540,17 @@ def test_near_duplicates_are_shown_as_groups_and_a_tile_opens_its_search(fake_mo
     monkeypatch.setenv("SHIRTSIM_CATALOG", str(catalog))
     at = page(app(), "Near-duplicates")
     assert "2 group(s), 2 photo(s) that repeat another, among 14 photos." in [m.value for m in at.markdown]
-    tiles = [b.key for b in at.button if (b.key or "").startswith("dup")]
-    assert sorted(tiles) == ["dup0-1005", "dup0-1005-mirrored", "dup1-1009", "dup1-1009-again"] or sorted(tiles) == [
-        "dup0-1009",
-        "dup0-1009-again",
-        "dup1-1005",
-        "dup1-1005-mirrored",
-    ]
+    groups = [list(grid_tiles(at, f"dup{n}")) for n in (0, 1, 2)]
+    assert groups in (
+        [["1005", "1005-mirrored"], ["1009", "1009-again"], []],
+        [["1009", "1009-again"], ["1005", "1005-mirrored"], []],
+    )
     captions = [c.value for c in at.caption if c.value.startswith("Group ")]
     assert len(captions) == 2 and all(c.startswith(("Group 1: 2 photos", "Group 2: 2 photos")) for c in captions)
     at.slider(key="dup-threshold").set_value(1.0).run()
     assert "0 group(s), 0 photo(s) that repeat another, among 14 photos." in [m.value for m in at.markdown]
     at.slider(key="dup-threshold").set_value(0.92).run()
-    at.button(key=next(t for t in tiles if t.endswith("1005-mirrored"))).click().run()
+    pick(at, "1005-mirrored", f"dup{[n for n, g in enumerate(groups) if '1005-mirrored' in g][0]}")
     assert on_search_page(at) and at.query_params["shirt"] == "1005-mirrored"
     assert plain("Most similar to 1005-mirrored") in [s.value for s in at.subheader]
     assert result_buttons(at, "res")[0].key == "res-1005"  # its source, the same picture
@@ -558,10 +575,10 @@ def test_quality_shows_each_mode_against_chance_and_the_worst_queries(warm):
     assert measured.k == 10 and measured.precision == want.precision
     per_query = warm.quality(get_mode("balanced"), ["style", "pattern", "colour"]).per_query
     worst = sorted(per_query, key=lambda i: (per_query[i], i))[:10]
-    tiles = {b.key: b for b in at.button if (b.key or "").startswith("worst-")}  # (AppTest lists them by column)
-    assert {k: b.label for k, b in tiles.items()} == {f"worst-{i}": f"{i} · {per_query[i]:.2f}" for i in worst}
+    assert grid_tiles(at, "worst") == {i: f"{i} · {per_query[i]:.2f}" for i in worst}
+    assert list(grid_tiles(at, "worst")) == worst  # the worst first
     assert max(per_query[i] for i in worst) <= min(v for i, v in per_query.items() if i not in worst)
-    tiles[f"worst-{worst[0]}"].click().run()
+    pick(at, worst[0], "worst")
     assert on_search_page(at) and at.query_params["shirt"] == worst[0]
 
 

@@ -154,6 +154,21 @@ def test_hostile_names_and_labels_render_as_plain_text_in_the_browser(hostile_se
     assert max(max(s) for s in sizes) <= 512 and sorted(max(s) for s in sizes)[:-1] == [250] * (len(sizes) - 1)
 
 
+def test_a_page_that_lost_its_pictures_is_sent_them_again(page):
+    """The tile grids keep each picture in the page once it was sent; a page that lost them (here
+    forgotten on purpose) says so, and the next run sends them again: no tile stays blank."""
+    page.wait_for_function(IMAGES_PAINTED, arg=20)  # the browse grid, drawn by its script
+    page.evaluate("() => window.__shirtsimPictures.clear()")
+    pages = page.get_by_label("Page (of 10)")
+    for number, first in (("2", "1021"), ("1", "1001")):  # page 1's pictures: sent once, then lost
+        pages.fill(number)
+        pages.press("Enter")
+        page.get_by_role("button", name=first, exact=True).wait_for()
+        page.wait_for_selector(READY)
+    page.wait_for_function(IMAGES_PAINTED, arg=20, timeout=20_000)
+    assert page.locator(".shirtsim-grid img").count() == 20
+
+
 def test_why_shows_parts_palettes_and_heat_maps_and_a_like_steers(page, demo_engine):
     page.get_by_role("button", name="1009", exact=True).click()
     page.get_by_text("Most similar to 1009").wait_for()
@@ -284,7 +299,7 @@ def test_the_map_draws_every_shirt_and_a_drag_lists_the_shirts_inside(server, de
         said = page.get_by_text(re.compile(r"^\d+ shirt\(s\) selected")).inner_text()
         selected = int(said.split()[0])
         assert 100 <= selected <= 200  # most of the plot was inside the drag
-        tiles = result_tiles(page, "mapped")
+        tiles = grid_ids(page, "mapped")
         assert len(tiles) == min(selected, 40) and set(tiles) <= set(demo_engine.catalog.ids)
         page.get_by_role("button", name=tiles[0], exact=True).click()
         page.get_by_text(f"Most similar to {tiles[0]}").wait_for()
@@ -307,13 +322,12 @@ def test_quality_charts_show_each_modes_figures_against_chance(server, demo_engi
             texts = chart.locator("g.mark-text.role-mark text").evaluate_all("ts => ts.map(t => t.textContent)")
             want = [f"{demo_engine.quality(get_mode(m), columns).precision[column]:.2f}" for m in MODES_SHOWN]
             assert texts == want
-        assert len(page.locator("[data-testid='stImage'] img").all()) >= 10  # the worst queries' tiles
+        assert page.locator(".st-key-worst .shirtsim-grid img").count() == 10  # the worst queries' tiles
 
 
-def result_tiles(page, prefix: str) -> list[str]:
-    """Ids of the tiles whose buttons have keys ``prefix-<id>``, in page order."""
-    keys = page.locator(f"[class*='st-key-{prefix}-'] button").all_inner_texts()
-    return list(dict.fromkeys(k.strip() for k in keys))
+def grid_ids(page, key: str) -> list[str]:
+    """What the buttons of the tile grid ``key`` say, in page order."""
+    return [t.strip() for t in page.locator(f".st-key-{key} .shirtsim-grid button").all_inner_texts()]
 
 
 def test_near_duplicate_groups_are_drawn_as_pictures_and_a_tile_opens_its_search(tmp_path_factory, session_cache):
@@ -333,10 +347,10 @@ def test_near_duplicate_groups_are_drawn_as_pictures_and_a_tile_opens_its_search
             page.get_by_text("Near-duplicates", exact=True).click()
             page.get_by_text("2 group(s), 2 photo(s) that repeat another, among 14 photos.").wait_for()
             page.wait_for_selector(READY)
-            groups = {tuple(sorted(result_tiles(page, f"dup{n}"))) for n in (0, 1)}
+            groups = {tuple(sorted(grid_ids(page, f"dup{n}"))) for n in (0, 1)}
             assert groups == {("1004", "1004-mirror"), ("1010", "1010-small")}
             page.wait_for_function(IMAGES_PAINTED, arg=4)
-            assert page.locator("[data-testid='stImage'] img").count() == 4
+            assert page.locator(".shirtsim-grid img").count() == 4
             page.get_by_role("button", name="1004-mirror", exact=True).click()
             page.get_by_text("Most similar to 1004-mirror").wait_for()
             page.wait_for_selector(READY)

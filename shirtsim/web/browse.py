@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shirtsim.catalog.thumbnails import placeholder
 from shirtsim.engine import Engine
 from shirtsim.index.search import VectorIndex
 from shirtsim.text import markdown_literal as plain
 from shirtsim.text import printable
 from shirtsim.web.columns import SHOWN_COLUMNS, label_columns
 from shirtsim.web.state import select
-from shirtsim.web.tile_grid import Tile, tile_grid, tile_label
+from shirtsim.web.tile_grid import shirt_tile, tile_grid
 
 PAGE_SIZE = 20
 FILTER_COLUMNS = 4  # label columns offered as filters above the browse grid at first
@@ -43,7 +42,7 @@ def browse(engine: Engine, index: VectorIndex) -> None:
     pages = (len(ids) + PAGE_SIZE - 1) // PAGE_SIZE
     page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="page") if pages > 1 else 1
     start = (int(page) - 1) * PAGE_SIZE
-    tiles = [Tile(i, engine.picture(i) or placeholder(), tile_label(i)) for i in ids[start : start + PAGE_SIZE]]
+    tiles = [shirt_tile(engine, i) for i in ids[start : start + PAGE_SIZE]]
     tile_grid(tiles, "browse-grid", "Find similar shirts", on_pick=select)
 
 

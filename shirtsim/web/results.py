@@ -23,7 +23,7 @@ from shirtsim.text import markdown_literal as plain
 from shirtsim.web.context import NO_COMPARISON, page_context
 from shirtsim.web.editing import edit
 from shirtsim.web.state import search_state, select
-from shirtsim.web.tile_grid import Tile, tile_grid, tile_label
+from shirtsim.web.tile_grid import shirt_tile, tile_grid, tile_label
 from shirtsim.web.upload_box import box_editor
 from shirtsim.web.why import why_dialog
 from shirtsim.web.widgets import COLUMNS, MODE_LABELS, inline_jpeg
@@ -128,10 +128,7 @@ def results_grid(
     steering tools, as widgets, also what the score is made of (texture and colour sides), more
     like / less like this, and "Why?"; for an editor, pin and block."""
     if not st.session_state.get("tools"):  # what a shopper sees: a click draws 30 elements, not 55
-        tiles = [
-            Tile(m.id, engine.picture(m.id) or placeholder(), f"{tile_label(m.id)} · {m.score:.3f}", PINNED * m.pinned)
-            for m in matches
-        ]
+        tiles = [shirt_tile(engine, m.id, f"{tile_label(m.id)} · {m.score:.3f}", PINNED * m.pinned) for m in matches]
         tile_grid(tiles, f"{key_prefix}-grid", "Find shirts like this one", on_pick=select)
         return
     context = page_context()

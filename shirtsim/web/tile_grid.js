@@ -1,11 +1,13 @@
 // A grid of shirt tiles (a picture, a button, a note) drawn as one Streamlit element: see
-// tile_grid.py. Pictures arrive once per session as data URIs and are kept here by content key,
-// so a rerun that draws the same grid again sends ids and keys, not pictures.
-const pictures = (window.__shirtsimPictures ??= new Map());
-const KEPT = 1000; // twice what the server remembers sending (KEPT in tile_grid.py)
+// tile_grid.py. Pictures arrive once per session and grid as data URIs and are kept here by
+// content key, so a rerun that draws the same grid again sends ids and keys, not pictures.
+const kept = (window.__shirtsimPictures ??= new Map()); // grid -> (picture key -> data URI)
+const KEPT = 1000; // per grid: twice what the server remembers sending (KEPT in tile_grid.py)
 
 export default function ({ data, parentElement, setTriggerValue }) {
-  const { tiles, pictures: sent, help } = data;
+  const { grid: name, tiles, pictures: sent, help } = data;
+  if (!kept.has(name)) kept.set(name, new Map());
+  const pictures = kept.get(name);
   for (const [key, src] of Object.entries(sent)) pictures.set(key, src);
   const shown = new Set(tiles.map((t) => t.picture));
   for (const key of pictures.keys()) {
@@ -25,8 +27,10 @@ export default function ({ data, parentElement, setTriggerValue }) {
     if (button) setTriggerValue("picked", grid.tiles[Number(button.dataset.tile)].id);
   };
   const signature = JSON.stringify([tiles, help]);
-  if (grid.dataset.signature === signature && !lost.length) return;
+  // the same tiles, all drawn with their pictures last time: nothing to do
+  if (grid.dataset.signature === signature && grid.dataset.whole === "yes") return;
   grid.dataset.signature = signature;
+  grid.dataset.whole = lost.length ? "no" : "yes"; // drawn again once the lost pictures arrive
   grid.tiles = tiles;
   grid.replaceChildren(
     ...tiles.map((tile, n) => {

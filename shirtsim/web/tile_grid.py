@@ -1,5 +1,5 @@
 """A grid of shirt tiles drawn as one element (an ``st.components.v2`` component): the browse
-grid, and the results when the steering tools are off. As Streamlit elements each tile was a
+grid, the results when the steering tools are off, and the overview pages' shirts. As Streamlit elements each tile was a
 picture and a button in a column, and every rerun sent and drew them all again, one by one (about
 half of a browse click's elements were the browse grid: docs/performance.md). Here a grid is one
 element of ids and labels; each picture crosses the wire once per session, and the page keeps it.
@@ -17,12 +17,13 @@ from importlib.resources import files
 
 import streamlit as st
 
+from shirtsim.catalog.thumbnails import placeholder
+from shirtsim.engine import Engine
 from shirtsim.text import printable, unlinked
 from shirtsim.web.widgets import inline_jpeg
 
 NAME = "shirtsim.tile_grid"
-SENT = "tile-grid-pictures"  # the session's record of the pictures its page was sent
-KEPT = 500  # pictures a session remembers sending (the page keeps up to twice as many: tile_grid.js)
+KEPT = 500  # pictures a session remembers sending to one grid (the page keeps twice as many: tile_grid.js)
 _mount = st.components.v2.component(
     NAME,
     css=files(__package__).joinpath("tile_grid.css").read_text(encoding="utf-8"),
@@ -41,6 +42,14 @@ class Tile:
     note: str = ""
 
 
+def shirt_tile(engine: Engine, shirt_id: str, label: str | None = None, note: str = "") -> Tile:
+    """A catalog shirt's tile: its cached thumbnail (a grey placeholder when its file is gone and
+    was never pictured), labelled by its id unless told otherwise."""
+    return Tile(
+        shirt_id, engine.picture(shirt_id) or placeholder(), tile_label(shirt_id) if label is None else label, note
+    )
+
+
 def tile_label(shirt_id: str) -> str:
     """A shirt's id as every other part of the page displays it."""
     return unlinked(printable(shirt_id))
@@ -53,10 +62,12 @@ def picture_key(jpeg: bytes) -> str:
 
 def tile_grid(tiles: list[Tile], key: str, help_text: str, on_pick: Callable[[str], None]) -> None:
     """Tiles in rows of five; a tile's button calls ``on_pick`` with its shirt's id."""
-    sent: set[str] = st.session_state.setdefault(SENT, set())
+    # Each grid has its own record: two grids drawn in one run are set up by the page in no set
+    # order, so one cannot count on a picture the other was sent.
+    sent: set[str] = st.session_state.setdefault(f"{key}-pictures-sent", set())
     if len(sent) > KEPT:  # memory per session stays bounded: the pictures shown are sent again
         sent.clear()
-    data: dict[str, object] = {"tiles": [], "pictures": {}, "help": help_text}
+    data: dict[str, object] = {"grid": key, "tiles": [], "pictures": {}, "help": help_text}
     for tile in tiles:
         digest = picture_key(tile.picture)
         data["tiles"].append({"id": tile.id, "label": tile.label, "note": tile.note, "picture": digest})

@@ -1,5 +1,5 @@
 """What every page draws with: the guard that turns a bug into an apology, a progress bar for the
-library's reports, and a grid of shirt tiles.
+library's reports, and pictures sent inline (shirt tiles are :mod:`shirtsim.web.tile_grid`).
 
 Text from outside (ids, file and folder names, ``labels.csv`` names and values, upload names,
 ``?shirt=``) reaches markdown-rendering elements only through ``plain``
@@ -16,8 +16,6 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from shirtsim.catalog.thumbnails import placeholder
-from shirtsim.engine import Engine
 from shirtsim.errors import ShirtsimError
 from shirtsim.text import markdown_literal as plain
 
@@ -59,27 +57,3 @@ class PageProgress:
     def clear(self) -> None:
         if self.bar is not None:
             self.bar.empty()
-
-
-def shirt_grid(
-    engine: Engine,
-    tiles: list[tuple[str, str]],
-    key_prefix: str,
-    help_text: str,
-    on_click: Callable[[str], None],
-) -> None:
-    """Shirts as a grid, row by row over COLUMNS columns; each tile's button calls ``on_click``
-    with its shirt. ``tiles`` holds (id, button label); labels are markdown, already made safe
-    with :func:`plain`."""
-    cols = st.columns(COLUMNS)
-    for n, (shirt_id, label) in enumerate(tiles):
-        with cols[n % COLUMNS]:
-            st.image(engine.picture(shirt_id) or placeholder(), width="stretch")
-            st.button(
-                label,
-                key=f"{key_prefix}-{shirt_id}",
-                on_click=on_click,
-                args=(shirt_id,),
-                help=help_text,
-                width="stretch",
-            )

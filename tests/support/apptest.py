@@ -46,16 +46,20 @@ def browse_picture(at, shirt_id: str) -> str:
 
 
 def pick(at, shirt_id: str, key: str = BROWSE):
-    """A click on a tile of the grid ``key`` under AppTest: the event the grid's script sends
-    (setTriggerValue("picked", id)) put into the next run's widget states. Streamlit's own trigger
-    naming is used, so a change there fails here, loudly."""
+    """A click on a tile of the grid ``key`` under AppTest (setTriggerValue("picked", id))."""
+    assert shirt_id in grid_tiles(at, key), f"{shirt_id} is not on the grid {key}"
+    return send(at, key, "picked", shirt_id)
+
+
+def send(at, key: str, event: str, value: object):
+    """An event of the grid ``key``'s script put into the next run's widget states, and that run.
+    Streamlit's own trigger naming is used, so a change there fails here, loudly."""
     from streamlit.components.v2.bidi_component.main import _make_trigger_id
 
     grid = _grid(at, key)
     assert grid is not None, f"no grid {key} on the page"
-    assert shirt_id in grid_tiles(at, key), f"{shirt_id} is not on the grid {key}"
     states = at._tree.get_widget_states()
-    event = states.widgets.add()
-    event.id = _make_trigger_id(grid.proto.id, "events")
-    event.json_trigger_value = json.dumps([{"event": "picked", "value": shirt_id}])
+    trigger = states.widgets.add()
+    trigger.id = _make_trigger_id(grid.proto.id, "events")
+    trigger.json_trigger_value = json.dumps([{"event": event, "value": value}])
     return at._run(states)

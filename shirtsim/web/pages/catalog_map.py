@@ -18,7 +18,8 @@ from shirtsim.web.columns import chosen_columns
 from shirtsim.web.context import page_context
 from shirtsim.web.navigation import search_for
 from shirtsim.web.state import search_state
-from shirtsim.web.widgets import MODE_LABELS, shielded, shirt_grid
+from shirtsim.web.tile_grid import shirt_tile, tile_grid
+from shirtsim.web.widgets import MODE_LABELS, shielded
 
 MAP_SHOWN = 40  # shirts of a map selection shown as tiles
 
@@ -59,8 +60,8 @@ def map_view(engine: Engine, index: VectorIndex, mode: Mode, k: int) -> None:
     st.write(
         f"{len(picked):,} shirt(s) selected" + (f"; the first {MAP_SHOWN} shown" if len(picked) > MAP_SHOWN else "")
     )
-    tiles = [(i, plain(i)) for i in picked[:MAP_SHOWN]]
-    shirt_grid(engine, tiles, "mapped", "Find similar shirts", on_click=search_for)
+    tiles = [shirt_tile(engine, i) for i in picked[:MAP_SHOWN]]
+    tile_grid(tiles, "mapped", "Find similar shirts", on_pick=search_for)
 
 
 def map_query(

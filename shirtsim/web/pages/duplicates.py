@@ -7,10 +7,10 @@ import streamlit as st
 
 from shirtsim.engine import Engine
 from shirtsim.overview.duplicates import DEFAULT_THRESHOLD
-from shirtsim.text import markdown_literal as plain
 from shirtsim.web.context import page_context
 from shirtsim.web.navigation import search_for
-from shirtsim.web.widgets import PageProgress, shielded, shirt_grid
+from shirtsim.web.tile_grid import shirt_tile, tile_grid
+from shirtsim.web.widgets import PageProgress, shielded
 
 GROUPS_SHOWN = 30  # near-duplicate groups shown at once
 PER_GROUP_SHOWN = 40  # photos of a group shown as tiles
@@ -42,8 +42,8 @@ def duplicates_view(engine: Engine) -> None:
     for n, g in enumerate(groups[:GROUPS_SHOWN]):
         more = f"; the first {PER_GROUP_SHOWN} shown" if len(g.ids) > PER_GROUP_SHOWN else ""
         st.caption(f"Group {n + 1}: {len(g.ids)} photos, duplicate score {g.score:.3f}{more}")
-        tiles = [(i, plain(i)) for i in g.ids[:PER_GROUP_SHOWN]]
-        shirt_grid(engine, tiles, f"dup{n}", "Find similar shirts", on_click=search_for)
+        tiles = [shirt_tile(engine, i) for i in g.ids[:PER_GROUP_SHOWN]]
+        tile_grid(tiles, f"dup{n}", "Find similar shirts", on_pick=search_for)
     if len(groups) > GROUPS_SHOWN:
         st.caption(f"… and {len(groups) - GROUPS_SHOWN} more: raise the score to see the surest first.")
 

@@ -9,12 +9,12 @@ import streamlit as st
 
 from shirtsim.describe.descriptors import MODES, Mode
 from shirtsim.engine import Engine
-from shirtsim.text import markdown_literal as plain
 from shirtsim.text import printable
 from shirtsim.web.columns import chosen_columns
 from shirtsim.web.context import page_context
 from shirtsim.web.navigation import search_for
-from shirtsim.web.widgets import MODE_LABELS, shielded, shirt_grid
+from shirtsim.web.tile_grid import shirt_tile, tile_grid, tile_label
+from shirtsim.web.widgets import MODE_LABELS, shielded
 
 WORST_SHOWN = 10
 QUALITY_MODES = ("balanced", "pattern", "colour")  # seed has no labels-driven design to judge
@@ -64,8 +64,8 @@ def quality_view(engine: Engine, mode: Mode) -> None:
     worst = sorted(per_query, key=lambda i: (per_query[i], i))[:WORST_SHOWN]
     st.subheader(f"Worst queries ({MODE_LABELS[worst_mode]} mode)")
     st.caption("Each with its own precision: click one to see its results.")
-    tiles = [(i, f"{plain(i)} · {per_query[i]:.2f}") for i in worst]
-    shirt_grid(engine, tiles, "worst", "See its results", on_click=search_for)
+    tiles = [shirt_tile(engine, i, f"{tile_label(i)} · {per_query[i]:.2f}") for i in worst]
+    tile_grid(tiles, "worst", "See its results", on_pick=search_for)
 
 
 def quality_chart(figures: dict, column: str) -> alt.LayerChart:
