@@ -279,9 +279,9 @@ def test_streamlit_no_longer_resets_keras_after_every_run(warm):
         script_runner._clean_problem_modules = moved
 
 
-def test_each_picture_is_sent_once_and_again_when_the_page_lost_it(warm):
-    """A grid's pictures cross the wire once per session: a rerun sends ids and keys; when the
-    page says it lost some (a reload), the next run sends them all again."""
+def test_each_picture_is_sent_once_per_grid_and_again_when_the_page_lacks_it(warm):
+    """A grid's pictures cross the wire once per session: a rerun sends ids and keys; a picture the
+    page says it lacks is sent again, and only that one."""
     at = app()
     first = grid_data(at)
     assert len(first["tiles"]) == len(first["pictures"]) == 20
@@ -290,10 +290,34 @@ def test_each_picture_is_sent_once_and_again_when_the_page_lost_it(warm):
     assert len(grid_data(at)["pictures"]) == 20  # new shirts, new pictures
     at.number_input(key="page").set_value(1).run()
     assert grid_data(at)["pictures"] == {} and len(grid_data(at)["tiles"]) == 20  # the page has them
-    send(at, "browse-grid", "lost", [first["tiles"][0]["picture"]])
-    assert grid_data(at)["pictures"] == first["pictures"]  # sent again, every one of the grid's
-    pick(at, "1009")
-    assert len(grid_data(at, "res-grid")["pictures"]) == 10  # the results' own grid has its own record
+    lacking = first["tiles"][3]["picture"]
+    send(at, "browse-grid", "lost", [lacking])
+    assert list(grid_data(at)["pictures"]) == [lacking]
+    # 1001's own photo: its first result is 1001, whose picture the browse grid was sent; the
+    # upload's grid keeps its own record (the page sets two grids up in no set order)
+    at.file_uploader[0].upload("1001.png", png_bytes(Image.open(DEMO / "1001.jpg")), "image/png").run()
+    up = grid_data(at, "up-grid")
+    assert up["tiles"][0]["id"] == "1001" and up["tiles"][0]["picture"] == first["tiles"][0]["picture"]
+    assert set(up["pictures"]) == {t["picture"] for t in up["tiles"]}
+
+
+def test_what_a_session_remembers_sending_is_bounded(warm, monkeypatch):
+    monkeypatch.setattr("shirtsim.web.tile_grid.KEPT", 10)
+    at = app()
+    at.number_input(key="page").set_value(2).run()
+    at.number_input(key="page").set_value(1).run()
+    assert len(grid_data(at)["pictures"]) == 20  # forgotten above 10: page 1's pictures sent again
+    assert len(at.session_state["tile-grid-pictures"]["browse-grid"]) == 20
+
+
+@pytest.mark.parametrize("forged", ["9999", "1050", "\ud800", "", "../1001"])
+def test_a_pick_of_a_shirt_the_grid_did_not_show_changes_nothing(warm, forged):
+    """The page could send any text as a picked tile: only the shirts the grid showed count (1050
+    is in the catalog, not on the first page; a lone surrogate cannot go in a URL)."""
+    at = app()
+    send(at, "browse-grid", "picked", forged)
+    assert not at.exception and not at.error and "shirt" not in at.query_params
+    assert not grid_tiles(at, "res-grid") and len(browse_tiles(at)) == 20
 
 
 def test_the_sidebar_says_which_projection_is_active(warm, tmp_path, monkeypatch):

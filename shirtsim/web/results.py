@@ -128,7 +128,9 @@ def results_grid(
     steering tools, as widgets, also what the score is made of (texture and colour sides), more
     like / less like this, and "Why?"; for an editor, pin and block."""
     if not st.session_state.get("tools"):  # what a shopper sees: a click draws 30 elements, not 55
-        tiles = [shirt_tile(engine, m.id, f"{tile_label(m.id)} · {m.score:.3f}", PINNED * m.pinned) for m in matches]
+        tiles = [
+            shirt_tile(engine, m.id, f"{tile_label(m.id)} · {m.score:.3f}", PINNED if m.pinned else "") for m in matches
+        ]
         tile_grid(tiles, f"{key_prefix}-grid", "Find shirts like this one", on_pick=select)
         return
     context = page_context()

@@ -1,21 +1,24 @@
 // A grid of shirt tiles (a picture, a button, a note) drawn as one Streamlit element: see
-// tile_grid.py. Pictures arrive once per session and grid as data URIs and are kept here by
-// content key, so a rerun that draws the same grid again sends ids and keys, not pictures.
-const kept = (window.__shirtsimPictures ??= new Map()); // grid -> (picture key -> data URI)
-const KEPT = 1000; // per grid: twice what the server remembers sending (KEPT in tile_grid.py)
+// tile_grid.py. Pictures arrive once per session and grid as data URIs and are kept here by grid
+// and content key, so a rerun that draws the same grid again sends ids and keys, not pictures.
+const pictures = (window.__shirtsimPictures ??= new Map()); // "grid/key" -> data URI, oldest first
+const KEPT = 1500; // in all grids: the page's memory stays bounded (tile_grid.py sends what it let go)
 
 export default function ({ data, parentElement, setTriggerValue }) {
   const { grid: name, tiles, pictures: sent, help } = data;
-  if (!kept.has(name)) kept.set(name, new Map());
-  const pictures = kept.get(name);
-  for (const [key, src] of Object.entries(sent)) pictures.set(key, src);
-  const shown = new Set(tiles.map((t) => t.picture));
+  const named = (key) => `${name}/${key}`;
+  for (const [key, src] of Object.entries(sent)) {
+    pictures.delete(named(key)); // sent again: the newest now
+    pictures.set(named(key), src);
+  }
+  const shown = new Set(tiles.map((t) => named(t.picture)));
   for (const key of pictures.keys()) {
     if (pictures.size <= KEPT) break;
     if (!shown.has(key)) pictures.delete(key); // the oldest first (a Map keeps insertion order)
   }
-  const lost = tiles.filter((t) => !pictures.has(t.picture)).map((t) => t.picture);
-  if (lost.length) setTriggerValue("lost", lost); // this page forgot them (a reload): sent again
+  const lost = tiles.map((t) => t.picture).filter((key) => !pictures.has(named(key)));
+  // a run replaced before its pictures arrived, or pictures let go above: the next run sends them
+  if (lost.length) setTriggerValue("lost", lost);
   let grid = parentElement.querySelector(".shirtsim-grid");
   if (!grid) {
     grid = document.createElement("div");
@@ -32,13 +35,14 @@ export default function ({ data, parentElement, setTriggerValue }) {
   grid.dataset.signature = signature;
   grid.dataset.whole = lost.length ? "no" : "yes"; // drawn again once the lost pictures arrive
   grid.tiles = tiles;
+  const focused = grid.contains(document.activeElement) ? document.activeElement.dataset.tile : undefined;
   grid.replaceChildren(
     ...tiles.map((tile, n) => {
       const cell = document.createElement("div");
       cell.className = "shirtsim-tile";
       const img = document.createElement("img");
       img.alt = "";
-      img.src = pictures.get(tile.picture) ?? "";
+      img.src = pictures.get(named(tile.picture)) ?? "";
       const button = document.createElement("button");
       button.type = "button";
       button.dataset.tile = String(n);
@@ -53,4 +57,6 @@ export default function ({ data, parentElement, setTriggerValue }) {
       return cell;
     }),
   );
+  // a keyboard user's place survives the redraw (the results change under the tile just used)
+  if (focused !== undefined) grid.querySelector(`button[data-tile="${focused}"]`)?.focus();
 }

@@ -2,7 +2,8 @@
 grid, the results when the steering tools are off, and the overview pages' shirts. As Streamlit elements each tile was a
 picture and a button in a column, and every rerun sent and drew them all again, one by one (about
 half of a browse click's elements were the browse grid: docs/performance.md). Here a grid is one
-element of ids and labels; each picture crosses the wire once per session, and the page keeps it.
+element of ids and labels; each picture crosses the wire once per session and grid, and the page
+keeps it.
 
 The buttons are real ``<button>``s named by their label; labels and notes are put in as text,
 never markup.
@@ -23,7 +24,8 @@ from shirtsim.text import printable, unlinked
 from shirtsim.web.widgets import inline_jpeg
 
 NAME = "shirtsim.tile_grid"
-KEPT = 500  # pictures a session remembers sending to one grid (the page keeps twice as many: tile_grid.js)
+KEPT = 500  # pictures a session remembers sending to one grid (the page keeps up to 1,500 in all)
+RECORDS = "tile-grid-pictures"  # session state: grid key -> the keys of the pictures its page was sent
 _mount = st.components.v2.component(
     NAME,
     css=files(__package__).joinpath("tile_grid.css").read_text(encoding="utf-8"),
@@ -64,7 +66,7 @@ def tile_grid(tiles: list[Tile], key: str, help_text: str, on_pick: Callable[[st
     """Tiles in rows of five; a tile's button calls ``on_pick`` with its shirt's id."""
     # Each grid has its own record: two grids drawn in one run are set up by the page in no set
     # order, so one cannot count on a picture the other was sent.
-    sent: set[str] = st.session_state.setdefault(f"{key}-pictures-sent", set())
+    sent: set[str] = st.session_state.setdefault(RECORDS, {}).setdefault(key, set())
     if len(sent) > KEPT:  # memory per session stays bounded: the pictures shown are sent again
         sent.clear()
     data: dict[str, object] = {"grid": key, "tiles": [], "pictures": {}, "help": help_text}
@@ -74,16 +76,28 @@ def tile_grid(tiles: list[Tile], key: str, help_text: str, on_pick: Callable[[st
         if digest not in sent:
             data["pictures"][digest] = inline_jpeg(tile.picture)
             sent.add(digest)
+    shown = frozenset(tile.id for tile in tiles)
     _mount(
         key=key,
         data=data,
-        on_picked_change=lambda: picked(key, on_pick),
-        on_lost_change=sent.clear,  # the page lost pictures (reloaded): the next run sends them all
+        on_picked_change=lambda: picked(key, shown, on_pick),
+        on_lost_change=lambda: lost(key, sent),
         width="stretch",
     )
 
 
-def picked(key: str, on_pick: Callable[[str], None]) -> None:
+def picked(key: str, shown: frozenset[str], on_pick: Callable[[str], None]) -> None:
+    """A tile's click: its shirt, if it is one this grid showed (the page could send any text)."""
     shirt_id = st.session_state[key].picked
-    if isinstance(shirt_id, str):  # what the page sent: an id it was given, checked again where it is used
+    if shirt_id in shown:
         on_pick(shirt_id)
+
+
+def lost(key: str, sent: set[str]) -> None:
+    """The page lacks pictures it was sent (their run was replaced before they arrived, or it let
+    them go): they are sent again with the next run."""
+    keys = st.session_state[key].lost
+    if isinstance(keys, list):
+        sent.difference_update(k for k in keys if isinstance(k, str))
+    else:
+        sent.clear()
