@@ -56,6 +56,8 @@ def test_an_editor_pins_and_blocks_and_a_visitor_sees_it_after_a_reload(editor_s
         assert page.locator("[class*='st-key-pin-res-']").count() == 0
         sign_in(page, PASSWORD)
         page.get_by_text("Signed in as an editor.").wait_for()
+        page.wait_for_selector(READY)  # the sidebar says so before the results are drawn again
+        page.locator("[class*='st-key-pin-res-']").nth(9).wait_for()
         assert page.locator("[class*='st-key-pin-res-']").count() == 10
         assert page.get_by_role("link", name="Curation").count() == 1
         page.locator(f".st-key-pin-res-{before[6].id} button:visible").click()  # pinned where it is: place 7
