@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -40,9 +39,10 @@ from shirtsim.feed.rules import Rules
 from shirtsim.index.build import IndexReport, build_index, fingerprint
 from shirtsim.index.milvus_backend import MilvusBackend
 from shirtsim.index.search import VectorIndex, weigh
-from shirtsim.jobs import Jobs, lower_priority
+from shirtsim.jobs import Jobs
 from shirtsim.model.arithmetic import uses_bfloat16, uses_int8
 from shirtsim.model.inputs import to_model_input
+from shirtsim.model.loader import ModelLoader
 from shirtsim.model.vgg16 import Embedder
 from shirtsim.model.weights import Weights, resolve_weights
 from shirtsim.overview.catalog_map import CatalogMap
@@ -60,7 +60,6 @@ MAX_K = 100  # the most results one query returns (the CLI refuses more)
 # Photos from outside decoded and embedded at once: the CPU has two cores, and each decode may take
 # up to ~160 MB (shirtsim.catalog.images), so the server's memory stays bounded however many upload together.
 UPLOADS_AT_ONCE = 2
-log = logging.getLogger(__name__)
 
 
 def default_catalog_dir() -> Path:
@@ -103,8 +102,8 @@ class Engine:
         self.projection = self.projection_choice.projection
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         check_outside_catalog(self.cache_dir, self.catalog.root)
-        self._get_embedder = get_embedder or (lambda w: Embedder(w, self.cache_dir))
-        self._embedder: Embedder | None = None
+        get_embedder = get_embedder or (lambda w: Embedder(w, self.cache_dir))
+        self.model: ModelLoader[Embedder] = ModelLoader(lambda: get_embedder(self.weights))
         # Read without a lock on every page run: replaced whole (never edited) when a build ends.
         self._indexes: dict[str, tuple[VectorIndex, IndexReport]] = {}
         self._generation = 0  # counts re-indexes: a build begun before one is not installed after it
@@ -112,9 +111,6 @@ class Engine:
         self._builds = Jobs("index")  # one build per kind at a time; nobody else waits (shirtsim.jobs)
         self.overviews = Overviews()
         self.exports = Exports(self.cache_dir / "exports" / catalog_key(self.catalog.root))  # one folder per catalog
-        self._model_lock = threading.Lock()  # held while the model loads: only uploads need it
-        self._warm_up: threading.Thread | None = None
-        self._warm_up_lock = threading.Lock()
         self._upload_slots = threading.BoundedSemaphore(UPLOADS_AT_ONCE)
         self.pictures = Pictures(ThumbnailStore(self.cache_dir))
 
@@ -124,28 +120,12 @@ class Engine:
     def warm_up_in_background(self, kind: Kind) -> None:
         """Load the model and prepare ``kind``'s network in a thread, once, so the first upload
         does not wait for it (the app asks on every run, from the first page on; this returns at once)."""
-        # Not the model lock: the warm-up thread holds that for the whole load, and every page run asks.
-        with self._warm_up_lock:
-            if self._warm_up is not None or self._embedder is not None:
-                return
-            self._warm_up = threading.Thread(target=self._warm, args=(kind,), name="shirtsim-warm-up", daemon=True)
-        self._warm_up.start()
-
-    def _warm(self, kind: Kind) -> None:
-        lower_priority()  # the page is being drawn and clicked meanwhile: on two cores, its work comes first
-        try:
-            embed(self.embedder, kind, np.zeros((1, 224, 224, 3), np.uint8))  # loads, traces, fits the basis
-        except Exception as e:  # noqa: BLE001 (an upload will meet the same problem and report it)
-            log.warning("model warm-up failed: %s", e)
+        self.model.warm_up_in_background(lambda e: embed(e, kind, np.zeros((1, 224, 224, 3), np.uint8)))
 
     @property
     def embedder(self) -> Embedder:
         """The model, loaded on first need and once only, however many sessions ask at the same time."""
-        if self._embedder is None:
-            with self._model_lock:
-                if self._embedder is None:
-                    self._embedder = self._get_embedder(self.weights)
-        return self._embedder
+        return self.model.get()
 
     def index(self, kind: Kind, progress: ProgressFn | None = None, rebuild: bool = False) -> VectorIndex:
         return self.index_with_report(kind, progress, rebuild)[0]

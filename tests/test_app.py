@@ -279,6 +279,31 @@ def test_streamlit_no_longer_resets_keras_after_every_run(warm):
         script_runner._clean_problem_modules = moved
 
 
+def test_every_run_a_fragments_too_says_when_it_starts_and_ends_on_its_own_thread(warm, monkeypatch):
+    """The model's warm-up steps aside while a run goes on (shirtsim.step_aside): the router and
+    each fragment say a run started, and the after-run hook says it ended, on the run's thread."""
+    import threading
+
+    from shirtsim.step_aside import PAGE_RUNS
+
+    said = []
+    for event in ("started", "ended"):
+        real = getattr(PAGE_RUNS, event)
+
+        def spy(real=real, event=event):
+            said.append((event, threading.get_ident()))
+            real()
+
+        monkeypatch.setattr(PAGE_RUNS, event, spy)
+    at = app()
+    assert said[-1][0] == "ended" and {e for e, _ in said} == {"started", "ended"}
+    assert {t for _, t in said} == {said[-1][1]} and said[-1][1] != threading.get_ident()
+    said.clear()
+    pick(at, "1001")  # a browse tile: the search fragment alone reruns
+    assert [e for e, _ in said][-1] == "ended" and "started" in [e for e, _ in said]
+    assert PAGE_RUNS.going_on() == 0
+
+
 def test_each_picture_is_sent_once_per_grid_and_again_when_the_page_lacks_it(warm):
     """A grid's pictures cross the wire once per session: a rerun sends ids and keys; a picture the
     page says it lacks is sent again, and only that one."""

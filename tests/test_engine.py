@@ -94,7 +94,7 @@ def test_the_model_warms_up_in_the_background_once(small_catalog, tmp_path, weig
     for _ in range(5):
         engine.warm_up_in_background(MODES["balanced"].kind)  # every rerun asks; one thread runs
     got = engine.embedder  # an upload arriving meanwhile waits for that load instead of starting another
-    engine._warm_up.join(5)
+    engine.model.join_warm_up(5)
     assert len(loads) == 1 and got is engine.embedder and got.images == 1  # one warm-up image through the network
 
 
@@ -135,7 +135,7 @@ def test_asking_for_the_warm_up_again_never_waits_for_the_load(small_catalog, tm
     t0 = time.perf_counter()
     engine.warm_up_in_background(MODES["balanced"].kind)  # every page run asks again
     assert time.perf_counter() - t0 < 0.1
-    engine._warm_up.join(5)
+    engine.model.join_warm_up(5)
 
 
 def test_why_for_a_shirt_whose_file_vanished_says_so_and_the_explanation_still_works(small_catalog, tmp_path, weights):

@@ -4,14 +4,17 @@ After every run Streamlit "cleans up problem modules": with Keras loaded it call
 ``keras.backend.clear_session()``, for apps that build a model per run. That is a full garbage
 collection and TensorFlow's kernel cache dropped on every click (~0.5 s, and a slower next
 upload: benchmarks/latency.py). shirtsim loads one model per server and keeps it, so the hook is
-replaced by one that does nothing. If a Streamlit upgrade moves it, the page fails at once with a
-message that says so, rather than quietly getting slower.
+replaced by one that only tells the background work stepping aside for page runs that this run
+ended (:mod:`shirtsim.step_aside`). If a Streamlit upgrade moves it, the page fails at once with
+a message that says so, rather than quietly getting slower.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import script_runner
+
+from shirtsim.step_aside import PAGE_RUNS
 
 CHECKED_WITH = "1.67"  # the Streamlit release (major.minor) the hook was checked against (requirements.txt)
 HOOK = "_clean_problem_modules"
@@ -22,7 +25,9 @@ class StreamlitMovedError(RuntimeError):
 
 
 def keep_the_model_loaded() -> None:
-    """Stands in for Streamlit's after-run clean-up of "problem modules" (see the module docstring)."""
+    """Stands in for Streamlit's after-run clean-up of "problem modules" (see the module docstring).
+    Streamlit calls it after every run, a fragment's too, on the run's own thread."""
+    PAGE_RUNS.ended()
 
 
 def install() -> None:

@@ -17,6 +17,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from shirtsim.errors import ShirtsimError
+from shirtsim.step_aside import PAGE_RUNS
 from shirtsim.text import markdown_literal as plain
 
 COLUMNS = 5
@@ -33,7 +34,10 @@ def inline_jpeg(jpeg: bytes) -> str:
 
 def shielded(draw: Callable[..., None], *args: object) -> None:
     """Run part of the page; bad input becomes ``st.error``, a bug a logged one-line apology, never a
-    traceback. (Streamlit's rerun and stop signals are not ``Exception``s: they pass through.)"""
+    traceback. (Streamlit's rerun and stop signals are not ``Exception``s: they pass through.)
+    Every run starts here (the router, a fragment): background work steps aside from now on
+    until the run ends (:mod:`shirtsim.step_aside`, :mod:`shirtsim.web.hooks`)."""
+    PAGE_RUNS.started()
     try:
         draw(*args)
     except ShirtsimError as e:
