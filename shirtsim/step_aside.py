@@ -11,6 +11,11 @@ imports (Python's ``import`` audit event, raised before any import lock is taken
 finder would wait holding the global import lock, and stop every other thread's imports). It
 waits there while a run goes on, and a moment after, while the run's reply travels.
 
+Before an import, the task still holds the locks of the modules it is partway importing. A page
+run importing one of them would wait with it: TensorFlow imports pandas, which the quality page
+imports too. So a task pauses before an import only while every module it is partway importing
+belongs to its own packages, which pages import only through the task itself.
+
 It never waits long: a run that outlasts :data:`LONGEST_WAIT_S` (one showing a rebuild's
 progress, or one that waits for this very work, as an upload waits for the model) ends the
 stepping aside for good, and so does :meth:`Courtesy.hurry`. A task steps aside for
@@ -20,10 +25,13 @@ stepping aside for good, and so does :meth:`Courtesy.hurry`. A task steps aside 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
 
 LONGEST_WAIT_S = 2.0  # a click's run takes 0.05-1 s: one that takes longer is not helped by waiting
 AFTER_RUN_S = 0.5  # quiet this long after a run: its reply drawn, and the visitor not clicking on
@@ -40,7 +48,7 @@ class PageRuns:
 
     def started(self) -> None:
         with self._changed:
-            self._running[threading.get_ident()] = time.monotonic()
+            self._running.setdefault(threading.get_ident(), time.monotonic())  # a nested start keeps the first
 
     def ended(self) -> None:
         with self._changed:
@@ -93,6 +101,10 @@ class Courtesy:
         self._left = budget
         self._done = False
 
+    @property
+    def stepping_aside(self) -> bool:
+        return not self._done
+
     def hurry(self) -> None:
         """Someone waits for this task now: it stops stepping aside, a pause under way included."""
         self._done = True
@@ -109,18 +121,25 @@ class Courtesy:
             self._done = True
 
     @contextlib.contextmanager
-    def between_imports(self) -> Iterator[None]:
-        """Pause before each module the calling thread imports, while inside the block."""
+    def between_imports(self, own_packages: Collection[str]) -> Iterator[None]:
+        """Pause before each module the calling thread imports, while inside the block, unless it
+        is partway importing a module outside ``own_packages`` (top-level names: "tensorflow")."""
         _install_audit_hook()
         thread = threading.get_ident()
-        _PAUSING[thread] = self
+        _PAUSING[thread] = _Pausing(self, frozenset(own_packages))
         try:
             yield
         finally:
             del _PAUSING[thread]
 
 
-_PAUSING: dict[int, Courtesy] = {}  # thread -> the courtesy its imports pause for
+@dataclass(frozen=True)
+class _Pausing:
+    courtesy: Courtesy
+    own_packages: frozenset[str]
+
+
+_PAUSING: dict[int, _Pausing] = {}  # thread -> how its imports pause
 _HOOKED = threading.Lock()
 _hook_installed = False
 
@@ -136,6 +155,24 @@ def _install_audit_hook() -> None:
 
 def _before_import(event: str, args: tuple) -> None:  # noqa: ARG001
     if event == "import" and _PAUSING:
-        courtesy = _PAUSING.get(threading.get_ident())
-        if courtesy is not None:
-            courtesy.pause()
+        thread = threading.get_ident()
+        pausing = _PAUSING.get(thread)
+        if pausing is not None and pausing.courtesy.stepping_aside:
+            partway = _partway_imports(thread)
+            if partway is not None and all(name.partition(".")[0] in pausing.own_packages for name in partway):
+                pausing.courtesy.pause()
+
+
+def _partway_imports(thread: int) -> list[str] | None:
+    """The modules ``thread`` is partway importing (it holds their import locks), or None when this
+    Python does not say (CPython keeps them in the private ``importlib._bootstrap._module_locks``)."""
+    try:
+        locks = list(importlib._bootstrap._module_locks.items())  # noqa: SLF001 (see above; a C-level copy)
+        held = []
+        for name, ref in locks:
+            lock = ref() if isinstance(ref, weakref.ref) else ref
+            if getattr(lock, "owner", None) == thread:
+                held.append(name)
+    except (AttributeError, TypeError, RuntimeError):
+        return None  # no pausing inside imports then: never hold a lock a page may wait for
+    return held

@@ -17,13 +17,22 @@ from shirtsim.step_aside import Courtesy
 
 log = logging.getLogger(__name__)
 Model = TypeVar("Model")
+# The packages only the model imports: its warm-up pauses inside their imports, and not inside
+# others' (pandas, scipy, which pages import too and would wait for: shirtsim.step_aside).
+MODEL_PACKAGES = ("tensorflow", "keras", "tf_keras")
 
 
 class ModelLoader(Generic[Model]):
     """``load()`` called once, however many threads ask at the same time."""
 
-    def __init__(self, load: Callable[[], Model], courtesy: Courtesy | None = None) -> None:
+    def __init__(
+        self,
+        load: Callable[[], Model],
+        courtesy: Courtesy | None = None,
+        own_packages: tuple[str, ...] = MODEL_PACKAGES,
+    ) -> None:
         self._load = load
+        self._own_packages = own_packages
         self._model: Model | None = None
         self._lock = threading.Lock()  # held while the model loads: only those who need it wait
         self._warm_up: threading.Thread | None = None
@@ -60,7 +69,7 @@ class ModelLoader(Generic[Model]):
     def _warm(self, prepare: Callable[[Model], object]) -> None:
         lower_priority()  # the page is drawn and clicked meanwhile: on two cores, its work comes first
         try:
-            with self._courtesy.between_imports():
+            with self._courtesy.between_imports(self._own_packages):
                 model = self.get()
                 self._courtesy.pause()
                 prepare(model)

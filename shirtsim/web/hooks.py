@@ -26,7 +26,8 @@ class StreamlitMovedError(RuntimeError):
 
 def keep_the_model_loaded() -> None:
     """Stands in for Streamlit's after-run clean-up of "problem modules" (see the module docstring).
-    Streamlit calls it after every run, a fragment's too, on the run's own thread."""
+    Streamlit calls it after every run, a fragment's too, on the thread the run went on (the
+    session's script thread: shirtsim's fragments are not ``run_every`` ones, which run apart)."""
     PAGE_RUNS.ended()
 
 
