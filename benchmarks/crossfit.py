@@ -1,7 +1,7 @@
 """The learned projection of the ``style`` descriptor, judged (and its settings chosen) by
 cross-fitting on real-shirts-dev.
 
-    python benchmarks/crossfit.py [--json] [--cache DIR] [--quick | --explore]
+    python benchmarks/crossfit.py [--json] [--cache DIR] [--embedding-cache DIR] [--quick | --explore]
 
 Protocol (every setting is chosen by it and nothing else):
 
@@ -18,6 +18,11 @@ Protocol (every setting is chosen by it and nothing else):
 One VGG16 pass over the 1,691 photos serves both bases: the garment activations are kept and
 fed back through the library's own ``fit_texture_basis`` and ``texture_gram``. Raw descriptors
 are cached (``--cache``) so a rerun only refits the projections.
+
+The shipped basis's descriptors are the very vectors ``shirtsim index`` computes (checked on
+every run: the same bits as ``shirtsim.describe.embed.embed``). ``--embedding-cache DIR`` keeps
+them in shirtsim's embedding cache at DIR, so indexing real-shirts-dev or the demo catalog there
+afterwards runs no VGG16 pass of its own (the test suite's session cache: docs/development.md).
 
 Default: the product's own projection (``shirtsim.describe.projection.fit_projection`` with the shipped
 columns) and modes (``shirtsim.describe.descriptors.MODES``): cross-fit figures per mode and direction,
@@ -416,10 +421,34 @@ def raw_descriptors(cache_dir):
     direct = embed(embedder, STYLE_KIND, probe)
     gap = float(np.abs(direct - out["demo_raw"][:8]).max())
     print(f"  check: kept activations vs shirtsim.describe.embed.embed, max |diff| {gap:.2e}", file=sys.stderr)
+    out["check_gap"] = np.float64(gap)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **out)
     return out
+
+
+def fill_embedding_cache(cache_dir, data):
+    """Keep the shipped basis's descriptors of real-shirts-dev and the demo catalog in shirtsim's
+    embedding cache at ``cache_dir``, under the fingerprint ``shirtsim index`` looks them up by.
+    Only when they are its vectors bit for bit: the check above found no difference, and the
+    product's arithmetic here is this pass's (not int8). Returns how many were kept."""
+    from shirtsim.catalog.images import read_limited
+    from shirtsim.index.build import fingerprint
+    from shirtsim.model.arithmetic import uses_int8
+    from shirtsim.model.weights import packaged_weights
+    from shirtsim.store import VectorStore, content_hash
+
+    if uses_int8(STYLE_KIND) or float(data.get("check_gap", np.nan)) != 0.0:
+        print("  embedding cache not filled: shirtsim index computes other vectors here", file=sys.stderr)
+        return 0
+    store = VectorStore(Path(cache_dir), fingerprint(packaged_weights(), STYLE_KIND))
+    kept = 0
+    for folder, ids, raw in ((REAL, data["ids"], data["raw_shipped"]), (DEMO, data["demo_ids"], data["demo_raw"])):
+        for shirt_id, vector in zip(ids.tolist(), raw):
+            store.put(content_hash(read_limited(folder / f"{shirt_id}.jpg")), vector)
+            kept += 1
+    return kept
 
 
 # --------------------------------------------------------------------------------------------
@@ -571,9 +600,11 @@ def main():
         "--quick", action="store_true", help="only the product's projection and modes, nothing chosen: the CI test"
     )
     parser.add_argument("--explore", action="store_true", help="also the search over head designs (minutes)")
+    parser.add_argument("--embedding-cache", metavar="DIR", help="also keep the vectors in shirtsim's cache at DIR")
     args = parser.parse_args()
     start = time.time()
     data = raw_descriptors(args.cache or None)
+    filled = fill_embedding_cache(args.embedding_cache, data) if args.embedding_cache else 0
     labels = read_labels(REAL)
     cf = CrossFit(data, labels)
     table = []
@@ -655,6 +686,7 @@ def main():
         "suggested": suggested,
         "demo_baseline": demo_base,
         "ivf_recall": recall,
+        "embedding_cache_filled": filled,
         "table": table,
         "seconds": round(time.time() - start, 1),
     }
