@@ -6,8 +6,15 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-from helpers import DEMO, FakeEmbedder
+# One thread for numpy's BLAS and faiss in each test worker (and the servers and commands tests
+# start): two workers on two cores keep both busy, and a threaded BLAS or faiss call on a busy
+# CPU waits at its threads' barriers. One exact search of 1,691 shirts took 5.2 ms instead of
+# 0.6 ms beside another busy process (2026-12-04). Set before numpy is first imported (by helpers).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+from helpers import DEMO, FakeEmbedder  # noqa: E402
 
 os.environ.setdefault("SHIRTSIM_WEIGHTS", "packaged")
 
