@@ -169,6 +169,11 @@ def run(*args, timeout=600):
     )
 
 
+def run_script(script, *args, timeout=600):
+    """``python SCRIPT ARGS`` in a subprocess, from the checkout (a benchmark, as a user runs it)."""
+    return subprocess.run([sys.executable, script, *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+
+
 def serve(cache_dir, **env):
     """``streamlit run app.py`` for a module's tests; afterwards its log must hold no traceback."""
     proc, url = start_streamlit(cache_dir, **env)

@@ -3,12 +3,10 @@ setting judged on one half of real-shirts-dev after fitting on the other. Its VG
 fills the session's embedding cache, so it runs first of the tests on real photos."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from helpers import DEMO, REAL_SHIRTS, ROOT, need_real_photos
+from helpers import DEMO, REAL_SHIRTS, need_real_photos, run_script
 
 from shirtsim.catalog.images import decode_image
 from shirtsim.describe.descriptors import STYLE_KIND
@@ -29,14 +27,8 @@ def test_cross_fitted_quality_of_the_learned_projection(tmp_path, session_cache,
     real-shirts-dev, fitted on one and scored on the other, both ways, the texture basis refitted
     per half. In-sample figures (fitted and scored on the same photos) would overstate it."""
     need_real_photos()
-    out = subprocess.run(
-        [sys.executable, "benchmarks/crossfit.py", "--quick", "--json", "--cache", str(tmp_path)]
-        + ["--embedding-cache", str(session_cache)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=1800,
-    )
+    cache_args = ["--cache", str(tmp_path), "--embedding-cache", str(session_cache)]
+    out = run_script("benchmarks/crossfit.py", "--quick", "--json", *cache_args, timeout=1800)
     assert out.returncode == 0, out.stderr[-2000:]
     r = json.loads(out.stdout)
     assert r["dim"] == 1020 and [p[0] for p in r["parts"]] == [

@@ -17,7 +17,7 @@ import uuid
 
 import numpy as np
 import pytest
-from helpers import DEMO, ROOT, FakeEmbedder, free_port, grid_tiles, pick
+from helpers import DEMO, ROOT, FakeEmbedder, free_port, grid_tiles, pick, run
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -225,15 +225,7 @@ def test_app_with_an_unreachable_milvus_shows_one_error(fake_model, monkeypatch)
 
 @pytest.mark.slow
 def test_bench_times_milvus_next_to_memory(tmp_path):
-    import json
-
-    out = subprocess.run(
-        [sys.executable, "-m", "shirtsim", "bench", "--index", lite(tmp_path), "--sizes", "1000", "--json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
+    out = run("bench", "--index", lite(tmp_path), "--sizes", "1000", "--json")
     assert out.returncode == 0, out.stderr[-2000:]
     r = json.loads(out.stdout)
     assert r["index"] == lite(tmp_path)

@@ -1,7 +1,6 @@
 """Retrieval quality on real product photos (../shared/data/real-shirts-dev), and the
 evaluate command's arithmetic on a hand-made label set."""
 
-
 import numpy as np
 import pytest
 from helpers import DEMO, REAL_SHIRTS, need_real_photos
