@@ -220,7 +220,7 @@ def _ensure_collections(
 
 
 def _load(client: MilvusClient, name: str) -> None:
-    """Load a collection unless it is loaded (pymilvus polls a loaded one too: ~0.9 s on a server)."""
+    """Load a collection unless it is loaded (loading a loaded one still costs a round of polls)."""
     state = client.get_load_state(name).get("state")
     if getattr(state, "name", None) != "Loaded":
         client.load_collection(name)
