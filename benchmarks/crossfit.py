@@ -687,6 +687,7 @@ def main():
         "demo_baseline": demo_base,
         "ivf_recall": recall,
         "embedding_cache_filled": filled,
+        "check_gap": float(data["check_gap"]),
         "table": table,
         "seconds": round(time.time() - start, 1),
     }

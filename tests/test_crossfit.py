@@ -55,7 +55,14 @@ def test_cross_fitted_quality_of_the_learned_projection(tmp_path, session_cache,
     # and no lower than the product's before the periodicity part (README): 0.992, 0.973, 0.984
     assert learned["balanced"] >= 0.992 and learned["pattern"] >= 0.973 and learned["colour"] >= 0.984, recall
     # Its VGG16 pass is the session's: the same vectors shirtsim index computes, kept in its cache.
-    assert r["embedding_cache_filled"] == (0 if uses_int8(STYLE_KIND) else 1691 + 200)
+    # A picture's vector does not depend on its batch (texture_gram), so the kept-activation route
+    # is the library's bit for bit wherever the forward pass is too; where a CPU's convolution
+    # kernels round by batch size, nothing is kept and the export test embeds the photos itself.
+    if uses_int8(STYLE_KIND):
+        assert r["embedding_cache_filled"] == 0
+    else:
+        assert r["check_gap"] < 1e-4
+        assert r["embedding_cache_filled"] == (1691 + 200 if r["check_gap"] == 0 else 0)
     if r["embedding_cache_filled"]:
         store = VectorStore(session_cache, fingerprint(weights, STYLE_KIND))
         paths = [REAL_SHIRTS / "15970.jpg", REAL_SHIRTS / "20258.jpg", DEMO / "1001.jpg"]

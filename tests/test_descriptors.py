@@ -121,3 +121,17 @@ def test_periodicity_says_how_fine_a_repeat_is_and_which_way_it_runs():
     # a stronger pattern has more contrast, the same shares
     faint = (stripes(True, False).astype(np.int16) // 4 + 100).astype(np.uint8)
     assert periodicity(vertical)[-1] > periodicity(faint)[-1]
+
+
+def test_a_pictures_texture_part_does_not_depend_on_what_it_was_batched_with():
+    # An upload of a catalog photo must equal its stored vector bit for bit, whatever batch of
+    # the index build it came in (one BLAS product over a whole batch may round by its size).
+    rng = np.random.default_rng(3)
+    maps = rng.gamma(1.0, 1.0, (16, 28, 28, 512)).astype(np.float32)
+    basis = TextureBasis(
+        rng.normal(0, 1, 512).astype(np.float32), rng.normal(0, 1, (TEXTURE_CHANNELS, 512)).astype(np.float32)
+    )
+    batched = texture_gram(maps, basis)
+    alone = np.concatenate([texture_gram(maps[i : i + 1], basis) for i in range(len(maps))])
+    assert np.array_equal(batched, alone)
+    assert np.array_equal(texture_gram(maps[5:12], basis), batched[5:12])
