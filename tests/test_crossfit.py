@@ -41,13 +41,13 @@ def test_cross_fitted_quality_of_the_learned_projection(tmp_path, session_cache,
     ]
     balanced, base = r["modes"]["balanced"], r["baseline"]["balanced"]["average"]
     got = balanced["average"]
-    # README, Quality: 0.849 / 0.490 / 0.558, mean 0.632, against 0.796 / 0.420 / 0.479, mean 0.565
+    # docs/quality.md: 0.850 / 0.490 / 0.557, mean 0.633, against 0.796 / 0.420 / 0.479, mean 0.565
     # (before the periodicity part: 0.851 / 0.475 / 0.549, mean 0.625)
     assert got["articleType"] >= 0.84 and got["baseColour"] >= 0.48 and got["pattern"] >= 0.55
     assert got["mean"] >= 0.627
     assert all(got[c] >= base[c] + 0.05 for c in ("articleType", "baseColour", "pattern", "mean"))
     assert all(d["mean"] >= 0.622 for d in balanced["per_direction"].values())  # each half, not one lucky one
-    assert r["modes"]["pattern"]["average"]["pattern"] >= 0.565  # 0.573
+    assert r["modes"]["pattern"]["average"]["pattern"] >= 0.565  # 0.575
     assert r["modes"]["colour"]["average"]["baseColour"] >= 0.525  # 0.532
     recall = r["ivf_recall"]
     (learned,) = [v for k, v in recall.items() if k != "today"]

@@ -71,8 +71,8 @@ def test_the_demo_catalogs_own_figures_do_not_fall(demo_engine):
     got = {
         m: evaluate(index, labels, MODES[m], ["pattern", "colour"]).precision for m in ("balanced", "pattern", "colour")
     }
-    assert got["balanced"]["pattern"] >= 0.6425 and got["balanced"]["colour"] >= 0.1985  # 0.665, 0.200
-    assert got["pattern"]["pattern"] >= 0.728 and got["colour"]["colour"] >= 0.518  # 0.733, 0.524
+    assert got["balanced"]["pattern"] >= 0.6425 and got["balanced"]["colour"] >= 0.1985  # 0.668, 0.200
+    assert got["pattern"]["pattern"] >= 0.728 and got["colour"]["colour"] >= 0.518  # 0.746, 0.525
 
 
 @pytest.mark.slow
