@@ -7,10 +7,11 @@ small named parts:
   and the periodicity parts; the packaged one: ``articleType`` and ``pattern``);
 - ``colour_learned``: one head per column learned from the two colour parts alone (``baseColour``).
 
-A head is an L2-regularised multinomial logistic regression (numpy, full-batch Adam from zeros:
-deterministic) whose output is the square root of its class probabilities at temperature 0.5,
-centred and scaled so that each head of a part weighs alike (``pattern`` twice: it is the
-column hand-tuning could not lift). Texture stays texture and colour stays colour, so the
+A head is an L2-regularised multinomial logistic regression (numpy, full-batch Adam from zeros
+with a step falling to zero, so it reaches the one optimum whatever the CPU's rounding) whose
+output is the square root of its class probabilities at temperature 0.5, centred and scaled
+so that each head of a part weighs alike (``pattern`` twice: it is the column hand-tuning could
+not lift). Texture stays texture and colour stays colour, so the
 modes, the per-part explanation and "this pattern in that colour" can still take the parts
 apart. Every setting here was chosen by cross-fitting the two halves of real-shirts-dev, fitted
 on one half and scored on the other, both ways (``benchmarks/crossfit.py``, docs/quality.md).
