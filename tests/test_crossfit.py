@@ -48,7 +48,7 @@ def test_cross_fitted_quality_of_the_learned_projection(tmp_path, session_cache,
     assert all(got[c] >= base[c] + 0.05 for c in ("articleType", "baseColour", "pattern", "mean"))
     assert all(d["mean"] >= 0.622 for d in balanced["per_direction"].values())  # each half, not one lucky one
     assert r["modes"]["pattern"]["average"]["pattern"] >= 0.565  # 0.575
-    assert r["modes"]["colour"]["average"]["baseColour"] >= 0.525  # 0.532
+    assert r["modes"]["colour"]["average"]["baseColour"] >= 0.525  # 0.533
     recall = r["ivf_recall"]
     (learned,) = [v for k, v in recall.items() if k != "today"]
     assert all(learned[m] >= recall["today"][m] for m in ("balanced", "pattern", "colour")), recall

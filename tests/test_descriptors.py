@@ -124,8 +124,8 @@ def test_periodicity_says_how_fine_a_repeat_is_and_which_way_it_runs():
 
 
 def test_a_pictures_texture_part_does_not_depend_on_what_it_was_batched_with():
-    # An upload of a catalog photo must equal its stored vector bit for bit, whatever batch of
-    # the index build it came in (one BLAS product over a whole batch may round by its size).
+    # The same picture alone or in any batch of an index build gives the same vector bit for bit
+    # (one BLAS product over a whole batch may round by its size).
     rng = np.random.default_rng(3)
     maps = rng.gamma(1.0, 1.0, (16, 28, 28, 512)).astype(np.float32)
     basis = TextureBasis(

@@ -216,8 +216,8 @@ def texture_gram(feature_maps: np.ndarray, basis: TextureBasis) -> np.ndarray:
     """The texture part (B, TEXTURE_DIM) from ``block4_conv3`` outputs (B, 28, 28, 512)."""
     cells = garment_activations(feature_maps) - basis.mean
     # One BLAS product per picture, not one over the whole batch: a product's rounding may depend
-    # on its row count, and a picture's vector must not depend on what it was batched with (an
-    # upload of a catalog photo equals its stored vector; docs/similarity.md, "Reproducible").
+    # on its row count, and a picture's vector must not depend on what it was batched with (the
+    # same picture alone or in an index build: the same vector; docs/similarity.md, "Reproducible").
     projected = np.matmul(cells, basis.components.T)
     gram = np.matmul(projected.transpose(0, 2, 1), projected) / projected.shape[1]  # BLAS, unlike einsum here
     rows, cols = np.triu_indices(TEXTURE_CHANNELS)
