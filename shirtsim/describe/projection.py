@@ -11,10 +11,10 @@ A head is an L2-regularised multinomial logistic regression (numpy, full-batch A
 with a step falling to zero, so it reaches the one optimum whatever the CPU's rounding) whose
 output is the square root of its class probabilities at temperature 0.5, centred and scaled
 so that each head of a part weighs alike (``pattern`` twice: it is the column hand-tuning could
-not lift). Texture stays texture and colour stays colour, so the
-modes, the per-part explanation and "this pattern in that colour" can still take the parts
-apart. Every setting here was chosen by cross-fitting the two halves of real-shirts-dev, fitted
-on one half and scored on the other, both ways (``benchmarks/crossfit.py``, docs/quality.md).
+not lift). Texture stays texture and colour stays colour, so the modes, the per-part
+explanation and "this pattern in that colour" can still take the parts apart. Every setting
+here was chosen by cross-fitting the two halves of real-shirts-dev, fitted on one half and scored
+on the other, both ways (``benchmarks/crossfit.py``, docs/quality.md).
 
 The cache keeps raw vectors: a projection is applied when an index is built and to each query,
 so changing it never re-embeds a photo. A projection file is plain arrays (``np.savez``, loaded
